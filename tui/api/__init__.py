@@ -1,0 +1,40 @@
+"""MusicMint HTTP API: client, models and errors. Must not import Textual."""
+
+from tui.api.client import MusicMintClient, mask_key
+from tui.api.errors import (
+    ApiError,
+    AuthError,
+    InvalidTaskIdError,
+    MusicMintError,
+    NetworkError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ResultExpiredError,
+    ServerError,
+)
+from tui.api.ids import parse_task_ids, validate_task_id
+from tui.api.models import Clip, Task, TaskPage, TaskSummary
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "Clip",
+    "InvalidTaskIdError",
+    "MusicMintClient",
+    "MusicMintError",
+    "NetworkError",
+    "NotFoundError",
+    "ProtocolError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "ResultExpiredError",
+    "ServerError",
+    "Task",
+    "TaskPage",
+    "TaskSummary",
+    "mask_key",
+    "parse_task_ids",
+    "validate_task_id",
+]

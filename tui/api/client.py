@@ -1,0 +1,128 @@
+"""Async MusicMint API client: one pooled ``httpx.AsyncClient`` per instance.
+
+Knows nothing of Textual; the poller and the ``wait`` command both use it.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from tui import __version__
+from tui.api.envelope import parse_list_response, parse_task_response
+from tui.api.errors import NetworkError, ProtocolError, RequestTimeoutError
+from tui.api.ids import validate_task_id
+from tui.api.models import LIST_STATUS_FILTER, Task, TaskPage
+
+DEFAULT_BASE_URL = "https://api.musicmint.ai"
+DEFAULT_TIMEOUT = 15.0
+#: Bodies bigger than this are refused rather than parsed: a task payload is a few KB.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+USER_AGENT = f"musicmint-tui/{__version__}"
+
+
+def mask_key(key: str | None) -> str:
+    """``sk-mm-…abcd``: enough to tell keys apart, never enough to use one."""
+    if not key:
+        return "(none)"
+    if len(key) <= 8:
+        return "…" + key[-2:]
+    prefix = key[:6] if key.startswith("sk-") else key[:2]
+    return f"{prefix}…{key[-4:]}"
+
+
+class MusicMintClient:
+    """Talks to ``{base_url}/api/v1``; use as ``async with MusicMintClient(...)``.
+
+    ``transport`` exists for byte-level tests (``httpx.MockTransport``); normal
+    use goes over real HTTP.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_connections: int = 16,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+            ),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"MusicMintClient({self.base_url!r}, key={mask_key(self._api_key)})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def get_task(self, task_id: str) -> Task:
+        """``POST /api/v1/task/{id}`` with body ``{}``."""
+        validate_task_id(task_id)
+        status, headers, content = await self._post(f"/api/v1/task/{task_id}", {})
+        return parse_task_response(status, headers, content, expected_id=task_id)
+
+    async def list_tasks(
+        self, page: int = 1, page_size: int = 100, status: str | int = "all"
+    ) -> TaskPage:
+        """``POST /api/v1/tasks``; ``status`` is a name or the API's filter number."""
+        code = LIST_STATUS_FILTER[status] if isinstance(status, str) else status
+        body = {"page": page, "page_size": page_size, "status": code}
+        status_code, headers, content = await self._post("/api/v1/tasks", body)
+        return parse_list_response(status_code, headers, content)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, httpx.Headers, bytes]:
+        try:
+            async with self._http.stream("POST", path, json=body) as response:
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > MAX_BODY_BYTES:
+                        raise ProtocolError(
+                            f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MB",
+                            http_status=response.status_code,
+                        )
+                return response.status_code, response.headers, bytes(content)
+        except httpx.TimeoutException as exc:
+            raise RequestTimeoutError(
+                f"no answer within the timeout ({type(exc).__name__})"
+            ) from exc
+        except httpx.RemoteProtocolError as exc:
+            raise ProtocolError(f"malformed HTTP response: {exc}") from exc
+        except httpx.DecodingError as exc:
+            raise ProtocolError(f"undecodable response body: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise NetworkError(f"cannot reach {self.base_url}: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

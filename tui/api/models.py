@@ -1,0 +1,145 @@
+"""Typed views of the task-status payload.
+
+The server is not trusted to send the documented shape: any field that is
+missing, null or of the wrong type becomes ``None`` instead of an exception,
+and an unknown status string is kept as-is so it can be shown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+QUEUING = "queuing"
+PROCESSING = "processing"
+COMPLETED = "completed"
+FAILED = "failed"
+KNOWN_STATUSES = (QUEUING, PROCESSING, COMPLETED, FAILED)
+TERMINAL_STATUSES = frozenset({COMPLETED, FAILED})
+
+#: Status filter numbers of ``POST /api/v1/tasks``.
+LIST_STATUS_FILTER = {"all": -1, QUEUING: 0, PROCESSING: 1, COMPLETED: 2, FAILED: 3}
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: Any) -> int | None:
+    """Integers (and integral finite floats, which JSON encoders emit) only."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """One generated track. ``audio_url`` may be empty until the clip is ready."""
+
+    id: str | None
+    audio_url: str | None
+    image_url: str | None
+    title: str | None
+    duration: float | None
+    tags: str | None
+    prompt: str | None
+    expire_at: int | None  # ms since epoch; 0 means the files never expire
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Clip:
+        return cls(
+            id=as_str(obj.get("id")),
+            audio_url=as_str(obj.get("audio_url")),
+            image_url=as_str(obj.get("image_url")),
+            title=as_str(obj.get("title")),
+            duration=as_float(obj.get("duration")),
+            tags=as_str(obj.get("tags")),
+            prompt=as_str(obj.get("prompt")),
+            expire_at=as_int(obj.get("expire_at")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's result object, for ``wait --json`` and the task store."""
+        return {
+            "id": self.id,
+            "audio_url": self.audio_url,
+            "image_url": self.image_url,
+            "title": self.title,
+            "duration": self.duration,
+            "tags": self.tags,
+            "prompt": self.prompt,
+            "expire_at": self.expire_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A task as last reported by the server. ``raw`` keeps the original ``data``."""
+
+    id: str
+    status: str | None
+    created_at: int | None = None  # ms since epoch
+    results: tuple[Clip, ...] = ()
+    error: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], expected_id: str | None = None) -> Task:
+        results = data.get("results")
+        clips = (
+            tuple(Clip.from_json(item) for item in results if isinstance(item, dict))
+            if isinstance(results, list)
+            else ()
+        )
+        return cls(
+            id=as_str(data.get("id")) or expected_id or "",
+            status=as_str(data.get("status")),
+            created_at=as_int(data.get("created_at")),
+            results=clips,
+            error=as_str(data.get("error")),
+            raw=data,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "status": self.status, "created_at": self.created_at}
+        if self.results or self.status == COMPLETED:
+            out["results"] = [clip.to_json() for clip in self.results]
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSummary:
+    """One row of ``POST /api/v1/tasks``."""
+
+    id: str
+    status: str | None
+    created_at: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    items: tuple[TaskSummary, ...]
+    total: int | None
+    page: int | None

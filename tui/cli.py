@@ -1,0 +1,234 @@
+"""Command-line entry point: the dashboard by default, plus subcommands.
+
+``musicmint-tui [ID ...]`` opens the dashboard; ``simulate``, ``wait`` and
+``config`` are subcommands. Dispatch is by the first word so that task IDs can
+be given positionally to the dashboard (an ID that happens to be a subcommand
+name can be passed after ``--``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tui import __version__, exit_codes
+from tui.api import InvalidTaskIdError, MusicMintClient, validate_task_id
+from tui.config import Config, ConfigError, load_config, missing_key_message
+
+SUBCOMMANDS = ("simulate", "wait", "config")
+
+_EPILOG = """\
+subcommands:
+  simulate    run the local MusicMint API simulator (for trying things out and tests)
+  wait        poll task IDs until they finish; print results (scriptable)
+  config      show the effective configuration and where each value came from
+
+Run 'musicmint-tui COMMAND --help' for a subcommand's options.
+Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(exit_codes.USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
+    parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
+    parser.add_argument("--timeout", type=float, metavar="S", help="HTTP timeout in seconds")
+
+
+def _dashboard_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="musicmint-tui",
+        usage="musicmint-tui [options] [TASK_ID ...]\n       musicmint-tui COMMAND [options]",
+        description="A terminal dashboard that tracks MusicMint generation tasks.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("task_ids", nargs="*", metavar="TASK_ID", help="task IDs to track")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against a built-in simulator with demo tasks (no key needed)",
+    )
+    parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
+    _add_config_flags(parser)
+    parser.add_argument("--version", action="version", version=f"musicmint-tui {__version__}")
+    return parser
+
+
+def _simulate_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="musicmint-tui simulate",
+        description="Serve a local imitation of the MusicMint task API until interrupted.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8811, help="port (default 8811; 0 = any)")
+    parser.add_argument("--key", default=None, help="API key to accept (default sk-mm-simulator)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply task durations (default 1: about 20-60 s per task)",
+    )
+    return parser
+
+
+def _wait_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="musicmint-tui wait",
+        description=(
+            "Poll task IDs until each is completed or failed. Status changes go to stderr, "
+            "results to stdout."
+        ),
+        epilog="Exit status: 0 all completed, 1 any failed, 2 usage, 3 timeout, 4 auth error.",
+    )
+    parser.add_argument("task_ids", nargs="+", metavar="TASK_ID")
+    parser.add_argument(
+        "--timeout",
+        dest="wait_timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="give up after S seconds (default 300)",
+    )
+    parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
+    parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
+    parser.add_argument(
+        "--http-timeout",
+        dest="timeout",
+        type=float,
+        metavar="S",
+        help="HTTP timeout per request in seconds",
+    )
+    return parser
+
+
+def _config_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="musicmint-tui config",
+        description="Show the effective configuration (API key masked) and where it came from.",
+    )
+    _add_config_flags(parser)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Config:
+    overrides: dict[str, Any] = {
+        "api.base_url": getattr(args, "base_url", None),
+        "api.timeout": getattr(args, "timeout", None),
+        "polling.interval": getattr(args, "interval", None),
+    }
+    return load_config(getattr(args, "config", None), overrides=overrides)
+
+
+def _fail(message: str, status: int = exit_codes.USAGE) -> int:
+    print(f"musicmint-tui: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = args_list[0] if args_list and args_list[0] in SUBCOMMANDS else None
+    try:
+        if command == "simulate":
+            return _run_simulate(_simulate_parser().parse_args(args_list[1:]))
+        if command == "wait":
+            return _run_wait(_wait_parser().parse_args(args_list[1:]))
+        if command == "config":
+            return _run_config(_config_parser().parse_args(args_list[1:]))
+        return _run_dashboard(_dashboard_parser().parse_args(args_list))
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from tui.simulator import DEFAULT_KEY, Simulator, SimulatorServer
+
+    key = args.key or DEFAULT_KEY
+    try:
+        server = SimulatorServer(
+            Simulator(api_key=key, time_scale=args.time_scale), args.host, args.port
+        )
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    print(f"MusicMint simulator on {server.url} (key {key}); Ctrl+C to stop", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return exit_codes.OK
+
+
+def _check_ids(ids: list[str]) -> str | None:
+    problems = []
+    for task_id in ids:
+        try:
+            validate_task_id(task_id)
+        except InvalidTaskIdError as exc:
+            problems.append(str(exc))
+    return "invalid task ID " + "; ".join(problems) if problems else None
+
+
+def _run_wait(args: argparse.Namespace) -> int:
+    from tui.wait import render_json, render_table, wait_for
+
+    if problem := _check_ids(args.task_ids):
+        return _fail(problem)
+    if args.wait_timeout <= 0:
+        return _fail("--timeout must be positive")
+    config = _load(args)
+    if not config.api_key:
+        return _fail(missing_key_message(config))
+    task_ids = list(dict.fromkeys(args.task_ids))
+
+    async def run() -> tuple[int, list[Any], str | None]:
+        async with MusicMintClient(
+            config.base_url,
+            config.api_key,
+            timeout=config.timeout,
+            max_connections=config.max_concurrency,
+        ) as client:
+            return await wait_for(client, task_ids, args.wait_timeout, config.interval, sys.stderr)
+
+    status, outcomes, message = asyncio.run(run())
+    print(render_json(outcomes) if args.json else render_table(outcomes))
+    if message:
+        print(f"musicmint-tui: {message}", file=sys.stderr)
+    return status
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(f"config file: {config.path}{'' if config.path.exists() else ' (not present)'}")
+    for line in config.describe():
+        print(line)
+    return exit_codes.OK
+
+
+def _run_dashboard(args: argparse.Namespace) -> int:
+    if problem := _check_ids(args.task_ids):
+        return _fail(problem)
+    if args.demo:
+        from tui.demo import run_demo
+
+        return run_demo(args.task_ids, interval=args.interval)
+    config = _load(args)
+    if not config.api_key:
+        return _fail(missing_key_message(config))
+    from tui.app import run_app
+
+    return run_app(config, initial_ids=args.task_ids)

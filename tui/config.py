@@ -1,0 +1,237 @@
+"""Settings from defaults < config file < environment < command-line flags.
+
+The user's config file is only ever *read* (tomli-w would drop their
+comments). Every problem becomes a :class:`ConfigError` whose text is one
+line naming the file, the key and what was expected, so the CLI can print it
+and exit 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tui import locations
+from tui.api.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, mask_key
+
+ENV_API_KEY = "MUSICMINT_API_KEY"
+ENV_BASE_URL = "MUSICMINT_BASE_URL"
+ENV_CONFIG = "MUSICMINT_CONFIG"
+
+
+class ConfigError(Exception):
+    """A config problem, already phrased as the one line the user will see."""
+
+
+# -- value checkers: return the cleaned value or raise ValueError(expected) ----
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a string")
+    return value
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("an http(s) URL string")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("an http(s) URL such as https://api.musicmint.ai")
+    return value.rstrip("/")
+
+
+def _positive_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError("a positive number of seconds")
+    return float(value)
+
+
+def _interval(value: Any) -> float:
+    seconds = _positive_float(value)
+    if seconds < 0.05:
+        raise ValueError("a number of seconds ≥ 0.05")
+    return seconds
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("a whole number ≥ 1")
+    return value
+
+
+def _path(value: Any) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ValueError("a folder path string")
+    return Path(value).expanduser()
+
+
+@dataclass(frozen=True)
+class Key:
+    check: Callable[[Any], Any]
+    default: Callable[[], Any]
+
+
+#: Every key the file may hold. config.example.toml documents each one.
+SCHEMA: dict[str, dict[str, Key]] = {
+    "api": {
+        "base_url": Key(_url, lambda: DEFAULT_BASE_URL),
+        "api_key": Key(_str, lambda: ""),
+        "timeout": Key(_positive_float, lambda: DEFAULT_TIMEOUT),
+    },
+    "polling": {
+        "interval": Key(_interval, lambda: 5.0),
+        "max_concurrency": Key(_positive_int, lambda: 8),
+    },
+    "ui": {
+        "theme": Key(_str, lambda: "textual-dark"),
+    },
+    "downloads": {
+        "directory": Key(_path, locations.default_download_dir),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Effective settings. ``sources`` says where each ``section.key`` came from."""
+
+    base_url: str
+    api_key: str
+    timeout: float
+    interval: float
+    max_concurrency: int
+    theme: str
+    download_dir: Path
+    path: Path
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def masked_key(self) -> str:
+        return mask_key(self.api_key)
+
+    def describe(self) -> list[str]:
+        """``section.key = value  (source)`` lines with the key masked."""
+        values = {
+            "api.base_url": self.base_url,
+            "api.api_key": self.masked_key,
+            "api.timeout": self.timeout,
+            "polling.interval": self.interval,
+            "polling.max_concurrency": self.max_concurrency,
+            "ui.theme": self.theme,
+            "downloads.directory": str(self.download_dir),
+        }
+        return [
+            f"{name} = {value}  ({self.sources.get(name, 'default')})"
+            for name, value in values.items()
+        ]
+
+
+_FIELD_FOR = {
+    "api.base_url": "base_url",
+    "api.api_key": "api_key",
+    "api.timeout": "timeout",
+    "polling.interval": "interval",
+    "polling.max_concurrency": "max_concurrency",
+    "ui.theme": "theme",
+    "downloads.directory": "download_dir",
+}
+
+
+def config_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Path, bool]:
+    """The file to read, and whether the user named it (then it must exist)."""
+    if explicit:
+        return Path(explicit).expanduser(), True
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG]).expanduser(), True
+    return locations.default_config_file(), False
+
+
+def read_config_file(path: Path, required: bool) -> dict[str, dict[str, Any]]:
+    """Parse and validate the file into ``{section: {key: value}}``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: file not found") from None
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    out: dict[str, dict[str, Any]] = {}
+    for section, table in doc.items():
+        if section not in SCHEMA:
+            known = ", ".join(f"[{s}]" for s in SCHEMA)
+            raise ConfigError(f"{path}: unknown section [{section}] (expected one of {known})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section}: expected a table [{section}]")
+        for key, value in table.items():
+            spec = SCHEMA[section].get(key)
+            if spec is None:
+                known = ", ".join(SCHEMA[section])
+                raise ConfigError(
+                    f"{path}: unknown key [{section}] {key} (expected one of {known})"
+                )
+            out.setdefault(section, {})[key] = _checked(spec, value, f"{path}: [{section}] {key}")
+    return out
+
+
+def _checked(spec: Key, value: Any, where: str) -> Any:
+    try:
+        return spec.check(value)
+    except ValueError as exc:
+        shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
+        raise ConfigError(f"{where}: expected {exc}, got {shown}") from None
+
+
+def load_config(
+    explicit_path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Resolve the effective config. ``overrides`` are flags as ``{"api.timeout": 3}``."""
+    env = os.environ if env is None else env
+    path, required = config_path(explicit_path, env)
+    file_values = read_config_file(path, required)
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for section, keys in SCHEMA.items():
+        for key, spec in keys.items():
+            name = f"{section}.{key}"
+            if key in file_values.get(section, {}):
+                values[name], sources[name] = file_values[section][key], f"file {path}"
+            else:
+                values[name], sources[name] = spec.default(), "default"
+
+    for var, name in ((ENV_API_KEY, "api.api_key"), (ENV_BASE_URL, "api.base_url")):
+        if env.get(var):
+            section, key = name.split(".")
+            values[name] = _checked(SCHEMA[section][key], env[var], f"environment {var}")
+            sources[name] = f"env {var}"
+
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, key = name.split(".")
+        values[name] = _checked(SCHEMA[section][key], value, f"option --{key.replace('_', '-')}")
+        sources[name] = "command line"
+
+    return Config(path=path, sources=sources, **{_FIELD_FOR[n]: v for n, v in values.items()})
+
+
+def missing_key_message(config: Config) -> str:
+    return (
+        f'No API key configured. Set {ENV_API_KEY}, or put api_key = "sk-mm-..." under [api] '
+        f"in {config.path} (see config.example.toml). Try --demo to explore without one."
+    )

@@ -1,0 +1,7 @@
+"""Process exit statuses, shared by every subcommand so scripts can rely on them."""
+
+OK = 0
+TASK_FAILED = 1  # `wait`: at least one task failed (or is unknown to the server)
+USAGE = 2  # bad arguments, bad config, invalid task IDs
+TIMEOUT = 3  # `wait`: gave up with tasks still pending
+AUTH = 4  # the server refused the API key

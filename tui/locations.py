@@ -1,0 +1,34 @@
+"""Where musicmint-tui keeps things, following each platform's conventions.
+
+platformdirs honours ``XDG_CONFIG_HOME`` / ``XDG_DATA_HOME`` / ``XDG_STATE_HOME``
+on Linux, which is also how tests point the app at a temporary folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "musicmint-tui"
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def default_download_dir() -> Path:
+    music = platformdirs.user_music_dir()
+    return Path(music or Path.home()) / "MusicMint"

@@ -1,0 +1,77 @@
+"""Misbehaviour the simulator can be told to show for chosen task IDs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+HTML_ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    b"<body><h1>Bad Gateway</h1><p>nginx</p></body></html>"
+)
+
+
+@dataclass
+class Fault:
+    """A canned answer replacing the normal one.
+
+    ``times`` limits how many requests it applies to (``None``: until cleared);
+    ``truncate`` serves the normal JSON cut in half; ``delay`` holds the answer
+    back (a *hang* is just a long delay).
+    """
+
+    status: int = 200
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    truncate: bool = False
+    times: int | None = None
+
+    @classmethod
+    def rate_limited(cls, retry_after: str = "2", **kw: Any) -> Fault:
+        body = b'{"code":1429,"message":"too many requests","request_id":"req-sim-429"}'
+        return cls(status=429, body=body, headers={"Retry-After": retry_after}, **kw)
+
+    @classmethod
+    def html_error(cls, status: int = 500, **kw: Any) -> Fault:
+        return cls(status=status, body=HTML_ERROR_PAGE, headers={"Content-Type": "text/html"}, **kw)
+
+    @classmethod
+    def truncated(cls, **kw: Any) -> Fault:
+        return cls(truncate=True, **kw)
+
+    @classmethod
+    def envelope_error(cls, code: int, message: str, status: int = 200, **kw: Any) -> Fault:
+        import json
+
+        body = json.dumps({"code": code, "message": message, "request_id": f"req-sim-{code}"})
+        return cls(status=status, body=body.encode(), **kw)
+
+    @classmethod
+    def not_found(cls, **kw: Any) -> Fault:
+        return cls.envelope_error(4004, "task not found", status=404, **kw)
+
+    @classmethod
+    def hang(cls, seconds: float = 60.0, **kw: Any) -> Fault:
+        return cls(delay=seconds, **kw)
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Fault:
+        """Build from the JSON of ``POST /_sim/faults`` (``{"kind": ..., ...}``)."""
+        kind = spec.get("kind")
+        times = spec.get("times")
+        if kind == "rate_limit":
+            return cls.rate_limited(str(spec.get("retry_after", "2")), times=times)
+        if kind == "server_error":
+            return cls.html_error(int(spec.get("status", 500)), times=times)
+        if kind == "truncated":
+            return cls.truncated(times=times)
+        if kind == "envelope":
+            return cls.envelope_error(
+                int(spec.get("code", 5000)), str(spec.get("message", "error")), times=times
+            )
+        if kind == "not_found":
+            return cls.not_found(times=times)
+        if kind == "hang":
+            return cls.hang(float(spec.get("seconds", 60)), times=times)
+        raise ValueError(f"unknown fault kind {kind!r}")

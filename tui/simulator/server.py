@@ -1,0 +1,306 @@
+"""A real HTTP server imitating the MusicMint task endpoints on loopback.
+
+Built on the stdlib threading server: one thread per keep-alive connection is
+plenty for a handful of clients, and a hanging fault blocks only its own
+connection. Nagle is disabled on every socket, because with it each small
+response waits ~40 ms for the client's delayed ACK and throughput collapses.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Self
+
+from tui.api.errors import InvalidTaskIdError
+from tui.api.ids import validate_task_id
+from tui.simulator.faults import Fault
+from tui.simulator.lifecycle import TaskBook
+
+DEFAULT_KEY = "sk-mm-simulator"
+_STATUS_FILTER = {0: "queuing", 1: "processing", 2: "completed", 3: "failed"}
+
+
+def assets_dir() -> Path:
+    """The shipped MP3/JPG: inside the wheel, or the repo's ``assets/``."""
+    packaged = Path(__file__).resolve().parent.parent / "_assets"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "assets"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the simulator saw it (tests assert on these)."""
+
+    at: float
+    method: str
+    path: str
+    task_id: str | None
+    status: int
+
+
+class Simulator:
+    """Holds the state; :class:`SimulatorServer` puts it on a socket."""
+
+    def __init__(
+        self,
+        api_key: str | None = DEFAULT_KEY,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_key = api_key
+        self.book = TaskBook(time_scale=time_scale, clock=clock)
+        self.faults: dict[str, Fault] = {}
+        self.global_fault: Fault | None = None
+        self.disabled_keys: dict[str, int] = {}  # key -> 1003 (disabled) / 1004 (deleted)
+        self.requests: list[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._request_seq = 0
+        self.shutdown_event = threading.Event()
+
+    # -- control -----------------------------------------------------------
+    def inject(self, task_id: str | None, fault: Fault) -> None:
+        """Make ``task_id`` (or, with ``None``, every task) misbehave."""
+        with self._lock:
+            if task_id is None:
+                self.global_fault = fault
+            else:
+                self.faults[task_id] = fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.global_fault = None
+
+    def task_requests(self, task_id: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.path.startswith("/api/v1/task/") and (task_id is None or r.task_id == task_id)
+            ]
+
+    def take_fault(self, task_id: str) -> Fault | None:
+        with self._lock:
+            key = task_id if task_id in self.faults else None
+            fault = self.faults.get(task_id) if key else self.global_fault
+            if fault is None:
+                return None
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    if key:
+                        del self.faults[key]
+                    else:
+                        self.global_fault = None
+            return fault
+
+    def record(self, method: str, path: str, task_id: str | None, status: int) -> None:
+        with self._lock:
+            self.requests.append(RequestRecord(time.monotonic(), method, path, task_id, status))
+
+    def next_request_id(self) -> str:
+        with self._lock:
+            self._request_seq += 1
+            return f"req-{int(time.time() * 1000)}-{self._request_seq}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the stdlib's per-request stderr line."""
+
+    # -- plumbing ------------------------------------------------------------
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.server.sim.record(self.command, self.path, task_id, status)
+
+    def _envelope(self, status: int, code: int, message: str, data: Any = None, **kw: Any) -> None:
+        body: dict[str, Any] = {
+            "code": code,
+            "message": message,
+            "request_id": self.server.sim.next_request_id(),
+        }
+        if data is not None:
+            body["data"] = data
+        self._send(status, json.dumps(body, ensure_ascii=False).encode(), **kw)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _authorised(self, task_id: str | None = None) -> bool:
+        sim = self.server.sim
+        auth = self.headers.get("Authorization", "")
+        key = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        if key in sim.disabled_keys:
+            code = sim.disabled_keys[key]
+            text = "API key is disabled" if code == 1003 else "API key has been deleted"
+            self._envelope(403, code, text, task_id=task_id)
+            return False
+        if sim.api_key is not None and key != sim.api_key:
+            self._envelope(401, 1001, "invalid or missing API key", task_id=task_id)
+            return False
+        return True
+
+    # -- routes --------------------------------------------------------------
+    def do_POST(self) -> None:
+        self._read_body_cached = self._read_body()
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/api/v1/task/"):
+            self._task(path.removeprefix("/api/v1/task/"))
+        elif path == "/api/v1/tasks":
+            self._list()
+        elif path == "/_sim/faults":
+            self._control()
+        else:
+            self._envelope(404, 4040, "no such endpoint")
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/files/"):
+            self._file(path.removeprefix("/files/"))
+        elif path == "/healthz":
+            self._send(200, b'{"ok":true}')
+        else:
+            self._envelope(404, 4040, "no such endpoint")
+
+    do_HEAD = do_GET
+
+    def _task(self, task_id: str) -> None:
+        sim = self.server.sim
+        try:
+            validate_task_id(task_id)
+        except InvalidTaskIdError as exc:
+            self._envelope(400, 4000, f"invalid task id: {exc}")
+            return
+        if not self._authorised(task_id):
+            return
+        fault = sim.take_fault(task_id)
+        if fault and fault.delay and sim.shutdown_event.wait(fault.delay):
+            return
+        if fault and not fault.truncate and fault.body is not None:
+            headers = {k: v for k, v in fault.headers.items() if k.lower() != "content-type"}
+            ctype = fault.headers.get("Content-Type", "application/json")
+            self._send(fault.status, fault.body, ctype, headers, task_id)
+            return
+        data = sim.book.payload(task_id, self.server.files_url)
+        if fault and fault.truncate:
+            body = json.dumps({"code": 0, "message": "ok", "data": data}).encode()
+            self._send(200, body[: len(body) // 2], task_id=task_id)
+            return
+        self._envelope(200, 0, "ok", data, task_id=task_id)
+
+    def _list(self) -> None:
+        if not self._authorised():
+            return
+        try:
+            req = json.loads(self._read_body_cached or b"{}")
+            page = max(1, int(req.get("page", 1)))
+            page_size = min(100, max(1, int(req.get("page_size", 20))))
+            status_filter = int(req.get("status", -1))
+        except (ValueError, TypeError, AttributeError):
+            self._envelope(400, 4000, "invalid list request")
+            return
+        book = self.server.sim.book
+        items = [book.summary(tid, plan) for tid, plan in book.known()]
+        wanted = _STATUS_FILTER.get(status_filter)
+        if wanted:
+            items = [item for item in items if item["status"] == wanted]
+        start = (page - 1) * page_size
+        data = {"items": items[start : start + page_size], "total": len(items), "page": page}
+        self._envelope(200, 0, "ok", data)
+
+    def _control(self) -> None:
+        if not self._authorised():
+            return
+        try:
+            spec = json.loads(self._read_body_cached or b"{}")
+            if spec.get("kind") == "clear":
+                self.server.sim.clear_faults()
+            else:
+                self.server.sim.inject(spec.get("task_id"), Fault.from_spec(spec))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._envelope(400, 4000, f"bad fault spec: {exc}")
+            return
+        self._envelope(200, 0, "ok", {})
+
+    def _file(self, name: str) -> None:
+        stem, _, ext = name.rpartition(".")
+        kinds = {"mp3": ("sample.mp3", "audio/mpeg"), "jpg": ("cover.jpg", "image/jpeg")}
+        if not stem or ext not in kinds:
+            self._envelope(404, 4040, "no such file")
+            return
+        filename, ctype = kinds[ext]
+        self._send(200, (assets_dir() / filename).read_bytes(), ctype)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    sim: Simulator
+    files_url: str
+
+
+class SimulatorServer:
+    """Runs a :class:`Simulator` on ``host:port`` in a background thread.
+
+    ``port=0`` picks a free port; read it back from :attr:`port` / :attr:`url`.
+    """
+
+    def __init__(self, sim: Simulator | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.sim = sim or Simulator()
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.sim = self.sim
+        self.host = host
+        self.port = self._httpd.server_address[1]
+        self._httpd.files_url = f"{self.url}/files"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.5)
+
+    def stop(self) -> None:
+        self.sim.shutdown_event.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

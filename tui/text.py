@@ -1,0 +1,34 @@
+"""Make untrusted server text safe to put on a terminal.
+
+Markup safety is the widgets' job (they never parse server text as markup);
+this module removes what would reach the terminal itself: ESC/CSI/OSC
+sequences, other C0/C1 control characters and bidi overrides. They are shown
+as visible escapes (``\\x1b``) rather than silently dropped, so a user can
+see that the server sent something odd.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls except tab/newline, DEL, C1 controls, and bidi/format overrides
+# that can visually reorder text (Trojan-Source style).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: str | None, *, one_line: bool = False) -> str:
+    """``text`` with every control character replaced by a visible escape.
+
+    ``one_line`` also escapes tabs and newlines, for table cells and log lines.
+    """
+    if not text:
+        return ""
+    pattern = _UNSAFE_ONE_LINE if one_line else _UNSAFE
+    return pattern.sub(_escape, text)
