@@ -41,6 +41,8 @@ class RequestRecord:
     path: str
     task_id: str | None
     status: int
+    user_agent: str = ""
+    body: bytes = b""
 
 
 class Simulator:
@@ -99,9 +101,9 @@ class Simulator:
                         self.global_fault = None
             return fault
 
-    def record(self, method: str, path: str, task_id: str | None, status: int) -> None:
+    def record(self, record: RequestRecord) -> None:
         with self._lock:
-            self.requests.append(RequestRecord(time.monotonic(), method, path, task_id, status))
+            self.requests.append(record)
 
     def next_request_id(self) -> str:
         with self._lock:
@@ -126,6 +128,17 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
         task_id: str | None = None,
     ) -> None:
+        self.server.sim.record(
+            RequestRecord(
+                at=time.monotonic(),
+                method=self.command,
+                path=self.path,
+                task_id=task_id,
+                status=status,
+                user_agent=self.headers.get("User-Agent", ""),
+                body=getattr(self, "_body", b""),
+            )
+        )
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -134,7 +147,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.server.sim.record(self.command, self.path, task_id, status)
 
     def _envelope(self, status: int, code: int, message: str, data: Any = None, **kw: Any) -> None:
         body: dict[str, Any] = {
@@ -166,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes --------------------------------------------------------------
     def do_POST(self) -> None:
-        self._read_body_cached = self._read_body()
+        self._body = self._read_body()
         path = self.path.split("?", 1)[0]
         if path.startswith("/api/v1/task/"):
             self._task(path.removeprefix("/api/v1/task/"))
@@ -216,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised():
             return
         try:
-            req = json.loads(self._read_body_cached or b"{}")
+            req = json.loads(self._body or b"{}")
             page = max(1, int(req.get("page", 1)))
             page_size = min(100, max(1, int(req.get("page_size", 20))))
             status_filter = int(req.get("status", -1))
@@ -236,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised():
             return
         try:
-            spec = json.loads(self._read_body_cached or b"{}")
+            spec = json.loads(self._body or b"{}")
             if spec.get("kind") == "clear":
                 self.server.sim.clear_faults()
             else:

@@ -1,0 +1,67 @@
+"""Shared fixtures: a real simulator on loopback and an isolated home."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tui.api import MusicMintClient
+from tui.simulator import Simulator, SimulatorServer
+
+KEY = "sk-mm-test-key-0001"
+
+
+class FakeClock:
+    """A wall clock the test moves by hand: simulated tasks change state on cue."""
+
+    def __init__(self, start: float = 1_790_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every platformdirs location at tmp_path; drop the user's MUSICMINT_* env."""
+    for var in ("MUSICMINT_API_KEY", "MUSICMINT_BASE_URL", "MUSICMINT_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        (home / sub).mkdir(parents=True)
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sim_server(clock: FakeClock) -> Iterator[SimulatorServer]:
+    server = SimulatorServer(Simulator(api_key=KEY, clock=clock))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def sim(sim_server: SimulatorServer) -> Simulator:
+    return sim_server.sim
+
+
+@pytest.fixture
+async def client(sim_server: SimulatorServer) -> AsyncIterator[MusicMintClient]:
+    async with MusicMintClient(sim_server.url, KEY, timeout=2.0) as c:
+        yield c
