@@ -65,6 +65,12 @@ def _positive_int(value: Any) -> int:
     return value
 
 
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
 def _path(value: Any) -> Path:
     if not isinstance(value, str) or not value:
         raise ValueError("a folder path string")
@@ -90,6 +96,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "ui": {
         "theme": Key(_str, lambda: "textual-dark"),
+        "bell": Key(_bool, lambda: True),
     },
     "downloads": {
         "directory": Key(_path, locations.default_download_dir),
@@ -107,6 +114,7 @@ class Config:
     interval: float
     max_concurrency: int
     theme: str
+    bell: bool
     download_dir: Path
     path: Path
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -124,6 +132,7 @@ class Config:
             "polling.interval": self.interval,
             "polling.max_concurrency": self.max_concurrency,
             "ui.theme": self.theme,
+            "ui.bell": self.bell,
             "downloads.directory": str(self.download_dir),
         }
         return [
@@ -139,6 +148,7 @@ _FIELD_FOR = {
     "polling.interval": "interval",
     "polling.max_concurrency": "max_concurrency",
     "ui.theme": "theme",
+    "ui.bell": "bell",
     "downloads.directory": "download_dir",
 }
 

@@ -52,3 +52,22 @@ def local_time(epoch_ms: int | None) -> str:
         return datetime.fromtimestamp(epoch_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
     except (OverflowError, OSError, ValueError):
         return "—"
+
+
+def coarse_span(seconds: float) -> str:
+    """Table-cell precision: ``45s``, ``12m``, ``5h 12m``, ``6d 23h``.
+
+    Past the first minute the text changes at most once a minute, so the
+    ticking table repaints rarely; the detail pane shows seconds.
+    """
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"

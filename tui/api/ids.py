@@ -16,6 +16,10 @@ _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _SPLIT_RE = re.compile(r"[\s,;]+")
 
 
+def is_valid_task_id(task_id: str) -> bool:
+    return _ID_RE.fullmatch(task_id) is not None
+
+
 def validate_task_id(task_id: object) -> str:
     """Return ``task_id`` unchanged if it is safe, else raise with the reason."""
     if not isinstance(task_id, str):

@@ -274,6 +274,13 @@ class _Server(ThreadingHTTPServer):
     sim: Simulator
     files_url: str
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client hanging up mid-request is normal (timeouts, app exit): stay quiet."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class SimulatorServer:
     """Runs a :class:`Simulator` on ``host:port`` in a background thread.

@@ -1,0 +1,65 @@
+"""Helpers for driving the dashboard against the simulator in tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from tui.app import MusicMintApp
+from tui.config import load_config
+from tui.simulator import SimulatorServer
+from tui.store import TaskStore
+
+from .conftest import KEY
+
+
+def make_app(
+    server: SimulatorServer,
+    data_dir: Path,
+    clock: Callable[[], float],
+    *,
+    ids: list[str] | None = None,
+    interval: float = 0.05,
+    tick: float = 0.05,
+    **config_changes: object,
+) -> MusicMintApp:
+    config = dataclasses.replace(
+        load_config(env={}),
+        base_url=server.url,
+        api_key=KEY,
+        interval=interval,
+        timeout=2.0,
+        bell=False,
+        **config_changes,  # type: ignore[arg-type]
+    )
+    return MusicMintApp(
+        config,
+        TaskStore(data_dir / "tasks.toml"),
+        initial_ids=ids or [],
+        clock=clock,
+        tick_interval=tick,
+    )
+
+
+def screen_text(app: MusicMintApp) -> str:
+    """What the terminal shows right now, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the app run until ``condition()`` holds (or fail after ``timeout`` s)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.02)
+
+
+def notifications(app: MusicMintApp) -> list[str]:
+    return [n.message for n in app._notifications]

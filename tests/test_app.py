@@ -1,0 +1,368 @@
+"""The dashboard driven by keys against the real simulator, asserting on the screen."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tui.simulator import Fault, SimulatorServer
+
+from .conftest import FakeClock
+from .harness import make_app, notifications, screen_text, wait_for
+
+SIZE = (160, 40)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+async def test_paste_several_ids_with_invalid_and_duplicate(sim_server, data_dir, clock) -> None:
+    app = make_app(sim_server, data_dir, clock, ids=["known1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        area = app.screen.query_one("#add-input")
+        area.insert("alpha1, beta2\ngamma3 known1 bad/id alpha1 ../etc")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "3 new" in text
+        assert "2 already tracked (known1, alpha1)" in text
+        assert "invalid 'bad/id'" in text and "path character" in text
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.records) == 4)
+        text = screen_text(app)
+        for task_id in ("alpha1", "beta2", "gamma3", "known1"):
+            assert task_id in text
+        note = notifications(app)[-1]
+        assert "Added 3 tasks" in note and "already tracked" in note and "'bad/id'" in note
+
+
+async def test_add_dialog_refuses_only_invalid(sim_server, data_dir, clock) -> None:
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        app.screen.query_one("#add-input").insert("no/slashes")
+        await pilot.press("enter")
+        assert app.screen.id != "_default" and "#add-input" in repr(app.screen.query("#add-input"))
+        assert "invalid 'no/slashes'" in screen_text(app)
+        await pilot.press("escape")
+        assert app.records == {}
+        assert sim_server.sim.requests == []
+
+
+async def test_statuses_progress_without_keypresses(sim_server, data_dir, clock: FakeClock) -> None:
+    book = sim_server.sim.book
+    book.seed("goes-ok", queued_for=10, processing_for=10, outcome="completed")
+    book.seed("goes-bad", queued_for=10, processing_for=10, outcome="failed")
+    app = make_app(sim_server, data_dir, clock, ids=["goes-ok", "goes-bad"])
+    async with app.run_test(size=SIZE) as pilot:
+        records = app.records
+        await wait_for(pilot, lambda: {r.status for r in records.values()} == {"queuing"})
+        assert screen_text(app).count("◷ queuing") >= 2
+        clock.advance(11)
+        await wait_for(pilot, lambda: {r.status for r in records.values()} == {"processing"})
+        assert screen_text(app).count("◐ processing") >= 2
+        clock.advance(10)
+        await wait_for(pilot, lambda: records["goes-ok"].finished and records["goes-bad"].finished)
+        text = screen_text(app)
+        assert "✔ completed" in text and "✘ failed" in text
+        assert "✔ 1 completed" in text and "✘ 1 failed" in text  # status bar counts
+        notes = notifications(app)
+        assert any("completed" in n for n in notes) and any("goes-bad failed" in n for n in notes)
+        # Finished tasks are not polled again.
+        before = len(sim_server.sim.task_requests())
+        await pilot.pause(0.3)
+        assert len(sim_server.sim.task_requests()) == before
+
+
+async def test_detail_pane_shows_every_field(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("two", outcome="completed", expiries=("week", "minutes"), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["two"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["two"].status == "completed")
+        await pilot.pause()
+        task = app.records["two"].task
+        assert task is not None
+        text = screen_text(app)
+        for label in (
+            "Task",
+            "Status",
+            "Created",
+            "Polled",
+            "Clip ID",
+            "Length",
+            "Tags",
+            "Expires",
+            "Audio",
+            "Cover",
+            "Prompt",
+        ):
+            assert label in text
+        first = task.results[0]
+        assert first.title in text and first.id in text and first.tags in text
+        assert "Clip 1/2" in text and "Clip 2/2" in text
+        assert "6d 23h" in text  # the week-long clip's countdown
+
+
+async def test_countdown_changes_between_frames(sim_server, data_dir, clock: FakeClock) -> None:
+    sim_server.sim.book.seed("soon", outcome="completed", expiries=("minutes",), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["soon"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["soon"].status == "completed")
+        expire_at = app.records["soon"].task.results[0].expire_at / 1000
+        clock.now = expire_at - 65
+        await wait_for(pilot, lambda: "1m 05s" in screen_text(app))
+        clock.advance(2)
+        await wait_for(pilot, lambda: "1m 03s" in screen_text(app))
+        clock.now = expire_at + 1
+        await wait_for(
+            pilot,
+            lambda: (
+                "expired" in app.detail.query_one(".clip").render().__str__()
+                or "expired" in screen_text(app)
+            ),
+        )
+
+
+@pytest.fixture
+def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A BROWSER command that records the URL it was asked to open."""
+    log = tmp_path / "browser.log"
+    script = tmp_path / "fake-browser"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{log}"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("BROWSER", str(script))
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    return log
+
+
+async def test_open_audio_and_cover_use_the_browser(
+    sim_server, data_dir, clock, browser_log: Path
+) -> None:
+    sim_server.sim.book.seed("two", outcome="completed", expiries=("week", "week"), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["two"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["two"].status == "completed")
+        clips = app.records["two"].task.results
+        await pilot.press("o")
+        await wait_for(pilot, lambda: browser_log.exists())
+        await pilot.press("right_square_bracket", "i")
+        await wait_for(pilot, lambda: len(browser_log.read_text().splitlines()) == 2)
+        assert browser_log.read_text().splitlines() == [clips[0].audio_url, clips[1].image_url]
+
+
+async def test_javascript_url_is_refused(sim_server, data_dir, clock, browser_log: Path) -> None:
+    sim_server.sim.book.override(
+        "evil",
+        {
+            "id": "evil",
+            "status": "completed",
+            "created_at": 1,
+            "results": [
+                {
+                    "id": "c1",
+                    "title": "x",
+                    "audio_url": "javascript:alert(1)",
+                    "image_url": "file:///etc/passwd",
+                    "expire_at": 0,
+                }
+            ],
+        },
+    )
+    app = make_app(sim_server, data_dir, clock, ids=["evil"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["evil"].status == "completed")
+        await pilot.press("o")
+        await pilot.press("i")
+        await pilot.pause(0.2)
+        notes = notifications(app)
+        assert any("not javascript:" in n for n in notes)
+        assert any("not file:" in n for n in notes)
+        assert not browser_log.exists()
+
+
+async def test_copy_task_id_and_audio_url(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("cp", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["cp"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["cp"].status == "completed")
+        await pilot.press("c")
+        assert app.clipboard == "cp"
+        await pilot.press("y")
+        assert app.clipboard == app.records["cp"].task.results[0].audio_url
+        assert "Copied" in notifications(app)[-1]
+
+
+async def test_copy_audio_before_results_explains(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("slow", queued_for=1000)
+    app = make_app(sim_server, data_dir, clock, ids=["slow"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["slow"].status == "queuing")
+        await pilot.press("y")
+        assert "no results yet (queuing)" in notifications(app)[-1]
+        assert app.clipboard == ""
+
+
+async def test_remove_and_undo(sim_server, data_dir, clock) -> None:
+    for i in range(3):
+        sim_server.sim.book.seed(f"t{i}", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["t0", "t1", "t2"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all(r.status == "completed" for r in app.records.values()))
+        await pilot.press("down", "x")
+        assert "t1" not in app.records
+        assert "t1" not in app.table._cells
+        assert "Press u to undo" in notifications(app)[-1]
+        await pilot.press("u")
+        assert list(app.table._cells) == ["t0", "t1", "t2"]
+        assert app.table.highlighted_id == "t1"
+        await pilot.press("delete")
+        assert "t1" not in app.records
+
+
+async def test_filter_and_sort(sim_server, data_dir, clock) -> None:
+    book = sim_server.sim.book
+    book.seed("aaa-done", outcome="completed", age=300)
+    book.seed("bbb-fail", outcome="failed", age=600)
+    book.seed("ccc-wait", queued_for=1000, age=10)
+    app = make_app(sim_server, data_dir, clock, ids=["aaa-done", "bbb-fail", "ccc-wait"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: (
+                app.records["ccc-wait"].status == "queuing"
+                and app.records["bbb-fail"].status == "failed"
+            ),
+        )
+        await pilot.press("slash")
+        await pilot.press(*"fail")
+        await pilot.pause()
+        assert list(app.table._cells) == ["bbb-fail"]
+        assert "1 of 3" in screen_text(app)
+        await pilot.press("enter")
+        assert app.table.has_focus and list(app.table._cells) == ["bbb-fail"]
+        await pilot.press("slash", "escape")
+        assert list(app.table._cells) == ["aaa-done", "bbb-fail", "ccc-wait"]
+        await pilot.press("s")  # created: newest first
+        assert list(app.table._cells) == ["ccc-wait", "aaa-done", "bbb-fail"]
+        await pilot.press("s")  # status: working first, completed last
+        assert list(app.table._cells) == ["ccc-wait", "bbb-fail", "aaa-done"]
+        assert "sort: status" in screen_text(app)
+
+
+async def test_refresh_polls_a_finished_task_again(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("fin", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["fin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["fin"].status == "completed")
+        before = len(sim_server.sim.task_requests("fin"))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(sim_server.sim.task_requests("fin")) == before + 1)
+        await pilot.press("R")
+        assert "Polling 0 unfinished" in notifications(app)[-1]
+
+
+async def test_restart_keeps_list_and_shows_finished_without_requests(
+    sim_server, data_dir, clock, tmp_path
+) -> None:
+    book = sim_server.sim.book
+    book.seed("keep-ok", outcome="completed", age=60)
+    book.seed("keep-bad", outcome="failed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["keep-ok", "keep-bad"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all(r.finished for r in app.records.values()))
+        title = app.records["keep-ok"].task.results[0].title
+        await pilot.press("q")
+    assert (data_dir / "tasks.toml").exists()
+
+    fresh = SimulatorServer(type(sim_server.sim)(api_key=sim_server.sim.api_key, clock=clock))
+    with fresh:
+        again = make_app(fresh, data_dir, clock)
+        async with again.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.3)
+            text = screen_text(again)
+            assert "keep-ok" in text and "keep-bad" in text
+            assert title in text and "✘ failed" in text
+        assert fresh.sim.requests == []
+
+
+async def test_unfinished_tasks_resume_polling_after_restart(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("later", queued_for=100)
+    app = make_app(sim_server, data_dir, clock, ids=["later"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["later"].status == "queuing")
+    clock.advance(500)
+    again = make_app(sim_server, data_dir, clock)
+    async with again.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: again.records["later"].finished)
+
+
+async def test_corrupt_store_is_moved_aside(sim_server, data_dir, clock) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "tasks.toml").write_text("this is [not toml")
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        note = notifications(app)[0]
+        assert "corrupt" in note and "moved to" in note
+        assert app.records == {}
+    aside = [p for p in os.listdir(data_dir) if ".corrupt-" in p]
+    assert len(aside) == 1
+    assert (data_dir / aside[0]).read_text() == "this is [not toml"
+
+
+async def test_help_screen_lists_every_key(sim_server, data_dir, clock) -> None:
+    from tui.keys import KEYMAP
+
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        text = screen_text(app)
+        for key in KEYMAP:
+            assert key.description in text
+        await pilot.press("escape")
+        assert "Keys" not in screen_text(app)
+
+
+async def test_every_action_is_in_the_command_palette(sim_server, data_dir, clock) -> None:
+    from tui.keys import KEYMAP
+
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {k.description for k in KEYMAP} <= titles
+
+
+async def test_quit_key_exits(sim_server, data_dir, clock) -> None:
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_narrow_terminal_puts_details_below(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("64f3a1b2c8d9e0f1a2b3c4d5", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["64f3a1b2c8d9e0f1a2b3c4d5"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.records["64f3a1b2c8d9e0f1a2b3c4d5"].finished)
+        assert app.detail.region.y > app.table.region.y
+        assert app.detail.region.width == app.table.region.width
+        assert "64f3a1…b3c4d5" in screen_text(app)
+        assert "Expires" in screen_text(app)
+
+
+async def test_not_found_stops_polling(sim_server, data_dir, clock) -> None:
+    sim_server.sim.inject("ghost", Fault.not_found())
+    app = make_app(sim_server, data_dir, clock, ids=["ghost"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "⊘ not found" in screen_text(app))
+        count = len(sim_server.sim.task_requests("ghost"))
+        await pilot.pause(0.3)
+        assert len(sim_server.sim.task_requests("ghost")) == count == 1

@@ -1,0 +1,562 @@
+"""The dashboard application: wiring between store, poller and widgets.
+
+Data flows one way: the client answers the poller, the poller's events arrive
+here as :class:`~tui.messages.PollerUpdate` messages, and handlers update the
+in-memory records and then the widgets. Time-driven text (ages, countdowns,
+the status bar) is refreshed by one 1 s tick for the whole screen.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from tui import keys
+from tui.api import MusicMintClient, NotFoundError, ResultExpiredError
+from tui.api.ids import ParsedIds
+from tui.api.models import Clip
+from tui.config import ENV_API_KEY, Config, ConfigError, load_config
+from tui.messages import PollerUpdate
+from tui.poller import LinkState, Polled, Poller, PollEvent, PollFailed
+from tui.store import StoreError, TaskStore, TrackedTask
+from tui.text import clean
+from tui.urls import refusal
+from tui.widgets.add_dialog import AddTasksScreen
+from tui.widgets.detail_pane import DetailPane
+from tui.widgets.help_screen import HelpScreen
+from tui.widgets.status_bar import StatusBar, status_line
+from tui.widgets.task_table import SORTS, TaskTable
+
+SORT_CYCLE = tuple(SORTS)
+WORKING = ("queuing", "processing")
+
+
+class MusicMintApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "MusicMint"
+    BINDINGS: ClassVar = keys.bindings()
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
+
+    def __init__(
+        self,
+        config: Config,
+        store: TaskStore,
+        *,
+        initial_ids: Iterable[str] = (),
+        clock: Callable[[], float] = time.time,
+        tick_interval: float = 1.0,
+        client: MusicMintClient | None = None,
+        reload_config: Callable[[], Config] | None = None,
+        demo: bool = False,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.tick_interval = tick_interval
+        self.demo = demo
+        self._initial_ids = list(initial_ids)
+        self._reload = reload_config or (lambda: load_config(self.config.path))
+        self.client = client or self._make_client(config)
+        self.records: dict[str, TrackedTask] = {}
+        self.poller = Poller(
+            self.client,
+            self._forward,
+            interval=config.interval,
+            max_concurrency=config.max_concurrency,
+            wall=clock,
+        )
+        self.link = LinkState("ok")
+        self._undo: list[tuple[int, TrackedTask]] = []  # (position, record)
+        self._dirty = False
+        self._save_seq = 0
+        self._last_poll: float | None = None
+
+    @staticmethod
+    def _make_client(config: Config) -> MusicMintClient:
+        return MusicMintClient(
+            config.base_url,
+            config.api_key,
+            timeout=config.timeout,
+            max_connections=config.max_concurrency,
+        )
+
+    # -- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        self.status_bar = StatusBar(id="status-bar")
+        self.banner = Static("", id="banner", markup=False)
+        self.filter_input = Input(placeholder="filter by ID, title, tags or status", id="filter")
+        self.table = TaskTable(id="tasks")
+        self.detail = DetailPane(id="detail")
+        yield self.status_bar
+        yield self.banner
+        with Horizontal(id="main"):
+            with Vertical(id="table-box"):
+                yield self.filter_input
+                yield self.table
+            yield self.detail
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        else:
+            self.notify(
+                f"Unknown theme {self.config.theme!r}; using the default.",
+                severity="warning",
+                markup=False,
+            )
+        loaded = self.store.load()
+        if loaded.problem:
+            where = f" It was moved to {loaded.moved_aside}." if loaded.moved_aside else ""
+            self.notify(
+                f"{loaded.problem}; starting with an empty list.{where}",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+        now = self.clock()
+        for record in loaded.tasks:
+            self.records[record.id] = record
+        rng = random.Random()
+        for record in loaded.tasks:
+            if not record.finished:
+                # Spread resumed polls over one interval rather than bursting.
+                self.poller.track(record.id, delay=rng.uniform(0, self.config.interval))
+        fresh = [i for i in self._initial_ids if i not in self.records]
+        for task_id in fresh:
+            self._track_new(task_id, now)
+        if fresh:
+            self._dirty = True
+        self.table.bind_source(self.records.values, self.clock)
+        self.table.rebuild(self.records.values(), now)
+        self._update_titles()
+        self._show_highlighted()
+        self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
+        self.set_interval(self.tick_interval, self._tick)
+        self._tick()
+        self.table.focus()
+
+    def _track_new(self, task_id: str, now: float) -> TrackedTask:
+        record = TrackedTask(id=task_id, added_at=now)
+        self.records[task_id] = record
+        self.poller.track(task_id)
+        return record
+
+    # -- poller events -----------------------------------------------------------
+    def _forward(self, event: PollEvent) -> None:
+        self.post_message(PollerUpdate(event))
+
+    def on_poller_update(self, message: PollerUpdate) -> None:
+        event = message.event
+        if isinstance(event, LinkState):
+            self._link_changed(event)
+        elif isinstance(event, Polled):
+            self._polled(event)
+        elif isinstance(event, PollFailed):
+            self._poll_failed(event)
+
+    def _polled(self, event: Polled) -> None:
+        record = self.records.get(event.task_id)
+        if record is None:  # removed while the request was in flight
+            return
+        self._last_poll = record.last_poll = event.at
+        changed = record.last_error is not None or record.gone is not None
+        record.last_error = None
+        record.gone = None
+        if record.first_seen is None:
+            record.first_seen = event.at
+            changed = True
+        old_status = record.status
+        if event.task != record.task:
+            record.task = event.task
+            changed = True
+            # Only a finish we watched happen has a meaningful "took", and is news.
+            if event.task.is_terminal and old_status in WORKING:
+                if record.finished_at is None:
+                    record.finished_at = event.at
+                self._announce(record)
+        if changed:
+            self._dirty = True
+            self.table.upsert(record, self.clock())
+            self._refresh_detail_if(record)
+            if record.status != old_status:
+                self._refresh_status()
+
+    def _poll_failed(self, event: PollFailed) -> None:
+        record = self.records.get(event.task_id)
+        if record is None:
+            return
+        self._last_poll = record.last_poll = event.at
+        error = event.error
+        retry = f"; retrying in {event.retry_in:.0f}s" if event.retry_in else ""
+        record.last_error = clean(error.describe(), one_line=True) + retry
+        if isinstance(error, NotFoundError):
+            record.gone = error.message
+            self._dirty = True
+            self.notify(
+                f"Task {record.id} is unknown to the server: {error.describe()}",
+                severity="error",
+                markup=False,
+            )
+        elif isinstance(error, ResultExpiredError):
+            record.last_error = f"{error.describe()}: the files are gone"
+        self.table.upsert(record, self.clock())
+        self._refresh_detail_if(record)
+
+    def _link_changed(self, link: LinkState) -> None:
+        previous, self.link = self.link, link
+        banner = self.banner
+        if link.state == "auth_failed":
+            banner.update(
+                f"✘ The API key was refused: {clean(link.message, one_line=True)}. Polling is "
+                f"stopped. Fix api_key in {self.config.path} or set {ENV_API_KEY}, then press "
+                "ctrl+r to reload."
+            )
+            banner.add_class("-visible")
+        else:
+            banner.remove_class("-visible")
+            if previous.state in ("offline", "auth_failed") and link.state == "ok":
+                self.notify("Connection restored; polling resumed.", markup=False)
+        self._tick()
+
+    def _announce(self, record: TrackedTask) -> None:
+        task = record.task
+        title = task.results[0].title if task and task.results else None
+        name = clean(title, one_line=True) if title else record.id
+        if record.status == "completed":
+            count = len(task.results) if task else 0
+            self.notify(
+                f"✔ {name} completed ({count} clip{'s' if count != 1 else ''})",
+                title="Task completed",
+                markup=False,
+            )
+        else:
+            reason = clean(task.error, one_line=True) if task and task.error else "no reason given"
+            self.notify(
+                f"✘ {record.id} failed: {reason}",
+                title="Task failed",
+                severity="error",
+                markup=False,
+            )
+        if self.config.bell:
+            self.bell()
+
+    # -- the 1 s tick ---------------------------------------------------------------
+    def _tick(self) -> None:
+        now = self.clock()
+        self.table.tick(self.records, now)
+        self.detail.tick(now)
+        self._refresh_status(now)
+        if self._dirty:
+            self._save_in_background()
+
+    def _refresh_status(self, now: float | None = None) -> None:
+        host = self.config.base_url.split("://", 1)[-1]
+        if self.demo:
+            host = f"demo · {host}"
+        self.status_bar.show(
+            status_line(
+                host, self.link, self.records, self._last_poll, self.clock() if now is None else now
+            )
+        )
+
+    # -- persistence ----------------------------------------------------------------
+    def _save_in_background(self) -> None:
+        self._dirty = False
+        self._save_seq += 1
+        payload = TaskStore.serialise(list(self.records.values()))
+        self._write(payload)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _write(self, payload: bytes) -> None:
+        try:
+            self.store.write(payload)
+        except StoreError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+
+    def save_now(self) -> None:
+        """Synchronous save (on quit), so the last change is never lost."""
+        try:
+            self.store.save(list(self.records.values()))
+            self._dirty = False
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+
+    async def action_quit(self) -> None:
+        self.save_now()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        if self._dirty:
+            self.save_now()
+        await self.client.aclose()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures land: report, and restart the poller."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.notify(
+            f"Background job {event.worker.name!r} failed: {error!r}",
+            severity="error",
+            markup=False,
+        )
+        if event.worker.name == "poller":
+            self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
+
+    # -- selection ---------------------------------------------------------------
+    @property
+    def highlighted(self) -> TrackedTask | None:
+        task_id = self.table.highlighted_id
+        return self.records.get(task_id) if task_id else None
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_highlighted()
+
+    def _show_highlighted(self) -> None:
+        self.detail.show(self.highlighted, self.clock())
+
+    def _refresh_detail_if(self, record: TrackedTask) -> None:
+        if self.detail.record is record:
+            self.detail.show(record, self.clock())
+
+    def _update_titles(self) -> None:
+        shown, total = self.table.row_count, len(self.records)
+        count = f"{total}" if shown == total else f"{shown} of {total}"
+        title = f"Tasks ({count})"
+        if self.table.filter_text:
+            title += f" · filter: {self.table.filter_text}"
+        self.table.border_title = Text(title)  # type: ignore[assignment]
+        self.table.border_subtitle = f"sort: {self.table.sort_name}"
+        self.detail.border_title = "Details"
+
+    # -- actions: tasks ----------------------------------------------------------
+    @work
+    async def action_add(self) -> None:
+        parsed: ParsedIds | None = await self.push_screen_wait(AddTasksScreen(set(self.records)))
+        if parsed is None:
+            return
+        now = self.clock()
+        for task_id in parsed.valid:
+            self.table.upsert(self._track_new(task_id, now), now)
+        self._dirty = True
+        self._update_titles()
+        if parsed.valid:
+            self.table.move_cursor(row=self.table.get_row_index(parsed.valid[-1]))
+        self.notify(
+            _add_summary(parsed),
+            markup=False,
+            severity="warning" if parsed.invalid else "information",
+        )
+
+    def action_remove(self) -> None:
+        record = self.highlighted
+        if record is None:
+            self.notify("Nothing to remove.", markup=False)
+            return
+        position = list(self.records).index(record.id)
+        del self.records[record.id]
+        self.poller.untrack(record.id)
+        self.table.drop(record.id)
+        self._undo.append((position, record))
+        self._dirty = True
+        self._update_titles()
+        self._show_highlighted()
+        self.notify(f"Removed {record.id}. Press u to undo.", markup=False)
+
+    def action_undo(self) -> None:
+        if not self._undo:
+            self.notify("Nothing to undo.", markup=False)
+            return
+        position, record = self._undo.pop()
+        items = list(self.records.items())
+        items.insert(position, (record.id, record))
+        self.records.clear()  # same dict object: the table reads it on resize
+        self.records.update(items)
+        if not record.finished:
+            self.poller.track(record.id)
+        self.table.rebuild(self.records.values(), self.clock())
+        if record.id in self.records and self.table.matches(record):
+            self.table.move_cursor(row=self.table.get_row_index(record.id))
+        self._dirty = True
+        self._update_titles()
+        self.notify(f"Restored {record.id}.", markup=False)
+
+    def action_refresh(self) -> None:
+        record = self.highlighted
+        if record is None:
+            return
+        self.poller.poll_now(record.id)
+        self.notify(f"Polling {record.id} now.", timeout=2, markup=False)
+
+    def action_refresh_all(self) -> None:
+        unfinished = [r.id for r in self.records.values() if not r.finished]
+        for task_id in unfinished:
+            self.poller.poll_now(task_id)
+        self.notify(f"Polling {len(unfinished)} unfinished task(s) now.", timeout=2, markup=False)
+
+    def action_reload_config(self) -> None:
+        try:
+            config = self._reload()
+        except ConfigError as exc:
+            self.notify(str(exc), title="Config not reloaded", severity="error", markup=False)
+            return
+        if not config.api_key:
+            self.notify(
+                f"Still no API key in {config.path} or {ENV_API_KEY}.",
+                severity="error",
+                markup=False,
+            )
+            return
+        old = self.client
+        self.config = config
+        self.client = self.poller.client = self._make_client(config)  # type: ignore[assignment]
+        self.poller.interval = config.interval
+        self.run_worker(old.aclose(), exit_on_error=False)
+        self.poller.resume()
+        self.notify(f"Config reloaded (key {config.masked_key}); polling resumed.", markup=False)
+
+    # -- actions: view -----------------------------------------------------------
+    def action_focus_detail(self) -> None:
+        self.detail.focus()
+
+    def action_focus_table(self) -> None:
+        filter_input = self.filter_input
+        if filter_input.has_focus:
+            filter_input.value = ""
+            filter_input.remove_class("-visible")
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        filter_input = self.filter_input
+        filter_input.add_class("-visible")
+        filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.filter_text = event.value.strip()
+        self.table.rebuild(self.records.values(), self.clock())
+        self._update_titles()
+        self._show_highlighted()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("-visible")
+        self.table.focus()
+
+    def action_sort(self) -> None:
+        index = SORT_CYCLE.index(self.table.sort_name)
+        self.table.sort_name = SORT_CYCLE[(index + 1) % len(SORT_CYCLE)]
+        self.table.rebuild(self.records.values(), self.clock())
+        self._update_titles()
+        self.notify(f"Sorted by {self.table.sort_name}.", timeout=2, markup=False)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_next_clip(self) -> None:
+        self.detail.select_clip(+1)
+
+    def action_prev_clip(self) -> None:
+        self.detail.select_clip(-1)
+
+    # -- actions: clip -----------------------------------------------------------
+    def _target_clip(self) -> tuple[TrackedTask, Clip] | None:
+        record = self.highlighted
+        if record is None:
+            self.notify("No task selected.", markup=False)
+            return None
+        if self.detail.record is not record:
+            self.detail.show(record, self.clock())
+        clip = self.detail.selected_clip
+        if clip is None:
+            self.notify(f"Task {record.id} has no results yet ({record.status}).", markup=False)
+            return None
+        return record, clip
+
+    def _open(self, url: str | None, what: str) -> None:
+        reason = refusal(url)
+        if reason is not None or url is None:
+            self.notify(f"Not opening the {what}: {reason}", severity="warning", markup=False)
+            return
+        self._open_in_thread(url)
+        self.notify(f"Opening the {what} in your browser.", timeout=3, markup=False)
+
+    @work(thread=True, group="browser", exit_on_error=False)
+    def _open_in_thread(self, url: str) -> None:
+        """webbrowser may wait for the browser command to exit: keep it off the UI."""
+        self.open_url(url)
+
+    def action_open_audio(self) -> None:
+        if target := self._target_clip():
+            self._open(target[1].audio_url, "audio")
+
+    def action_open_image(self) -> None:
+        if target := self._target_clip():
+            self._open(target[1].image_url, "cover image")
+
+    def action_copy_id(self) -> None:
+        record = self.highlighted
+        if record is None:
+            self.notify("No task selected.", markup=False)
+            return
+        self.copy_to_clipboard(record.id)
+        self.notify(f"Copied task ID {record.id}.", timeout=3, markup=False)
+
+    def action_copy_audio(self) -> None:
+        target = self._target_clip()
+        if target is None:
+            return
+        url = target[1].audio_url
+        if not url:
+            self.notify("The audio URL is not ready yet.", markup=False)
+            return
+        self.copy_to_clipboard(url)
+        self.notify(f"Copied {clean(url, one_line=True)}", timeout=3, markup=False)
+
+    # -- command palette -------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key in keys.KEYMAP:
+            yield SystemCommand(
+                key.description, f"Key: {key.shown_keys}", partial(self.run_action, key.action)
+            )
+
+
+def _add_summary(parsed: ParsedIds) -> str:
+    parts = []
+    if parsed.valid:
+        parts.append(f"Added {len(parsed.valid)} task{'s' if len(parsed.valid) != 1 else ''}")
+    if parsed.duplicates:
+        parts.append(f"{len(parsed.duplicates)} already tracked: {', '.join(parsed.duplicates)}")
+    for token, reason in parsed.invalid:
+        parts.append(f"skipped {token!r}: {reason}")
+    return ". ".join(parts) + "."
+
+
+def run_app(
+    config: Config,
+    initial_ids: Iterable[str] = (),
+    demo: bool = False,
+    store: TaskStore | None = None,
+) -> int:
+    from tui import locations
+
+    store = store or TaskStore(locations.data_dir() / "tasks.toml")
+    app = MusicMintApp(config, store, initial_ids=initial_ids, demo=demo)
+    result = app.run()
+    return result if isinstance(result, int) else (app.return_code or 0)

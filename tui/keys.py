@@ -1,0 +1,49 @@
+"""The key contract in one table: bindings, the help screen, the command
+palette and the README's key table are all generated from it, so they
+cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    keys: str  # Textual key names, comma separated
+    action: str
+    description: str
+    group: str
+    show: bool = True  # in the footer
+    label: str = ""  # how the help screen writes the key; defaults to keys
+
+    @property
+    def shown_keys(self) -> str:
+        return self.label or self.keys.replace(",", " / ")
+
+
+KEYMAP: tuple[Key, ...] = (
+    Key("a", "add", "Add task IDs", "Tasks"),
+    Key("x,delete", "remove", "Remove task", "Tasks", label="x / del"),
+    Key("u", "undo", "Undo remove", "Tasks", show=False),
+    Key("r", "refresh", "Poll task now", "Tasks"),
+    Key("R", "refresh_all", "Poll all unfinished", "Tasks", show=False, label="shift+r"),
+    Key("slash", "filter", "Filter", "View", label="/"),
+    Key("s", "sort", "Cycle sort", "View"),
+    Key("enter", "focus_detail", "Details", "View", show=False),
+    Key("escape", "focus_table", "Back to table", "View", show=False, label="esc"),
+    Key("right_square_bracket", "next_clip", "Next clip", "Clip", show=False, label="]"),
+    Key("left_square_bracket", "prev_clip", "Previous clip", "Clip", show=False, label="["),
+    Key("o", "open_audio", "Open audio", "Clip"),
+    Key("i", "open_image", "Open cover", "Clip", show=False),
+    Key("c", "copy_id", "Copy task ID", "Clip", show=False),
+    Key("y", "copy_audio", "Copy audio URL", "Clip"),
+    Key("ctrl+r", "reload_config", "Reload config", "App", show=False),
+    Key("question_mark", "help", "Help", "App", label="?"),
+    Key("q", "quit", "Quit", "App"),
+)
+
+
+def bindings() -> list[Binding]:
+    return [Binding(k.keys, k.action, k.description, show=k.show) for k in KEYMAP]

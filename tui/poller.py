@@ -1,0 +1,287 @@
+"""The polling schedule: who is asked next, when, and what happens on failure.
+
+One asyncio loop owns the schedule. Each unfinished task has its own due time;
+a new task is due at once, then every ``interval`` ±10 % so a thousand tasks
+spread out instead of bursting. At most ``max_concurrency`` requests are in
+flight. Failures back off per task (exponential, full jitter, never faster
+than the interval); a 429 pauses *every* request until Retry-After; an auth
+error stops all polling until :meth:`Poller.resume`.
+
+Results leave through a single callback as plain events; the app turns them
+into Textual messages. Nothing here imports Textual, so the benchmark can run
+the poller without a UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from tui.api import (
+    AuthError,
+    MusicMintError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    ResultExpiredError,
+    Task,
+)
+from tui.api.errors import NetworkError, ServerError
+
+MAX_BACKOFF = 60.0
+JITTER = 0.10
+#: Link health is judged over this many recent requests.
+HEALTH_WINDOW = 10
+
+
+class TaskSource(Protocol):
+    async def get_task(self, task_id: str) -> Task: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Polled:
+    task_id: str
+    task: Task
+    at: float  # wall clock
+    lateness: float  # seconds between due time and send time
+
+
+@dataclass(frozen=True, slots=True)
+class PollFailed:
+    task_id: str
+    error: MusicMintError
+    at: float
+    retry_in: float | None  # None: this task will not be polled again automatically
+
+
+#: ok | retrying | rate_limited | auth_failed | offline
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    state: str
+    message: str = ""
+    since: float | None = None  # wall clock: start of the current trouble
+    last_success: float | None = None
+    resume_at: float | None = None  # wall clock: when requests start again
+
+
+PollEvent = Polled | PollFailed | LinkState
+
+
+class Poller:
+    def __init__(
+        self,
+        client: TaskSource,
+        on_event: Callable[[PollEvent], None],
+        *,
+        interval: float = 5.0,
+        max_concurrency: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.on_event = on_event
+        self.interval = interval
+        self.max_concurrency = max_concurrency
+        self.clock = clock
+        self.wall = wall
+        self.rng = rng or random.Random()
+        self._active: set[str] = set()  # tracked: polled until finished or untracked
+        self._due: dict[str, float] = {}  # next send time of each active, idle task
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._failures: dict[str, int] = {}
+        self._inflight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._sem = asyncio.Semaphore(max_concurrency)
+        self._paused_until = 0.0
+        self.auth_blocked = False
+        self._recent: deque[bool] = deque(maxlen=HEALTH_WINDOW)
+        self._trouble_since: float | None = None
+        self._last_success: float | None = None
+        self._link = LinkState("ok")
+
+    # -- schedule control (call from the same event loop) --------------------
+    def track(self, task_id: str, delay: float = 0.0) -> None:
+        """Poll ``task_id`` after ``delay`` seconds, then on the interval."""
+        self._active.add(task_id)
+        if task_id not in self._inflight:
+            self._schedule(task_id, self.clock() + delay)
+
+    def untrack(self, task_id: str) -> None:
+        self._active.discard(task_id)
+        self._due.pop(task_id, None)
+        self._failures.pop(task_id, None)
+
+    def poll_now(self, task_id: str) -> None:
+        """User asked: poll at once even if finished (also clears its backoff)."""
+        self._failures.pop(task_id, None)
+        self.track(task_id)
+
+    def resume(self) -> None:
+        """After an auth failure was fixed: every tracked task is due now."""
+        self.auth_blocked = False
+        self._paused_until = 0.0
+        now = self.clock()
+        for task_id in self._active - self._inflight:
+            self._failures.pop(task_id, None)
+            self._schedule(task_id, now)
+        self._set_link(LinkState("ok", last_success=self._last_success))
+
+    @property
+    def tracked(self) -> set[str]:
+        return set(self._active)
+
+    @property
+    def link(self) -> LinkState:
+        return self._link
+
+    def _schedule(self, task_id: str, due: float) -> None:
+        self._due[task_id] = due
+        heapq.heappush(self._heap, (due, next(self._seq), task_id))
+        self._wake.set()
+
+    # -- the loop ------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            while True:
+                await self._step()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _step(self) -> None:
+        now = self.clock()
+        if self.auth_blocked:
+            await self._sleep(None)
+            return
+        if self._paused_until > now:
+            await self._sleep(self._paused_until - now)
+            return
+        # Drop heap entries made stale by untrack/reschedule.
+        while self._heap and self._due.get(self._heap[0][2]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        if not self._heap:
+            await self._sleep(None)
+            return
+        due, _, task_id = self._heap[0]
+        if due > now:
+            await self._sleep(due - now)
+            return
+        await self._sem.acquire()
+        if self._paused_until > self.clock() or self.auth_blocked:
+            self._sem.release()
+            return
+        heapq.heappop(self._heap)
+        del self._due[task_id]
+        self._inflight.add(task_id)
+        task = asyncio.create_task(self._poll(task_id, now - due))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sleep(self, seconds: float | None) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _poll(self, task_id: str, lateness: float) -> None:
+        try:
+            try:
+                task = await self.client.get_task(task_id)
+            except MusicMintError as exc:
+                self._failed(task_id, exc)
+            except Exception as exc:  # a bug must not kill the schedule
+                self._failed(task_id, ProtocolError(f"unexpected {type(exc).__name__}: {exc}"))
+            else:
+                self._succeeded(task_id, task, lateness)
+        finally:
+            self._inflight.discard(task_id)
+            self._sem.release()
+
+    def _succeeded(self, task_id: str, task: Task, lateness: float) -> None:
+        self._failures.pop(task_id, None)
+        self._recent.append(True)
+        self._last_success = self.wall()
+        self._trouble_since = None
+        if self._link.state != "ok":
+            self._set_link(LinkState("ok", last_success=self._last_success))
+        if task.is_terminal:
+            self._active.discard(task_id)
+        elif task_id in self._active and task_id not in self._due:
+            jitter = self.rng.uniform(1 - JITTER, 1 + JITTER)
+            self._schedule(task_id, self.clock() + self.interval * jitter)
+        self.on_event(Polled(task_id, task, self.wall(), lateness))
+
+    def _failed(self, task_id: str, exc: MusicMintError) -> None:
+        now, wall = self.clock(), self.wall()
+        retry_in: float | None
+        if isinstance(exc, AuthError):
+            self.auth_blocked = True  # the task stays active; resume() reschedules it
+            self._set_link(
+                LinkState(
+                    "auth_failed", exc.describe(), since=wall, last_success=self._last_success
+                )
+            )
+            retry_in = None
+        elif isinstance(exc, NotFoundError | ResultExpiredError):
+            retry_in = None
+            self._failures.pop(task_id, None)
+            self._active.discard(task_id)
+        elif isinstance(exc, RateLimitedError):
+            pause = max(exc.retry_after or self.interval, self.interval)
+            self._paused_until = max(self._paused_until, now + pause)
+            retry_in = self._paused_until - now
+            self._set_link(
+                LinkState(
+                    "rate_limited",
+                    exc.describe(),
+                    since=wall,
+                    last_success=self._last_success,
+                    resume_at=wall + retry_in,
+                )
+            )
+        else:
+            failures = self._failures.get(task_id, 0) + 1
+            self._failures[task_id] = failures
+            ceiling = min(MAX_BACKOFF, self.interval * 2**failures)
+            retry_in = max(self.interval, self.rng.uniform(0, ceiling))
+            if isinstance(exc, NetworkError | ServerError):
+                self._recent.append(False)
+                self._note_trouble(exc, wall, retry_in)
+        if retry_in is not None and task_id in self._active and task_id not in self._due:
+            self._schedule(task_id, now + retry_in)
+        self.on_event(PollFailed(task_id, exc, wall, retry_in))
+
+    def _note_trouble(self, exc: MusicMintError, wall: float, retry_in: float) -> None:
+        if self._trouble_since is None:
+            self._trouble_since = wall
+        failed = self._recent.count(False)
+        if failed >= 3 and failed * 2 > len(self._recent):
+            state = "offline"
+        elif self._link.state in ("ok", "retrying"):
+            state = "retrying"
+        else:
+            return
+        self._set_link(
+            LinkState(
+                state,
+                exc.describe(),
+                since=self._trouble_since,
+                last_success=self._last_success,
+                resume_at=wall + retry_in,
+            )
+        )
+
+    def _set_link(self, link: LinkState) -> None:
+        if link != self._link:
+            self._link = link
+            self.on_event(link)

@@ -1,0 +1,1 @@
+"""Textual widgets, one area per module. They know nothing of httpx."""

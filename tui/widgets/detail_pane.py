@@ -1,0 +1,180 @@
+"""The detail pane: everything known about the highlighted task.
+
+A header card plus one card per clip. One clip is *selected* (``[``/``]``,
+or ``up``/``down`` while the pane has focus) and is the target of open/copy.
+Cards re-render only when their text changes; the 1 s tick mostly touches
+the countdown of clips expiring within the hour.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from tui.api.models import Clip
+from tui.formatting import clip_length, local_time, span
+from tui.store import TrackedTask
+from tui.text import clean
+from tui.widgets.presentation import expiry_countdown, status_text
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(style="dim", no_wrap=True, width=9)
+    grid.add_column(ratio=1, overflow="fold")
+    return grid
+
+
+def _ago(epoch_seconds: float | None, now: float) -> str:
+    if epoch_seconds is None:
+        return "—"
+    stamp = local_time(int(epoch_seconds * 1000))
+    delta = now - epoch_seconds
+    relative = f"{span(delta)} ago" if delta >= 0 else f"in {span(-delta)}"
+    return f"{stamp} ({relative})"
+
+
+def header_renderable(record: TrackedTask, now: float) -> RenderableType:
+    task = record.task
+    grid = _grid()
+    grid.add_row("Task", Text(record.id, style="bold"))
+    grid.add_row("Status", status_text(record.status))
+    created = task.created_at if task else None
+    grid.add_row("Created", _ago(created / 1000 if created else None, now))
+    if record.finished_at is not None and record.first_seen is not None:
+        grid.add_row("Took", span(record.finished_at - record.first_seen) + " (first seen → done)")
+    if record.gone:
+        grid.add_row("Server", Text(clean(record.gone), style="red"))
+    if task and task.error:
+        grid.add_row("Error", Text(clean(task.error), style="red"))
+    grid.add_row("Polled", _ago(record.last_poll, now) if record.last_poll else "not yet")
+    if record.last_error:
+        grid.add_row("Problem", Text(clean(record.last_error), style="yellow"))
+    if task and task.is_terminal:
+        grid.add_row("", Text("finished: no longer polled (r polls again)", style="dim italic"))
+    return grid
+
+
+def clip_renderable(clip: Clip, index: int, count: int, now: float) -> RenderableType:
+    grid = _grid()
+    title = Text(clean(clip.title, one_line=True) or "(untitled)", style="bold")
+    grid.add_row(f"Clip {index + 1}/{count}", title)
+    grid.add_row("Clip ID", Text(clean(clip.id, one_line=True) or "—"))
+    grid.add_row("Length", clip_length(clip.duration))
+    grid.add_row("Tags", Text(clean(clip.tags) or "—"))
+    expires = expiry_countdown(clip, now)
+    if clip.expire_at:
+        expires = Text.assemble(local_time(clip.expire_at), "  ", expires)
+    grid.add_row("Expires", expires)
+    grid.add_row("Audio", Text(clean(clip.audio_url, one_line=True) or "not ready yet"))
+    grid.add_row("Cover", Text(clean(clip.image_url, one_line=True) or "—"))
+    grid.add_row("Prompt", Text(clean(clip.prompt) or "—"))
+    return grid
+
+
+class _Card(Static):
+    """A Static that skips ``update`` when what it would show is unchanged."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._signature: object = None
+
+    def show(self, signature: object, build: object) -> None:
+        if signature != self._signature:
+            self._signature = signature
+            self.update(build() if callable(build) else build)  # type: ignore[arg-type]
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "app.next_clip", "Next clip", show=False),
+        Binding("up,k", "app.prev_clip", "Previous clip", show=False),
+    ]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.record: TrackedTask | None = None
+        self.selected = 0
+        self._empty = Static("No task selected. Press a to add task IDs.", id="detail-empty")
+        self._header = _Card(id="detail-header")
+        self._clips_box = Vertical(id="detail-clips")
+
+    def compose(self) -> ComposeResult:
+        yield self._empty
+        yield self._header
+        yield self._clips_box
+
+    @property
+    def selected_clip(self) -> Clip | None:
+        clips = self.record.task.results if self.record and self.record.task else ()
+        return clips[self.selected] if 0 <= self.selected < len(clips) else None
+
+    def show(self, record: TrackedTask | None, now: float | None = None) -> None:
+        """Show ``record`` (or nothing); cheap when called with an unchanged one."""
+        now = time.time() if now is None else now
+        if record is not self.record or (record and record.id != getattr(self.record, "id", None)):
+            self.selected = 0
+            self.scroll_home(animate=False)
+        self.record = record
+        self._empty.display = record is None
+        self._header.display = record is not None
+        clips_box = self._clips_box
+        if record is None:
+            clips_box.remove_children()
+            return
+        clips = record.task.results if record.task else ()
+        cards = self._cards()
+        if len(cards) != len(clips):
+            clips_box.remove_children()
+            cards = [_Card(classes="clip") for _ in clips]
+            clips_box.mount_all(cards)
+        if self.selected >= len(clips):
+            self.selected = max(0, len(clips) - 1)
+        self.tick(now)
+
+    def tick(self, now: float) -> None:
+        record = self.record
+        if record is None:
+            return
+        header = self._header
+        header.show(
+            (
+                record.status,
+                record.task,
+                record.gone,
+                record.last_error,
+                _ago(record.last_poll, now),
+                _ago((record.task.created_at or 0) / 1000 if record.task else None, now),
+            ),
+            lambda: header_renderable(record, now),
+        )
+        clips = record.task.results if record.task else ()
+        for index, (card, clip) in enumerate(zip(self._cards(), clips, strict=False)):
+            card.set_class(index == self.selected and len(clips) > 1, "-selected")
+            card.show(
+                (clip, expiry_countdown(clip, now).plain),
+                lambda clip=clip, index=index: clip_renderable(clip, index, len(clips), now),
+            )
+
+    def _cards(self) -> list[_Card]:
+        return [child for child in self._clips_box.children if isinstance(child, _Card)]
+
+    def select_clip(self, delta: int) -> Clip | None:
+        clips = self.record.task.results if self.record and self.record.task else ()
+        if not clips:
+            return None
+        self.selected = (self.selected + delta) % len(clips)
+        cards = self._cards()
+        for index, card in enumerate(cards):
+            card.set_class(index == self.selected and len(clips) > 1, "-selected")
+        if self.selected < len(cards):
+            self.scroll_to_widget(cards[self.selected], animate=False, top=True)
+        return clips[self.selected]

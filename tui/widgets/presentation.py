@@ -1,0 +1,162 @@
+"""How task data looks on screen: glyphs, colours and cell texts.
+
+Every server string goes through :func:`tui.text.clean` and into a
+``rich.text.Text`` (never a markup string), so ``[bold]`` in a title is shown
+as typed and escape sequences never reach the terminal.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui.api.models import Clip
+from tui.formatting import clip_length, coarse_span, expiry
+from tui.store import NOT_FOUND, TrackedTask
+from tui.text import clean
+
+STATUS_LOOK: dict[str, tuple[str, str]] = {
+    "pending": ("…", "dim"),
+    "queuing": ("◷", "yellow"),
+    "processing": ("◐", "cyan"),
+    "completed": ("✔", "green"),
+    "failed": ("✘", "red"),
+    NOT_FOUND: ("⊘", "red"),
+}
+UNKNOWN_LOOK = ("?", "magenta")
+STATUS_ORDER = {
+    "processing": 0,
+    "queuing": 1,
+    "pending": 2,
+    "failed": 3,
+    NOT_FOUND: 4,
+    "completed": 5,
+}
+
+HOUR = 3600
+DAY = 86_400
+
+
+def status_text(status: str) -> Text:
+    glyph, style = STATUS_LOOK.get(status, UNKNOWN_LOOK)
+    return Text(f"{glyph} {clean(status, one_line=True)[:16]}", style=style)
+
+
+def short_id(task_id: str, width: int) -> str:
+    if len(task_id) > width:
+        keep = width - 1
+        return f"{task_id[: keep - keep // 2]}…{task_id[-(keep // 2) :]}"
+    return task_id
+
+
+def plain(value: str | None, width: int | None = None, placeholder: str = "—") -> Text:
+    """Untrusted text for one cell: cleaned, single line, cut to ``width``."""
+    text = clean(value, one_line=True) if value else placeholder
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return Text(text, style="" if value else "dim")
+
+
+def expiry_style(expire_at: int | None, now: float) -> str:
+    if not expire_at:
+        return "dim"
+    remaining = expire_at / 1000 - now
+    if remaining <= 0:
+        return "dim strike"
+    if remaining < HOUR:
+        return "bold red"
+    if remaining < DAY:
+        return "yellow"
+    return ""
+
+
+def earliest_expiry(clips: tuple[Clip, ...]) -> int | None:
+    """The ``expire_at`` that matters most: the soonest real one, else 0 (never)."""
+    stamps = [c.expire_at for c in clips if c.expire_at is not None]
+    real = [s for s in stamps if s > 0]
+    if real:
+        return min(real)
+    return 0 if stamps else None
+
+
+def expiry_cell(clips: tuple[Clip, ...], now: float) -> Text:
+    stamp = earliest_expiry(clips)
+    if stamp is None:
+        return Text("—", style="dim")
+    if stamp == 0:
+        return Text("never", style="dim")
+    remaining = stamp / 1000 - now
+    label = "expired" if remaining <= 0 else coarse_span(remaining)
+    return Text(label, style=expiry_style(stamp, now))
+
+
+def expiry_countdown(clip: Clip, now: float) -> Text:
+    return Text(expiry(clip.expire_at, now), style=expiry_style(clip.expire_at, now))
+
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "Task ID"),
+    ("status", "Status"),
+    ("title", "Title"),
+    ("clips", "#"),
+    ("length", "Length"),
+    ("age", "Age"),
+    ("took", "Took"),
+    ("expires", "Expires"),
+)
+TIME_COLUMNS = ("age", "expires")
+#: Widths of the columns whose content has a known bound; ID and title share the rest.
+FIXED_WIDTHS = {"status": 12, "clips": 2, "length": 6, "age": 7, "took": 6, "expires": 8}
+FULL_ID_WIDTH = 24
+SHORT_ID_WIDTH = 13
+MIN_TITLE = 12
+MAX_TITLE = 40
+#: Columns given up, in order, when the table is too narrow for all of them.
+DROPPABLE = ("took",)
+_CHROME = 4  # border and vertical scrollbar
+
+
+def column_widths(table_width: int) -> dict[str, int]:
+    """Share ``table_width`` between the columns that fit.
+
+    Long IDs are shortened (middle ellipsis) before the title gets cramped, and
+    the "took" column is dropped before the title goes under ``MIN_TITLE``.
+    """
+    fixed = dict(FIXED_WIDTHS)
+    while True:
+        padding = 2 * (len(fixed) + 2) + _CHROME
+        free = table_width - padding - sum(fixed.values())
+        id_width = FULL_ID_WIDTH if free - FULL_ID_WIDTH >= 16 else SHORT_ID_WIDTH
+        title = free - id_width
+        droppable = [c for c in DROPPABLE if c in fixed]
+        if title >= MIN_TITLE or not droppable:
+            break
+        del fixed[droppable[0]]
+    return {"id": id_width, "title": max(MIN_TITLE, min(MAX_TITLE, title)), **fixed}
+
+
+def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[str, Text]:
+    """Every cell of one table row, keyed by column."""
+    task = record.task
+    clips = task.results if task else ()
+    first = clips[0] if clips else None
+    took = (
+        coarse_span(record.finished_at - record.first_seen)
+        if record.finished_at is not None and record.first_seen is not None
+        else "—"
+    )
+    return {
+        "id": Text(short_id(record.id, widths["id"])),
+        "status": status_text(record.status),
+        "title": plain(first.title if first else None, widths["title"]),
+        "clips": Text(str(len(clips)) if clips else "—", style="" if clips else "dim"),
+        "length": Text(clip_length(first.duration) if first else "—"),
+        "age": age_cell(task.created_at if task else None, now),
+        "took": Text(took, style="" if took != "—" else "dim"),
+        "expires": expiry_cell(clips, now),
+    }
+
+
+def age_cell(created_at: int | None, now: float) -> Text:
+    if created_at is None or created_at <= 0:
+        return Text("—", style="dim")
+    return Text(coarse_span(now - created_at / 1000))

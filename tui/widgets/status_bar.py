@@ -1,0 +1,71 @@
+"""The one-line status bar under the title: host, link health, counts, last poll."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.poller import LinkState
+from tui.store import TrackedTask
+from tui.text import clean
+from tui.widgets.presentation import STATUS_LOOK
+
+COUNTED = ("queuing", "processing", "completed", "failed")
+
+
+def _clock(epoch: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch else "—"
+
+
+def link_text(link: LinkState, now: float) -> Text:
+    wait = f" in {max(0, round(link.resume_at - now))}s" if link.resume_at else ""
+    if link.state == "ok":
+        return Text("● ok", style="green")
+    if link.state == "retrying":
+        return Text(f"◌ retrying{wait}", style="yellow")
+    if link.state == "rate_limited":
+        return Text(f"◌ rate limited, paused{wait}", style="yellow")
+    if link.state == "auth_failed":
+        return Text("✘ auth failed", style="bold red")
+    last = f", last success {_clock(link.last_success)}" if link.last_success else ""
+    return Text(f"✘ offline since {_clock(link.since)}{last}, retrying{wait}", style="bold red")
+
+
+def status_line(
+    host: str,
+    link: LinkState,
+    records: dict[str, TrackedTask],
+    last_poll: float | None,
+    now: float,
+) -> Text:
+    counts = Counter(r.status for r in records.values())
+    parts: list[Text | str] = [
+        Text(clean(host, one_line=True), style="bold"),
+        "  ",
+        link_text(link, now),
+        "  │ ",
+    ]
+    for status in COUNTED:
+        glyph, style = STATUS_LOOK[status]
+        parts += [Text(f"{glyph} {counts.get(status, 0)} {status}", style=style), "  "]
+    others = sum(n for s, n in counts.items() if s not in COUNTED)
+    if others:
+        parts += [Text(f"· {others} other", style="dim"), "  "]
+    parts += ["│ last poll ", _clock(last_poll)]
+    return Text.assemble(*parts)
+
+
+class StatusBar(Static):
+    """Updated on the 1 s tick; ``update`` is skipped when the text is the same."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        self._last: Text | None = None
+
+    def show(self, text: Text) -> None:
+        if text != self._last:
+            self._last = text
+            self.update(text)
