@@ -26,15 +26,15 @@ def make_app(
     tick: float = 0.05,
     **config_changes: object,
 ) -> MusicMintApp:
-    config = dataclasses.replace(
-        load_config(env={}),
-        base_url=server.url,
-        api_key=KEY,
-        interval=interval,
-        timeout=2.0,
-        bell=False,
-        **config_changes,  # type: ignore[arg-type]
-    )
+    settings: dict[str, object] = {
+        "base_url": server.url,
+        "api_key": KEY,
+        "interval": interval,
+        "timeout": 2.0,
+        "bell": False,
+        **config_changes,
+    }
+    config = dataclasses.replace(load_config(env={}), **settings)  # type: ignore[arg-type]
     return MusicMintApp(
         config,
         TaskStore(data_dir / "tasks.toml"),

@@ -366,3 +366,63 @@ async def test_not_found_stops_polling(sim_server, data_dir, clock) -> None:
         count = len(sim_server.sim.task_requests("ghost"))
         await pilot.pause(0.3)
         assert len(sim_server.sim.task_requests("ghost")) == count == 1
+
+
+async def test_enter_focuses_details_and_escape_returns(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("two", outcome="completed", expiries=("week", "week"), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["two"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["two"].finished)
+        await pilot.press("enter")
+        assert app.detail.has_focus
+        await pilot.press("down")
+        assert app.detail.selected == 1
+        await pilot.press("y")
+        assert app.clipboard == app.records["two"].task.results[1].audio_url
+        await pilot.press("escape")
+        assert app.table.has_focus
+
+
+async def test_same_state_polls_repaint_nothing(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("idle", queued_for=1000)
+    app = make_app(sim_server, data_dir, clock, ids=["idle"], tick=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["idle"].status == "queuing")
+        calls: list[tuple] = []
+        original = app.table.update_cell
+
+        def counting(*args, **kwargs):
+            calls.append(args)
+            return original(*args, **kwargs)
+
+        app.table.update_cell = counting  # type: ignore[method-assign]
+        app.save_now()  # the add itself was a change; from here on nothing changes
+        polls = len(sim_server.sim.task_requests("idle"))
+        await wait_for(pilot, lambda: len(sim_server.sim.task_requests("idle")) >= polls + 5)
+        assert calls == []
+        assert not app._dirty
+
+
+async def test_bell_rings_on_completion_when_enabled(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("ring", queued_for=1, processing_for=1, outcome="completed")
+    app = make_app(sim_server, data_dir, clock, ids=["ring"], bell=True)
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["ring"].status == "queuing")
+        clock.advance(5)
+        await wait_for(pilot, lambda: app.records["ring"].finished)
+        assert rings == [1]
+
+
+async def test_status_bar_shows_trouble_and_recovery(sim_server, data_dir, clock) -> None:
+    sim_server.sim.book.seed("s1", queued_for=1000)
+    sim_server.sim.book.seed("s2", queued_for=1000)
+    sim_server.sim.inject(None, Fault.html_error(503))
+    app = make_app(sim_server, data_dir, clock, ids=["s1", "s2"], interval=0.02)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "retrying" in screen_text(app).splitlines()[0])
+        await wait_for(pilot, lambda: "HTML" in screen_text(app))  # the detail pane's problem
+        sim_server.sim.clear_faults()
+        await wait_for(pilot, lambda: "● ok" in screen_text(app).splitlines()[0], timeout=10)
+        assert app.records["s1"].last_error is None

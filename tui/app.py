@@ -140,7 +140,8 @@ class MusicMintApp(App[int]):
         if fresh:
             self._dirty = True
         self.table.bind_source(self.records.values, self.clock)
-        self.table.rebuild(self.records.values(), now)
+        if not self.table.fit_columns():
+            self.table.rebuild(self.records.values(), now)
         self._update_titles()
         self._show_highlighted()
         self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
@@ -326,6 +327,11 @@ class MusicMintApp(App[int]):
     def _row_highlighted(self) -> None:
         self._show_highlighted()
 
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        """``enter`` on a row (the table's own binding) opens its details."""
+        self.action_focus_detail()
+
     def _show_highlighted(self) -> None:
         self.detail.show(self.highlighted, self.clock())
 
@@ -352,6 +358,7 @@ class MusicMintApp(App[int]):
         now = self.clock()
         for task_id in parsed.valid:
             self.table.upsert(self._track_new(task_id, now), now)
+        self.table.fit_columns()
         self._dirty = True
         self._update_titles()
         if parsed.valid:

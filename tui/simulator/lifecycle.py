@@ -188,6 +188,7 @@ class TaskBook:
             "title": title,
             "duration": round(60 + (h >> 16) % 18000 / 100, 1),
             "tags": tags,
-            "prompt": f"A {tags} track called {title}, take {index + 1}",
+            "prompt": f"{'An' if tags[0] in 'aeiou' else 'A'} {tags} track called {title}, "
+            f"take {index + 1}",
             "expire_at": expire_at,
         }

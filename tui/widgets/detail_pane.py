@@ -106,6 +106,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self._empty = Static("No task selected. Press a to add task IDs.", id="detail-empty")
         self._header = _Card(id="detail-header")
         self._clips_box = Vertical(id="detail-clips")
+        self._card_list: list[_Card] = []  # in clip order; removal from the DOM is deferred
 
     def compose(self) -> ComposeResult:
         yield self._empty
@@ -129,13 +130,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         clips_box = self._clips_box
         if record is None:
             clips_box.remove_children()
+            self._card_list = []
             return
         clips = record.task.results if record.task else ()
-        cards = self._cards()
-        if len(cards) != len(clips):
+        if len(self._card_list) != len(clips):
             clips_box.remove_children()
-            cards = [_Card(classes="clip") for _ in clips]
-            clips_box.mount_all(cards)
+            self._card_list = [_Card(classes="clip") for _ in clips]
+            clips_box.mount_all(self._card_list)
         if self.selected >= len(clips):
             self.selected = max(0, len(clips) - 1)
         self.tick(now)
@@ -157,22 +158,19 @@ class DetailPane(VerticalScroll, can_focus=True):
             lambda: header_renderable(record, now),
         )
         clips = record.task.results if record.task else ()
-        for index, (card, clip) in enumerate(zip(self._cards(), clips, strict=False)):
+        for index, (card, clip) in enumerate(zip(self._card_list, clips, strict=False)):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
             card.show(
                 (clip, expiry_countdown(clip, now).plain),
                 lambda clip=clip, index=index: clip_renderable(clip, index, len(clips), now),
             )
 
-    def _cards(self) -> list[_Card]:
-        return [child for child in self._clips_box.children if isinstance(child, _Card)]
-
     def select_clip(self, delta: int) -> Clip | None:
         clips = self.record.task.results if self.record and self.record.task else ()
         if not clips:
             return None
         self.selected = (self.selected + delta) % len(clips)
-        cards = self._cards()
+        cards = self._card_list
         for index, card in enumerate(cards):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
         if self.selected < len(cards):

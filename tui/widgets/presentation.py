@@ -115,17 +115,19 @@ DROPPABLE = ("took",)
 _CHROME = 4  # border and vertical scrollbar
 
 
-def column_widths(table_width: int) -> dict[str, int]:
+def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str, int]:
     """Share ``table_width`` between the columns that fit.
 
-    Long IDs are shortened (middle ellipsis) before the title gets cramped, and
-    the "took" column is dropped before the title goes under ``MIN_TITLE``.
+    IDs are shown whole (up to ``longest_id``) while the title keeps at least
+    16 cells, and shortened (middle ellipsis) only beyond that; the "took"
+    column is dropped before the title goes under ``MIN_TITLE``.
     """
     fixed = dict(FIXED_WIDTHS)
+    longest_id = max(7, longest_id)
     while True:
         padding = 2 * (len(fixed) + 2) + _CHROME
         free = table_width - padding - sum(fixed.values())
-        id_width = FULL_ID_WIDTH if free - FULL_ID_WIDTH >= 16 else SHORT_ID_WIDTH
+        id_width = min(longest_id, max(SHORT_ID_WIDTH, free - 16))
         title = free - id_width
         droppable = [c for c in DROPPABLE if c in fixed]
         if title >= MIN_TITLE or not droppable:

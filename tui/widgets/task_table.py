@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from tui.store import TrackedTask
 from tui.widgets.presentation import (
     COLUMNS,
+    FULL_ID_WIDTH,
     STATUS_ORDER,
     TIME_COLUMNS,
     age_cell,
@@ -43,6 +46,13 @@ def _expiry_key(record: TrackedTask) -> float:
 
 
 class TaskTable(DataTable[Text]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g,home", "first_row", "First row", show=False),
+        Binding("G,end", "last_row", "Last row", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._cells: dict[str, dict[str, Text]] = {}
@@ -67,10 +77,23 @@ class TaskTable(DataTable[Text]):
                 self.add_column(Text(label), key=key, width=self.widths[key])
 
     def on_resize(self) -> None:
-        widths = column_widths(self.size.width)
-        if widths != self.widths:
-            self.widths = widths
-            self.rebuild(self._records(), self._now(), columns=True)
+        self.fit_columns()
+
+    def fit_columns(self) -> bool:
+        """Recompute column widths for the current size and IDs; rebuild if they changed."""
+        longest = max((len(r.id) for r in self._records()), default=FULL_ID_WIDTH)
+        widths = column_widths(self.size.width, min(longest, FULL_ID_WIDTH * 2))
+        if widths == self.widths:
+            return False
+        self.widths = widths
+        self.rebuild(self._records(), self._now(), columns=True)
+        return True
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=self.row_count - 1)
 
     # -- queries -------------------------------------------------------------
     @property

@@ -1,0 +1,98 @@
+"""SVG snapshots of the main screens (pytest-textual-snapshot).
+
+Everything that could vary between runs is pinned: a fake clock shared by
+the app and the simulator, a fixed loopback port (it appears in the status
+bar and in clip URLs), UTC for absolute times. Update with
+``uv run pytest tests/test_snapshots.py --snapshot-update`` and look at the
+SVGs in tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from tui.demo import seed
+from tui.simulator import Simulator, SimulatorServer
+
+from .conftest import KEY, FakeClock
+from .harness import make_app, wait_for
+
+SNAPSHOT_PORT = 48_811
+
+
+@pytest.fixture
+def pinned(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[SimulatorServer]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    server = SimulatorServer(
+        Simulator(api_key=KEY, time_scale=0.6, clock=clock), port=SNAPSHOT_PORT
+    )
+    with server:
+        yield server
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+def demo_app(server: SimulatorServer, tmp_path: Path, clock: FakeClock):
+    ids = seed(server.sim)
+    app = make_app(server, tmp_path / "data", clock, ids=ids, tick=60)
+    app.demo = True
+    return app
+
+
+async def settled(pilot: Pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: all(r.task is not None for r in app.records.values()))
+    app.clear_notifications()
+    await pilot.pause()
+
+
+def test_demo_screen(snap_compare, pinned, tmp_path, clock) -> None:
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(150, 32), run_before=settled
+    )
+
+
+def test_detail_of_completed_task_with_two_clips(snap_compare, pinned, tmp_path, clock) -> None:
+    async def focus_detail(pilot: Pilot) -> None:
+        await settled(pilot)
+        await pilot.press("enter", "down")  # second clip selected
+        await pilot.pause()
+
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(150, 40), run_before=focus_detail
+    )
+
+
+def test_add_dialog_with_validation_error(snap_compare, pinned, tmp_path, clock) -> None:
+    async def bad_paste(pilot: Pilot) -> None:
+        await settled(pilot)
+        await pilot.press("a")
+        pilot.app.screen.query_one("#add-input").insert("fresh-id-1, demo-failed\nbad/id ../etc")
+        await pilot.pause()
+
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(120, 32), run_before=bad_paste
+    )
+
+
+def test_help_screen(snap_compare, pinned, tmp_path, clock) -> None:
+    async def help_(pilot: Pilot) -> None:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(120, 36), run_before=help_
+    )
+
+
+def test_80x24_terminal(snap_compare, pinned, tmp_path, clock) -> None:
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(80, 24), run_before=settled
+    )
