@@ -1,14 +1,15 @@
 """SVG snapshots of the main screens (pytest-textual-snapshot).
 
 Everything that could vary between runs is pinned: a fake clock shared by
-the app and the simulator, a fixed loopback port (it appears in the status
-bar and in clip URLs), UTC for absolute times. Update with
+the app and the simulator, the origin shown in the status bar and written
+into clip URLs (the real port is random), UTC for absolute times. Update with
 ``uv run pytest tests/test_snapshots.py --snapshot-update`` and look at the
 SVGs in tests/__snapshots__/ before committing them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from tui.simulator import Simulator, SimulatorServer
 from .conftest import KEY, FakeClock
 from .harness import make_app, wait_for
 
-SNAPSHOT_PORT = 48_811
+SHOWN_ORIGIN = "http://127.0.0.1:48811"
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def pinned(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[Simula
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     server = SimulatorServer(
-        Simulator(api_key=KEY, time_scale=0.6, clock=clock), port=SNAPSHOT_PORT
+        Simulator(api_key=KEY, time_scale=0.6, clock=clock), public_url=SHOWN_ORIGIN
     )
     with server:
         yield server
@@ -42,6 +43,8 @@ def demo_app(server: SimulatorServer, tmp_path: Path, clock: FakeClock):
     ids = seed(server.sim)
     app = make_app(server, tmp_path / "data", clock, ids=ids, tick=60)
     app.demo = True
+    # The client already points at the real port; only what is shown is pinned.
+    app.config = dataclasses.replace(app.config, base_url=SHOWN_ORIGIN)
     return app
 
 
@@ -73,7 +76,9 @@ def test_add_dialog_with_validation_error(snap_compare, pinned, tmp_path, clock)
     async def bad_paste(pilot: Pilot) -> None:
         await settled(pilot)
         await pilot.press("a")
-        pilot.app.screen.query_one("#add-input").insert("fresh-id-1, demo-failed\nbad/id ../etc")
+        area = pilot.app.screen.query_one("#add-input")
+        area.cursor_blink = False  # a blinking cursor makes the snapshot flaky
+        area.insert("fresh-id-1, demo-failed\nbad/id ../etc")
         await pilot.pause()
 
     assert snap_compare(

@@ -8,6 +8,7 @@ the status bar) is refreshed by one 1 s tick for the whole screen.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +28,8 @@ from tui.api import MusicMintClient, NotFoundError, ResultExpiredError
 from tui.api.ids import ParsedIds
 from tui.api.models import Clip
 from tui.config import ENV_API_KEY, Config, ConfigError, load_config
+from tui.formatting import local_time
+from tui.logs import RecentErrors, log
 from tui.messages import PollerUpdate
 from tui.poller import LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.store import StoreError, TaskStore, TrackedTask
@@ -35,6 +38,7 @@ from tui.urls import refusal
 from tui.widgets.add_dialog import AddTasksScreen
 from tui.widgets.detail_pane import DetailPane
 from tui.widgets.help_screen import HelpScreen
+from tui.widgets.log_screen import LogScreen
 from tui.widgets.status_bar import StatusBar, status_line
 from tui.widgets.task_table import SORTS, TaskTable
 
@@ -59,6 +63,8 @@ class MusicMintApp(App[int]):
         client: MusicMintClient | None = None,
         reload_config: Callable[[], Config] | None = None,
         demo: bool = False,
+        max_backoff: float = 60.0,
+        recent_errors: RecentErrors | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -68,6 +74,7 @@ class MusicMintApp(App[int]):
         self.demo = demo
         self._initial_ids = list(initial_ids)
         self._reload = reload_config or (lambda: load_config(self.config.path))
+        self.recent_errors = recent_errors or RecentErrors()
         self.client = client or self._make_client(config)
         self.records: dict[str, TrackedTask] = {}
         self.poller = Poller(
@@ -75,6 +82,7 @@ class MusicMintApp(App[int]):
             self._forward,
             interval=config.interval,
             max_concurrency=config.max_concurrency,
+            max_backoff=max_backoff,
             wall=clock,
         )
         self.link = LinkState("ok")
@@ -117,8 +125,12 @@ class MusicMintApp(App[int]):
                 severity="warning",
                 markup=False,
             )
+        for warning in self.config.warnings:
+            self.notify(warning, title="Config", severity="warning", timeout=20, markup=False)
+            log.warning(warning)
         loaded = self.store.load()
         if loaded.problem:
+            log.error(loaded.problem)
             where = f" It was moved to {loaded.moved_aside}." if loaded.moved_aside else ""
             self.notify(
                 f"{loaded.problem}; starting with an empty list.{where}",
@@ -202,28 +214,47 @@ class MusicMintApp(App[int]):
         self._last_poll = record.last_poll = event.at
         error = event.error
         retry = f"; retrying in {event.retry_in:.0f}s" if event.retry_in else ""
-        record.last_error = clean(error.describe(), one_line=True) + retry
+        problem = self._scrub(error.describe())
+        if problem != (record.last_error or "").split("; retrying", 1)[0]:
+            log.warning("task %s: %s", record.id, problem)  # once per distinct problem
+        record.last_error = problem + retry
         if isinstance(error, NotFoundError):
             record.gone = error.message
             self._dirty = True
             self.notify(
-                f"Task {record.id} is unknown to the server: {error.describe()}",
+                f"Task {record.id} is unknown to the server: {problem}",
                 severity="error",
                 markup=False,
             )
         elif isinstance(error, ResultExpiredError):
-            record.last_error = f"{error.describe()}: the files are gone"
+            record.expired = error.message
+            record.last_error = f"{problem}: the files are gone"
+            self._dirty = True
         self.table.upsert(record, self.clock())
         self._refresh_detail_if(record)
 
     def _link_changed(self, link: LinkState) -> None:
         previous, self.link = self.link, link
+        if link.state != previous.state:
+            detail = f": {link.message}" if link.message else ""
+            log.log(
+                logging.INFO if link.state == "ok" else logging.WARNING,
+                "connection %s%s",
+                link.state.replace("_", " "),
+                detail,
+            )
         banner = self.banner
         if link.state == "auth_failed":
+            source = self.config.sources.get("api.api_key", "")
+            where = (
+                f"{ENV_API_KEY} comes first: fix it and restart"
+                if source.startswith("env")
+                else f"fix api_key in {self.config.path} (or set {ENV_API_KEY} and restart)"
+            )
             banner.update(
-                f"✘ The API key was refused: {clean(link.message, one_line=True)}. Polling is "
-                f"stopped. Fix api_key in {self.config.path} or set {ENV_API_KEY}, then press "
-                "ctrl+r to reload."
+                f"✘ The API key {self.config.masked_key} was refused: "
+                f"{self._scrub(link.message)}. Polling is stopped. To fix: {where}, "
+                "then press ctrl+r to reload the config."
             )
             banner.add_class("-visible")
         else:
@@ -231,6 +262,13 @@ class MusicMintApp(App[int]):
             if previous.state in ("offline", "auth_failed") and link.state == "ok":
                 self.notify("Connection restored; polling resumed.", markup=False)
         self._tick()
+
+    def _scrub(self, server_text: str) -> str:
+        """Server text for display: one line, no control characters, and never our key
+        (a server may echo it back in an error message)."""
+        text = clean(server_text, one_line=True)
+        key = self.config.api_key
+        return text.replace(key, self.config.masked_key) if len(key) >= 4 else text
 
     def _announce(self, record: TrackedTask) -> None:
         task = record.task
@@ -285,6 +323,7 @@ class MusicMintApp(App[int]):
         try:
             self.store.write(payload)
         except StoreError as exc:
+            log.error("%s", exc)
             self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
 
     def save_now(self) -> None:
@@ -293,6 +332,7 @@ class MusicMintApp(App[int]):
             self.store.save(list(self.records.values()))
             self._dirty = False
         except StoreError as exc:
+            log.error("%s", exc)
             self.notify(str(exc), severity="error", markup=False)
 
     async def action_quit(self) -> None:
@@ -419,6 +459,7 @@ class MusicMintApp(App[int]):
         try:
             config = self._reload()
         except ConfigError as exc:
+            log.error("config not reloaded: %s", exc)
             self.notify(str(exc), title="Config not reloaded", severity="error", markup=False)
             return
         if not config.api_key:
@@ -508,13 +549,28 @@ class MusicMintApp(App[int]):
         """webbrowser may wait for the browser command to exit: keep it off the UI."""
         self.open_url(url)
 
+    def _live_clip(self) -> Clip | None:
+        """The selected clip, unless its files are known to be gone (then say why)."""
+        target = self._target_clip()
+        if target is None:
+            return None
+        record, clip = target
+        if reason := record.clip_expired(clip.expire_at, self.clock()):
+            when = f" at {local_time(clip.expire_at)}" if clip.expire_at else ""
+            self.notify(f"Not opening: {reason}{when}.", severity="warning", markup=False)
+            return None
+        return clip
+
     def action_open_audio(self) -> None:
-        if target := self._target_clip():
-            self._open(target[1].audio_url, "audio")
+        if clip := self._live_clip():
+            self._open(clip.audio_url, "audio")
 
     def action_open_image(self) -> None:
-        if target := self._target_clip():
-            self._open(target[1].image_url, "cover image")
+        if clip := self._live_clip():
+            self._open(clip.image_url, "cover image")
+
+    def action_show_log(self) -> None:
+        self.push_screen(LogScreen(list(self.recent_errors.lines)))
 
     def action_copy_id(self) -> None:
         record = self.highlighted
@@ -558,12 +614,33 @@ def _add_summary(parsed: ParsedIds) -> str:
 def run_app(
     config: Config,
     initial_ids: Iterable[str] = (),
+    *,
     demo: bool = False,
     store: TaskStore | None = None,
+    reload_config: Callable[[], Config] | None = None,
 ) -> int:
-    from tui import locations
+    """Run the dashboard with its data-folder lock and error log around it."""
+    from tui import exit_codes, locations, logs
+    from tui.lock import DataLock, FolderInUse
 
     store = store or TaskStore(locations.data_dir() / "tasks.toml")
-    app = MusicMintApp(config, store, initial_ids=initial_ids, demo=demo)
-    result = app.run()
+    recent, _ = logs.setup(None if demo else locations.log_dir(), config.api_key)
+    try:
+        with DataLock(store.path.parent):
+            app = MusicMintApp(
+                config,
+                store,
+                initial_ids=initial_ids,
+                demo=demo,
+                reload_config=reload_config,
+                recent_errors=recent,
+            )
+            result = app.run()
+    except FolderInUse as exc:
+        import sys
+
+        print(f"musicmint-tui: {exc}", file=sys.stderr)
+        return exit_codes.IN_USE
+    finally:
+        logs.teardown()
     return result if isinstance(result, int) else (app.return_code or 0)

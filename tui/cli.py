@@ -27,7 +27,8 @@ subcommands:
   config      show the effective configuration and where each value came from
 
 Run 'musicmint-tui COMMAND --help' for a subcommand's options.
-Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error.
+Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error,
+5 another dashboard already uses the data folder.
 """
 
 
@@ -193,6 +194,8 @@ def _run_wait(args: argparse.Namespace) -> int:
     config = _load(args)
     if not config.api_key:
         return _fail(missing_key_message(config))
+    for warning in config.warnings:
+        print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
     task_ids = list(dict.fromkeys(args.task_ids))
 
     async def run() -> tuple[int, list[Any], str | None]:
@@ -231,4 +234,4 @@ def _run_dashboard(args: argparse.Namespace) -> int:
         return _fail(missing_key_message(config))
     from tui.app import run_app
 
-    return run_app(config, initial_ids=args.task_ids)
+    return run_app(config, initial_ids=args.task_ids, reload_config=lambda: _load(args))

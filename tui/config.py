@@ -118,6 +118,7 @@ class Config:
     download_dir: Path
     path: Path
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
 
     @property
     def masked_key(self) -> str:
@@ -237,7 +238,29 @@ def load_config(
         values[name] = _checked(SCHEMA[section][key], value, f"option --{key.replace('_', '-')}")
         sources[name] = "command line"
 
-    return Config(path=path, sources=sources, **{_FIELD_FOR[n]: v for n, v in values.items()})
+    warnings = []
+    if "api_key" in file_values.get("api", {}) and (problem := _exposed(path)):
+        warnings.append(problem)
+    return Config(
+        path=path,
+        sources=sources,
+        warnings=tuple(warnings),
+        **{_FIELD_FOR[n]: v for n, v in values.items()},
+    )
+
+
+def _exposed(path: Path) -> str | None:
+    """A warning when a file holding the key is readable by group or others."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if os.name != "posix" or not mode & 0o077:
+        return None
+    return (
+        f"{path} holds your API key and is readable by other users "
+        f"(mode {mode & 0o777:o}); fix with: chmod 600 {path}"
+    )
 
 
 def missing_key_message(config: Config) -> str:

@@ -63,6 +63,13 @@ def run_demo(extra_ids: list[str], interval: float | None = None) -> int:
     try:
         with SimulatorServer(sim) as server:
             config = dataclasses.replace(config, base_url=server.url, api_key=DEFAULT_KEY)
-            return run_app(config, ids, demo=True, store=TaskStore(folder / "tasks.toml"))
+            demo_config = config
+            return run_app(
+                config,
+                ids,
+                demo=True,
+                store=TaskStore(folder / "tasks.toml"),
+                reload_config=lambda: demo_config,
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -5,3 +5,4 @@ TASK_FAILED = 1  # `wait`: at least one task failed (or is unknown to the server
 USAGE = 2  # bad arguments, bad config, invalid task IDs
 TIMEOUT = 3  # `wait`: gave up with tasks still pending
 AUTH = 4  # the server refused the API key
+IN_USE = 5  # the dashboard: another instance holds the data folder

@@ -39,6 +39,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("i", "open_image", "Open cover", "Clip", show=False),
     Key("c", "copy_id", "Copy task ID", "Clip", show=False),
     Key("y", "copy_audio", "Copy audio URL", "Clip"),
+    Key("l", "show_log", "Recent errors", "App", show=False),
     Key("ctrl+r", "reload_config", "Reload config", "App", show=False),
     Key("question_mark", "help", "Help", "App", label="?"),
     Key("q", "quit", "Quit", "App"),

@@ -83,6 +83,7 @@ class Poller:
         *,
         interval: float = 5.0,
         max_concurrency: int = 8,
+        max_backoff: float = MAX_BACKOFF,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -91,6 +92,7 @@ class Poller:
         self.on_event = on_event
         self.interval = interval
         self.max_concurrency = max_concurrency
+        self.max_backoff = max_backoff
         self.clock = clock
         self.wall = wall
         self.rng = rng or random.Random()
@@ -212,7 +214,9 @@ class Poller:
         self._recent.append(True)
         self._last_success = self.wall()
         self._trouble_since = None
-        if self._link.state != "ok":
+        # An answer that was already in flight must not hide a pause or an auth stop.
+        paused = self.auth_blocked or self._paused_until > self.clock()
+        if self._link.state != "ok" and not paused:
             self._set_link(LinkState("ok", last_success=self._last_success))
         if task.is_terminal:
             self._active.discard(task_id)
@@ -252,7 +256,7 @@ class Poller:
         else:
             failures = self._failures.get(task_id, 0) + 1
             self._failures[task_id] = failures
-            ceiling = min(MAX_BACKOFF, self.interval * 2**failures)
+            ceiling = min(self.max_backoff, self.interval * 2**failures)
             retry_in = max(self.interval, self.rng.uniform(0, ceiling))
             if isinstance(exc, NetworkError | ServerError):
                 self._recent.append(False)

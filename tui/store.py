@@ -43,6 +43,7 @@ class TrackedTask:
     first_seen: float | None = None
     finished_at: float | None = None
     gone: str | None = None  # server's "not found" message; polling stops
+    expired: str | None = None  # server said the results expired (code 4005)
     last_poll: float | None = None
     last_error: str | None = None
 
@@ -54,6 +55,14 @@ class TrackedTask:
             return "pending"
         return self.task.status or "unknown"
 
+    def clip_expired(self, expire_at: int | None, now: float) -> str | None:
+        """Why a clip's files are gone, or ``None`` while they can still be fetched."""
+        if self.expired is not None:
+            return f"the server says the results expired ({self.expired})"
+        if expire_at and expire_at / 1000 <= now:
+            return "its files expired"
+        return None
+
     @property
     def finished(self) -> bool:
         """No automatic polling needed any more."""
@@ -63,7 +72,7 @@ class TrackedTask:
         out: dict[str, Any] = {"id": self.id, "added_at": self.added_at}
         if self.task is not None:
             out["task"] = _drop_none(self.task.to_json())
-        for name in ("first_seen", "finished_at", "gone"):
+        for name in ("first_seen", "finished_at", "gone", "expired"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -82,6 +91,7 @@ class TrackedTask:
             first_seen=as_float(entry.get("first_seen")),
             finished_at=as_float(entry.get("finished_at")),
             gone=as_str(entry.get("gone")),
+            expired=as_str(entry.get("expired")),
         )
 
 

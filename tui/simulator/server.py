@@ -8,7 +8,9 @@ response waits ~40 ms for the client's delayed ACK and throughput collapses.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -274,6 +276,28 @@ class _Server(ThreadingHTTPServer):
     sim: Simulator
     files_url: str
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Cut keep-alive connections too, as a real server going away would."""
+        with self.connections_lock:
+            for conn in list(self.connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
     def handle_error(self, request: object, client_address: object) -> None:
         """A client hanging up mid-request is normal (timeouts, app exit): stay quiet."""
         import sys
@@ -288,13 +312,20 @@ class SimulatorServer:
     ``port=0`` picks a free port; read it back from :attr:`port` / :attr:`url`.
     """
 
-    def __init__(self, sim: Simulator | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        sim: Simulator | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_url: str | None = None,
+    ):
+        """``public_url`` is the origin written into clip URLs (default: our own)."""
         self.sim = sim or Simulator()
         self._httpd = _Server((host, port), _Handler)
         self._httpd.sim = self.sim
         self.host = host
         self.port = self._httpd.server_address[1]
-        self._httpd.files_url = f"{self.url}/files"
+        self._httpd.files_url = f"{public_url or self.url}/files"
         self._thread: threading.Thread | None = None
 
     @property
@@ -315,6 +346,7 @@ class SimulatorServer:
         self.sim.shutdown_event.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.drop_connections()
         if self._thread:
             self._thread.join(timeout=5)
 

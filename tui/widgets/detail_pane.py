@@ -28,7 +28,7 @@ from tui.widgets.presentation import expiry_countdown, status_text
 
 def _grid() -> Table:
     grid = Table.grid(padding=(0, 1), expand=True)
-    grid.add_column(style="dim", no_wrap=True, width=9)
+    grid.add_column(style="dim", no_wrap=True, width=10)
     grid.add_column(ratio=1, overflow="fold")
     return grid
 
@@ -63,7 +63,9 @@ def header_renderable(record: TrackedTask, now: float) -> RenderableType:
     return grid
 
 
-def clip_renderable(clip: Clip, index: int, count: int, now: float) -> RenderableType:
+def clip_renderable(
+    clip: Clip, index: int, count: int, now: float, server_expired: str | None = None
+) -> RenderableType:
     grid = _grid()
     title = Text(clean(clip.title, one_line=True) or "(untitled)", style="bold")
     grid.add_row(f"Clip {index + 1}/{count}", title)
@@ -71,7 +73,11 @@ def clip_renderable(clip: Clip, index: int, count: int, now: float) -> Renderabl
     grid.add_row("Length", clip_length(clip.duration))
     grid.add_row("Tags", Text(clean(clip.tags) or "—"))
     expires = expiry_countdown(clip, now)
-    if clip.expire_at:
+    if server_expired is not None:
+        expires = Text(
+            f"expired (server: {clean(server_expired, one_line=True)})", style="dim strike"
+        )
+    elif clip.expire_at:
         expires = Text.assemble(local_time(clip.expire_at), "  ", expires)
     grid.add_row("Expires", expires)
     grid.add_row("Audio", Text(clean(clip.audio_url, one_line=True) or "not ready yet"))
@@ -161,8 +167,10 @@ class DetailPane(VerticalScroll, can_focus=True):
         for index, (card, clip) in enumerate(zip(self._card_list, clips, strict=False)):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
             card.show(
-                (clip, expiry_countdown(clip, now).plain),
-                lambda clip=clip, index=index: clip_renderable(clip, index, len(clips), now),
+                (clip, expiry_countdown(clip, now).plain, record.expired),
+                lambda clip=clip, index=index: clip_renderable(
+                    clip, index, len(clips), now, record.expired
+                ),
             )
 
     def select_clip(self, delta: int) -> Clip | None:
@@ -174,5 +182,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         for index, card in enumerate(cards):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
         if self.selected < len(cards):
-            self.scroll_to_widget(cards[self.selected], animate=False, top=True)
+            self.call_after_refresh(
+                self.scroll_to_widget, cards[self.selected], animate=False, top=True
+            )
         return clips[self.selected]

@@ -78,7 +78,9 @@ def earliest_expiry(clips: tuple[Clip, ...]) -> int | None:
     return 0 if stamps else None
 
 
-def expiry_cell(clips: tuple[Clip, ...], now: float) -> Text:
+def expiry_cell(clips: tuple[Clip, ...], now: float, server_expired: bool = False) -> Text:
+    if server_expired:
+        return Text("expired", style="dim strike")
     stamp = earliest_expiry(clips)
     if stamp is None:
         return Text("—", style="dim")
@@ -154,7 +156,7 @@ def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[s
         "length": Text(clip_length(first.duration) if first else "—"),
         "age": age_cell(task.created_at if task else None, now),
         "took": Text(took, style="" if took != "—" else "dim"),
-        "expires": expiry_cell(clips, now),
+        "expires": expiry_cell(clips, now, record.expired is not None),
     }
 
 

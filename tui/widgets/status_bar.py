@@ -27,7 +27,7 @@ def link_text(link: LinkState, now: float) -> Text:
     if link.state == "retrying":
         return Text(f"◌ retrying{wait}", style="yellow")
     if link.state == "rate_limited":
-        return Text(f"◌ rate limited, paused{wait}", style="yellow")
+        return Text(f"◌ rate limited, resuming{wait}", style="yellow")
     if link.state == "auth_failed":
         return Text("✘ auth failed", style="bold red")
     last = f", last success {_clock(link.last_success)}" if link.last_success else ""

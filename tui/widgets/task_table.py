@@ -149,7 +149,9 @@ class TaskTable(DataTable[Text]):
             task = record.task
             fresh = {
                 "age": age_cell(task.created_at if task else None, now),
-                "expires": expiry_cell(task.results if task else (), now),
+                "expires": expiry_cell(
+                    task.results if task else (), now, record.expired is not None
+                ),
             }
             for key in TIME_COLUMNS:
                 if old[key] != fresh[key]:
