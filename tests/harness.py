@@ -50,16 +50,33 @@ def screen_text(app: MusicMintApp) -> str:
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Let the app run until ``condition()`` holds (or fail after ``timeout`` s)."""
+    """Let the app run until ``condition()`` holds (or fail after ``timeout`` s).
+
+    A ``KeyError`` counts as "not yet": records appear only once the task file
+    has been read, which happens after the first frame.
+    """
     import asyncio
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except KeyError:
+            return False
+
+    while not holds():
         if loop.time() > deadline:
+            condition()  # surface a KeyError as itself
             raise AssertionError(f"condition not met within {timeout}s:\n{screen_text(pilot.app)}")
         await pilot.pause(0.02)
 
 
 def notifications(app: MusicMintApp) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+async def loaded(pilot: Pilot) -> None:
+    """Wait until the task file has been read (it is read after the first frame)."""
+    await wait_for(pilot, lambda: pilot.app.loaded)

@@ -11,7 +11,7 @@ import pytest
 from tui.simulator import Fault, SimulatorServer
 
 from .conftest import FakeClock
-from .harness import make_app, notifications, screen_text, wait_for
+from .harness import loaded, make_app, notifications, screen_text, wait_for
 
 SIZE = (160, 40)
 
@@ -24,19 +24,23 @@ def data_dir(tmp_path: Path) -> Path:
 async def test_paste_several_ids_with_invalid_and_duplicate(sim_server, data_dir, clock) -> None:
     app = make_app(sim_server, data_dir, clock, ids=["known1"])
     async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
         await pilot.press("a")
         area = app.screen.query_one("#add-input")
         area.insert("alpha1, beta2\ngamma3 known1 bad/id alpha1 ../etc")
         await pilot.pause()
         text = screen_text(app)
         assert "3 new" in text
-        assert "2 already tracked (known1, alpha1)" in text
+        assert "1 already tracked (known1)" in text
+        assert "1 repeated in the paste" in text
         assert "invalid 'bad/id'" in text and "path character" in text
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(app.records) == 4)
+        await wait_for(pilot, lambda: "gamma3" in screen_text(app))
         text = screen_text(app)
         for task_id in ("alpha1", "beta2", "gamma3", "known1"):
             assert task_id in text
+        await wait_for(pilot, lambda: "gamma3" in screen_text(app))
         note = notifications(app)[-1]
         assert "Added 3 tasks" in note and "already tracked" in note and "'bad/id'" in note
 
@@ -62,15 +66,18 @@ async def test_statuses_progress_without_keypresses(sim_server, data_dir, clock:
     async with app.run_test(size=SIZE) as pilot:
         records = app.records
         await wait_for(pilot, lambda: {r.status for r in records.values()} == {"queuing"})
-        assert screen_text(app).count("◷ queuing") >= 2
+        await wait_for(pilot, lambda: screen_text(app).count("◷ queuing") >= 2)
         clock.advance(11)
         await wait_for(pilot, lambda: {r.status for r in records.values()} == {"processing"})
-        assert screen_text(app).count("◐ processing") >= 2
+        await wait_for(pilot, lambda: screen_text(app).count("◐ processing") >= 2)
         clock.advance(10)
         await wait_for(pilot, lambda: records["goes-ok"].finished and records["goes-bad"].finished)
+        await wait_for(pilot, lambda: "✔ 1 completed" in screen_text(app))  # status bar
+        await wait_for(pilot, lambda: "✘ failed" in app.table.shown["goes-bad"]["status"].plain)
+        await pilot.pause()
         text = screen_text(app)
         assert "✔ completed" in text and "✘ failed" in text
-        assert "✔ 1 completed" in text and "✘ 1 failed" in text  # status bar counts
+        assert "✘ 1 failed" in text
         notes = notifications(app)
         assert any("completed" in n for n in notes) and any("goes-bad failed" in n for n in notes)
         # Finished tasks are not polled again.
@@ -215,7 +222,13 @@ async def test_remove_and_undo(sim_server, data_dir, clock) -> None:
         sim_server.sim.book.seed(f"t{i}", outcome="completed", age=60)
     app = make_app(sim_server, data_dir, clock, ids=["t0", "t1", "t2"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: all(r.status == "completed" for r in app.records.values()))
+        await wait_for(
+            pilot,
+            lambda: (
+                len(app.records) == 3 and all(r.status == "completed" for r in app.records.values())
+            ),
+        )
+        await wait_for(pilot, lambda: app.table.row_count == 3)
         await pilot.press("down", "x")
         assert "t1" not in app.records
         assert "t1" not in app.table._cells
@@ -277,7 +290,9 @@ async def test_restart_keeps_list_and_shows_finished_without_requests(
     book.seed("keep-bad", outcome="failed", age=60)
     app = make_app(sim_server, data_dir, clock, ids=["keep-ok", "keep-bad"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: all(r.finished for r in app.records.values()))
+        await wait_for(
+            pilot, lambda: len(app.records) == 2 and all(r.finished for r in app.records.values())
+        )
         title = app.records["keep-ok"].task.results[0].title
         await pilot.press("q")
     assert (data_dir / "tasks.toml").exists()
@@ -388,6 +403,7 @@ async def test_same_state_polls_repaint_nothing(sim_server, data_dir, clock) -> 
     app = make_app(sim_server, data_dir, clock, ids=["idle"], tick=3600)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["idle"].status == "queuing")
+        await wait_for(pilot, lambda: "◷ queuing" in app.table.shown["idle"]["status"].plain)
         calls: list[tuple] = []
         original = app.table.update_cell
 

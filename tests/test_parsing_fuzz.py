@@ -125,6 +125,7 @@ def test_pasted_list_is_split_and_classified() -> None:
     pasted = "abc, def\nghi  abc\tbad/id;../x\n\njkl, ,def"
     out = parse_task_ids(pasted, known={"jkl"})
     assert out.valid == ["abc", "def", "ghi"]
-    assert out.duplicates == ["abc", "jkl", "def"]
+    assert out.duplicates == ["jkl"]
+    assert out.repeated == ["abc", "def"]
     assert [token for token, _ in out.invalid] == ["bad/id", "../x"]
     assert all("path" in reason for _, reason in out.invalid)

@@ -50,7 +50,8 @@ def demo_app(server: SimulatorServer, tmp_path: Path, clock: FakeClock):
 
 async def settled(pilot: Pilot) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: all(r.task is not None for r in app.records.values()))
+    await wait_for(pilot, lambda: app.loaded and all(r.task for r in app.records.values()))
+    await wait_for(pilot, lambda: not app.table._pending)  # queued row updates applied
     app.clear_notifications()
     await pilot.pause()
 

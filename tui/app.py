@@ -8,8 +8,10 @@ the status bar) is refreshed by one 1 s tick for the whole screen.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -32,7 +34,7 @@ from tui.formatting import local_time
 from tui.logs import RecentErrors, log
 from tui.messages import PollerUpdate
 from tui.poller import LinkState, Polled, Poller, PollEvent, PollFailed
-from tui.store import StoreError, TaskStore, TrackedTask
+from tui.store import LoadResult, StoreError, TaskStore, TrackedTask
 from tui.text import clean
 from tui.urls import refusal
 from tui.widgets.add_dialog import AddTasksScreen
@@ -90,6 +92,11 @@ class MusicMintApp(App[int]):
         self._dirty = False
         self._save_seq = 0
         self._last_poll: float | None = None
+        self._status_pending = False
+        self.loaded = False  # the task file has been read and the table filled
+        self._read_only: str | None = None  # why saving is off (unreadable/newer file)
+        self._save_lock = threading.Lock()
+        self._written_seq = 0
 
     @staticmethod
     def _make_client(config: Config) -> MusicMintClient:
@@ -128,19 +135,40 @@ class MusicMintApp(App[int]):
         for warning in self.config.warnings:
             self.notify(warning, title="Config", severity="warning", timeout=20, markup=False)
             log.warning(warning)
+        self.table.bind_source(self.records.values, self.clock)
+        self.table.border_title = "Tasks (loading…)"
+        # Read the file only once the first frame is out: with thousands of tasks
+        # parsing takes a while, and the GIL would slow the first paint down.
+        self.call_after_refresh(self._load_store)
+        self.set_interval(self.tick_interval, self._tick)
+        self.table.focus()
+
+    @work(thread=True, exit_on_error=False)
+    def _load_store(self) -> None:
+        """Parse the task file off the UI thread: with thousands of tasks TOML
+        parsing takes a noticeable moment, and the first frame should not wait."""
         loaded = self.store.load()
+        self.call_from_thread(self._loaded, loaded)
+
+    def _loaded(self, loaded: LoadResult) -> None:
         if loaded.problem:
             log.error(loaded.problem)
-            where = f" It was moved to {loaded.moved_aside}." if loaded.moved_aside else ""
-            self.notify(
-                f"{loaded.problem}; starting with an empty list.{where}",
-                severity="error",
-                timeout=30,
-                markup=False,
-            )
+            if loaded.read_only:
+                note = f"{loaded.problem}. Changes in this session will not be saved."
+            elif loaded.tasks:
+                note = f"{loaded.problem}; the original is kept at {loaded.moved_aside}."
+            else:
+                where = f" It was moved to {loaded.moved_aside}." if loaded.moved_aside else ""
+                note = f"{loaded.problem}; starting with an empty list.{where}"
+            self.notify(note, severity="error", timeout=30, markup=False)
+        self._read_only = loaded.read_only
         now = self.clock()
+        added_meanwhile = list(self.records.values())  # typed in while the file loaded
+        self.records.clear()
         for record in loaded.tasks:
             self.records[record.id] = record
+        for record in added_meanwhile:
+            self.records.setdefault(record.id, record)
         rng = random.Random()
         for record in loaded.tasks:
             if not record.finished:
@@ -149,17 +177,15 @@ class MusicMintApp(App[int]):
         fresh = [i for i in self._initial_ids if i not in self.records]
         for task_id in fresh:
             self._track_new(task_id, now)
-        if fresh:
+        if fresh or added_meanwhile:
             self._dirty = True
-        self.table.bind_source(self.records.values, self.clock)
         if not self.table.fit_columns():
             self.table.rebuild(self.records.values(), now)
+        self.loaded = True
         self._update_titles()
         self._show_highlighted()
+        self._refresh_status(now)
         self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
-        self.set_interval(self.tick_interval, self._tick)
-        self._tick()
-        self.table.focus()
 
     def _track_new(self, task_id: str, now: float) -> TrackedTask:
         record = TrackedTask(id=task_id, added_at=now)
@@ -202,10 +228,10 @@ class MusicMintApp(App[int]):
                 self._announce(record)
         if changed:
             self._dirty = True
-            self.table.upsert(record, self.clock())
+            self.table.schedule(record)
             self._refresh_detail_if(record)
             if record.status != old_status:
-                self._refresh_status()
+                self._refresh_status_soon()
 
     def _poll_failed(self, event: PollFailed) -> None:
         record = self.records.get(event.task_id)
@@ -230,7 +256,7 @@ class MusicMintApp(App[int]):
             record.expired = error.message
             record.last_error = f"{problem}: the files are gone"
             self._dirty = True
-        self.table.upsert(record, self.clock())
+        self.table.schedule(record)
         self._refresh_detail_if(record)
 
     def _link_changed(self, link: LinkState) -> None:
@@ -261,7 +287,7 @@ class MusicMintApp(App[int]):
             banner.remove_class("-visible")
             if previous.state in ("offline", "auth_failed") and link.state == "ok":
                 self.notify("Connection restored; polling resumed.", markup=False)
-        self._tick()
+        self._refresh_status()
 
     def _scrub(self, server_text: str) -> str:
         """Server text for display: one line, no control characters, and never our key
@@ -301,7 +327,14 @@ class MusicMintApp(App[int]):
         if self._dirty:
             self._save_in_background()
 
+    def _refresh_status_soon(self) -> None:
+        """Coalesce bursts (a thousand tasks finishing together) into one repaint."""
+        if not self._status_pending:
+            self._status_pending = True
+            self.set_timer(0.1, self._refresh_status)
+
     def _refresh_status(self, now: float | None = None) -> None:
+        self._status_pending = False
         host = self.config.base_url.split("://", 1)[-1]
         if self.demo:
             host = f"demo · {host}"
@@ -313,23 +346,39 @@ class MusicMintApp(App[int]):
 
     # -- persistence ----------------------------------------------------------------
     def _save_in_background(self) -> None:
+        if self._read_only or not self.loaded:
+            return  # stays dirty: saved once the file has been read
         self._dirty = False
         self._save_seq += 1
-        payload = TaskStore.serialise(list(self.records.values()))
-        self._write(payload)
+        # Shallow copies (tasks themselves are immutable) are cheap; the TOML
+        # encoding, which is not, happens on the worker thread.
+        snapshot = [dataclasses.replace(r) for r in self.records.values()]
+        self._write(snapshot, self._save_seq)
 
     @work(thread=True, group="save", exit_on_error=False)
-    def _write(self, payload: bytes) -> None:
+    def _write(self, snapshot: list[TrackedTask], seq: int) -> None:
         try:
-            self.store.write(payload)
+            self._write_in_order(TaskStore.serialise(snapshot), seq)
         except StoreError as exc:
             log.error("%s", exc)
             self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
 
+    def _write_in_order(self, payload: bytes, seq: int) -> None:
+        """Writes may overlap (a slow disk, the final save on quit): never let an
+        older snapshot land after a newer one."""
+        with self._save_lock:
+            if seq <= self._written_seq:
+                return
+            self.store.write(payload)
+            self._written_seq = seq
+
     def save_now(self) -> None:
         """Synchronous save (on quit), so the last change is never lost."""
+        if self._read_only or not self.loaded:
+            return
+        self._save_seq += 1
         try:
-            self.store.save(list(self.records.values()))
+            self._write_in_order(TaskStore.serialise(list(self.records.values())), self._save_seq)
             self._dirty = False
         except StoreError as exc:
             log.error("%s", exc)
@@ -401,7 +450,7 @@ class MusicMintApp(App[int]):
         self.table.fit_columns()
         self._dirty = True
         self._update_titles()
-        if parsed.valid:
+        if parsed.valid and parsed.valid[-1] in self.table.shown:
             self.table.move_cursor(row=self.table.get_row_index(parsed.valid[-1]))
         self.notify(
             _add_summary(parsed),
@@ -436,20 +485,31 @@ class MusicMintApp(App[int]):
         if not record.finished:
             self.poller.track(record.id)
         self.table.rebuild(self.records.values(), self.clock())
-        if record.id in self.records and self.table.matches(record):
+        if record.id in self.table.shown:
             self.table.move_cursor(row=self.table.get_row_index(record.id))
         self._dirty = True
         self._update_titles()
         self.notify(f"Restored {record.id}.", markup=False)
 
+    def _polling_stopped(self) -> bool:
+        if self.poller.auth_blocked:
+            self.notify(
+                "Polling is stopped because the API key was refused; fix it and press ctrl+r.",
+                severity="warning",
+                markup=False,
+            )
+        return self.poller.auth_blocked
+
     def action_refresh(self) -> None:
         record = self.highlighted
-        if record is None:
+        if record is None or self._polling_stopped():
             return
         self.poller.poll_now(record.id)
         self.notify(f"Polling {record.id} now.", timeout=2, markup=False)
 
     def action_refresh_all(self) -> None:
+        if self._polling_stopped():
+            return
         unfinished = [r.id for r in self.records.values() if not r.finished]
         for task_id in unfinished:
             self.poller.poll_now(task_id)
@@ -607,7 +667,7 @@ def _add_summary(parsed: ParsedIds) -> str:
     if parsed.duplicates:
         parts.append(f"{len(parsed.duplicates)} already tracked: {', '.join(parsed.duplicates)}")
     for token, reason in parsed.invalid:
-        parts.append(f"skipped {token!r}: {reason}")
+        parts.append(f"skipped '{token}': {reason}")
     return ". ".join(parts) + "."
 
 

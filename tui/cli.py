@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -129,7 +130,8 @@ def _load(args: argparse.Namespace) -> Config:
         "api.timeout": getattr(args, "timeout", None),
         "polling.interval": getattr(args, "interval", None),
     }
-    return load_config(getattr(args, "config", None), overrides=overrides)
+    flags = {"api.timeout": getattr(args, "timeout_flag", "--timeout")}
+    return load_config(getattr(args, "config", None), overrides=overrides, flag_names=flags)
 
 
 def _fail(message: str, status: int = exit_codes.USAGE) -> int:
@@ -162,8 +164,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
         server = SimulatorServer(
             Simulator(api_key=key, time_scale=args.time_scale), args.host, args.port
         )
-    except OSError as exc:
-        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        return _fail(f"cannot listen on {args.host}:{args.port}: {reason}")
     print(f"MusicMint simulator on {server.url} (key {key}); Ctrl+C to stop", file=sys.stderr)
     try:
         server.serve_forever()
@@ -189,8 +192,8 @@ def _run_wait(args: argparse.Namespace) -> int:
 
     if problem := _check_ids(args.task_ids):
         return _fail(problem)
-    if args.wait_timeout <= 0:
-        return _fail("--timeout must be positive")
+    if not 0 < args.wait_timeout < float("inf"):
+        return _fail("--timeout must be a positive number of seconds")
     config = _load(args)
     if not config.api_key:
         return _fail(missing_key_message(config))
@@ -208,7 +211,12 @@ def _run_wait(args: argparse.Namespace) -> int:
             return await wait_for(client, task_ids, args.wait_timeout, config.interval, sys.stderr)
 
     status, outcomes, message = asyncio.run(run())
-    print(render_json(outcomes) if args.json else render_table(outcomes))
+    try:
+        print(render_json(outcomes) if args.json else render_table(outcomes), flush=True)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: that is its right, not our error.
+        # Point stdout at /dev/null so the flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if message:
         print(f"musicmint-tui: {message}", file=sys.stderr)
     return status

@@ -47,7 +47,11 @@ def _url(value: Any) -> str:
 
 
 def _positive_float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value < 86_400 * 365
+    ):
         raise ValueError("a positive number of seconds")
     return float(value)
 
@@ -209,8 +213,10 @@ def load_config(
     explicit_path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    flag_names: Mapping[str, str] | None = None,
 ) -> Config:
-    """Resolve the effective config. ``overrides`` are flags as ``{"api.timeout": 3}``."""
+    """Resolve the effective config. ``overrides`` are flags as ``{"api.timeout": 3}``;
+    ``flag_names`` says how each was spelled on the command line, for error messages."""
     env = os.environ if env is None else env
     path, required = config_path(explicit_path, env)
     file_values = read_config_file(path, required)
@@ -235,7 +241,8 @@ def load_config(
         if value is None:
             continue
         section, key = name.split(".")
-        values[name] = _checked(SCHEMA[section][key], value, f"option --{key.replace('_', '-')}")
+        flag = (flag_names or {}).get(name, f"--{key.replace('_', '-')}")
+        values[name] = _checked(SCHEMA[section][key], value, f"option {flag}")
         sources[name] = "command line"
 
     warnings = []

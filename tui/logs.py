@@ -21,6 +21,8 @@ BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 log = logging.getLogger(LOGGER_NAME)
+log.addHandler(logging.NullHandler())  # no stderr fallback: stderr is the terminal UI
+log.propagate = False
 
 
 class RedactKey(logging.Filter):

@@ -186,7 +186,7 @@ class Poller:
         heapq.heappop(self._heap)
         del self._due[task_id]
         self._inflight.add(task_id)
-        task = asyncio.create_task(self._poll(task_id, now - due))
+        task = asyncio.create_task(self._poll(task_id, due, now - due))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -195,7 +195,7 @@ class Poller:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    async def _poll(self, task_id: str, lateness: float) -> None:
+    async def _poll(self, task_id: str, due: float, lateness: float) -> None:
         try:
             try:
                 task = await self.client.get_task(task_id)
@@ -204,12 +204,12 @@ class Poller:
             except Exception as exc:  # a bug must not kill the schedule
                 self._failed(task_id, ProtocolError(f"unexpected {type(exc).__name__}: {exc}"))
             else:
-                self._succeeded(task_id, task, lateness)
+                self._succeeded(task_id, task, due, lateness)
         finally:
             self._inflight.discard(task_id)
             self._sem.release()
 
-    def _succeeded(self, task_id: str, task: Task, lateness: float) -> None:
+    def _succeeded(self, task_id: str, task: Task, due: float, lateness: float) -> None:
         self._failures.pop(task_id, None)
         self._recent.append(True)
         self._last_success = self.wall()
@@ -221,8 +221,10 @@ class Poller:
         if task.is_terminal:
             self._active.discard(task_id)
         elif task_id in self._active and task_id not in self._due:
+            # Fixed rate: the next poll is an interval after this one was *due*, so
+            # request latency does not stretch the period; if we fell behind, now.
             jitter = self.rng.uniform(1 - JITTER, 1 + JITTER)
-            self._schedule(task_id, self.clock() + self.interval * jitter)
+            self._schedule(task_id, max(due + self.interval * jitter, self.clock()))
         self.on_event(Polled(task_id, task, self.wall(), lateness))
 
     def _failed(self, task_id: str, exc: MusicMintError) -> None:

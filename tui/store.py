@@ -87,7 +87,11 @@ class TrackedTask:
         return cls(
             id=task_id,
             added_at=as_float(entry.get("added_at")) or 0.0,
-            task=Task.from_json(raw_task, task_id) if isinstance(raw_task, dict) else None,
+            task=(
+                Task.from_json(raw_task, task_id, keep_raw=False)
+                if isinstance(raw_task, dict)
+                else None
+            ),
             first_seen=as_float(entry.get("first_seen")),
             finished_at=as_float(entry.get("finished_at")),
             gone=as_str(entry.get("gone")),
@@ -117,8 +121,10 @@ class StoreError(Exception):
 @dataclass
 class LoadResult:
     tasks: list[TrackedTask]
-    moved_aside: Path | None = None  # where a corrupt file went
+    moved_aside: Path | None = None  # where a corrupt file (or a copy) went
     problem: str | None = None
+    #: Set when writing would destroy data we could not read: saving must stay off.
+    read_only: str | None = None
 
 
 class TaskStore:
@@ -134,7 +140,8 @@ class TaskStore:
         except FileNotFoundError:
             return LoadResult([])
         except OSError as exc:
-            return LoadResult([], problem=f"cannot read {self.path}: {exc.strerror or exc}")
+            reason = f"cannot read {self.path}: {exc.strerror or exc}"
+            return LoadResult([], problem=reason, read_only=reason)
         try:
             doc = tomllib.loads(raw.decode("utf-8"))
             entries = doc.get("tasks", [])
@@ -144,14 +151,40 @@ class TaskStore:
             aside = self._move_aside()
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return LoadResult([], moved_aside=aside, problem=f"{self.path} was corrupt ({reason})")
+        version = doc.get("version", FORMAT_VERSION)
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            reason = (
+                f"{self.path} was written by a newer musicmint-tui (format {version}); "
+                "not saving, so it is not overwritten"
+            )
+            return LoadResult([], problem=reason, read_only=reason)
         tasks: list[TrackedTask] = []
         seen: set[str] = set()
+        skipped = 0
         for entry in entries:
             tracked = TrackedTask.from_toml(entry) if isinstance(entry, dict) else None
-            if tracked is not None and tracked.id not in seen:
+            if tracked is None:
+                skipped += 1
+            elif tracked.id not in seen:
                 seen.add(tracked.id)
                 tasks.append(tracked)
+        if skipped:
+            # The next save would drop them for good: keep a copy of the original.
+            copy = self._copy_aside(raw, "skipped")
+            return LoadResult(
+                tasks,
+                moved_aside=copy,
+                problem=f"{skipped} unreadable entr{'y' if skipped == 1 else 'ies'} in {self.path}",
+            )
         return LoadResult(tasks)
+
+    def _copy_aside(self, raw: bytes, label: str) -> Path | None:
+        target = self.path.with_name(f"{self.path.name}.{label}-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            self.write(raw, target)
+        except StoreError:
+            return None
+        return target
 
     def _move_aside(self) -> Path | None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -168,25 +201,26 @@ class TaskStore:
         doc = {"version": FORMAT_VERSION, "tasks": [t.to_toml() for t in tasks]}
         return tomli_w.dumps(doc).encode("utf-8")
 
-    def write(self, payload: bytes) -> None:
+    def write(self, payload: bytes, path: Path | None = None) -> None:
         """Atomically replace the file with ``payload`` (temp file, fsync, rename)."""
-        folder = self.path.parent
+        target = path or self.path
+        folder = target.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(payload)
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
+                os.replace(tmp, target)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
             _fsync_dir(folder)
         except OSError as exc:
-            raise StoreError(f"cannot save {self.path}: {exc.strerror or exc}") from exc
+            raise StoreError(f"cannot save {target}: {exc.strerror or exc}") from exc
 
     def save(self, tasks: list[TrackedTask]) -> None:
         self.write(self.serialise(tasks))

@@ -139,7 +139,13 @@ def parse_task_response(
     now: Callable[[], float] = time.time,
 ) -> Task:
     data = check_envelope(status, headers, content, now)
-    return Task.from_json(data, expected_id)
+    task = Task.from_json(data, expected_id)
+    if expected_id is not None and task.id != expected_id:
+        raise ProtocolError(
+            f"asked for task {expected_id} but the answer is about another task",
+            http_status=status,
+        )
+    return task
 
 
 def parse_list_response(

@@ -55,7 +55,8 @@ class ParsedIds:
     """The outcome of splitting pasted text into task IDs, in input order."""
 
     valid: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # already tracked
+    repeated: list[str] = field(default_factory=list)  # more than once in this paste
     invalid: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -63,18 +64,22 @@ def parse_task_ids(text: str, known: frozenset[str] | set[str] = frozenset()) ->
     """Split a pasted blob on spaces, commas, semicolons and newlines.
 
     ``known`` IDs (already tracked) and repeats within the blob are reported
-    as duplicates rather than silently dropped, so the user sees what happened
-    to every token they pasted.
+    rather than silently dropped, so the user sees what happened to every
+    token they pasted.
     """
     out = ParsedIds()
-    seen = set(known)
+    seen: set[str] = set()
     for token in _SPLIT_RE.split(text):
         if not token:
             continue
         if not _ID_RE.fullmatch(token):
             out.invalid.append((_printable(token), id_problem(token)))
+        elif token in known:
+            if token not in out.duplicates:
+                out.duplicates.append(token)
         elif token in seen:
-            out.duplicates.append(token)
+            if token not in out.repeated:
+                out.repeated.append(token)
         else:
             seen.add(token)
             out.valid.append(token)

@@ -8,6 +8,7 @@ and an unknown status string is kept as-is so it can be shown.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +23,17 @@ TERMINAL_STATUSES = frozenset({COMPLETED, FAILED})
 LIST_STATUS_FILTER = {"all": -1, QUEUING: 0, PROCESSING: 1, COMPLETED: 2, FAILED: 3}
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def as_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    """Strings only; a lone UTF-16 surrogate (valid JSON, invalid Unicode) becomes U+FFFD,
+    since it cannot be printed or written to a UTF-8 file."""
+    if not isinstance(value, str):
+        return None
+    if _SURROGATE.search(value):
+        return _SURROGATE.sub("\ufffd", value)
+    return value
 
 
 def as_int(value: Any) -> int | None:
@@ -103,7 +113,11 @@ class Task:
         return self.status in TERMINAL_STATUSES
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], expected_id: str | None = None) -> Task:
+    def from_json(
+        cls, data: dict[str, Any], expected_id: str | None = None, keep_raw: bool = True
+    ) -> Task:
+        """``keep_raw=False`` when the dict is not an API answer (the task file): with
+        thousands of tasks, holding every parsed dict would double the memory."""
         results = data.get("results")
         clips = (
             tuple(Clip.from_json(item) for item in results if isinstance(item, dict))
@@ -116,7 +130,7 @@ class Task:
             created_at=as_int(data.get("created_at")),
             results=clips,
             error=as_str(data.get("error")),
-            raw=data,
+            raw=data if keep_raw else {},
         )
 
     def to_json(self) -> dict[str, Any]:

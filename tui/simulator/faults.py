@@ -60,6 +60,8 @@ class Fault:
         """Build from the JSON of ``POST /_sim/faults`` (``{"kind": ..., ...}``)."""
         kind = spec.get("kind")
         times = spec.get("times")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+            raise ValueError("times must be a whole number")
         if kind == "rate_limit":
             return cls.rate_limited(str(spec.get("retry_after", "2")), times=times)
         if kind == "server_error":

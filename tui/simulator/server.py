@@ -160,8 +160,16 @@ class _Handler(BaseHTTPRequestHandler):
             body["data"] = data
         self._send(status, json.dumps(body, ensure_ascii=False).encode(), **kw)
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | None:
+        """The request body, or ``None`` (after answering 400) when its length is bogus."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 <= length <= 1_000_000:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            self._envelope(400, 4000, "invalid Content-Length")
+            return None
         return self.rfile.read(length) if length > 0 else b""
 
     def _authorised(self, task_id: str | None = None) -> bool:
@@ -180,7 +188,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes --------------------------------------------------------------
     def do_POST(self) -> None:
-        self._body = self._read_body()
+        body = self._read_body()
+        if body is None:
+            return
+        self._body = body
         path = self.path.split("?", 1)[0]
         if path.startswith("/api/v1/task/"):
             self._task(path.removeprefix("/api/v1/task/"))
@@ -192,9 +203,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._envelope(404, 4040, "no such endpoint")
 
     def do_GET(self) -> None:
+        self._body = b""
         path = self.path.split("?", 1)[0]
         if path.startswith("/files/"):
             self._file(path.removeprefix("/files/"))
+        elif path.startswith("/api/"):
+            self._envelope(405, 4050, "use POST", headers={"Allow": "POST"})
         elif path == "/healthz":
             self._send(200, b'{"ok":true}')
         else:

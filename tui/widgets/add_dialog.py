@@ -32,8 +32,12 @@ def feedback(parsed: ParsedIds) -> Text:
     if parsed.duplicates:
         shown = ", ".join(parsed.duplicates[:3]) + ("…" if len(parsed.duplicates) > 3 else "")
         parts.append(Text(f"{len(parsed.duplicates)} already tracked ({shown})", style="yellow"))
+    if parsed.repeated:
+        parts.append(
+            Text(f"{len(parsed.repeated)} repeated in the paste (added once)", style="dim")
+        )
     for token, reason in parsed.invalid[:4]:
-        parts.append(Text(f"invalid {token!r}: {reason}", style="red"))
+        parts.append(Text(f"invalid '{token}': {reason}", style="red"))
     if len(parsed.invalid) > 4:
         parts.append(Text(f"and {len(parsed.invalid) - 4} more invalid", style="red"))
     if not parts:

@@ -14,8 +14,9 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import RowDoesNotExist, RowKey
 
 from tui.store import TrackedTask
 from tui.widgets.presentation import (
@@ -29,6 +30,9 @@ from tui.widgets.presentation import (
     expiry_cell,
     row_cells,
 )
+
+#: Seconds between applying queued row updates (see :meth:`TaskTable.schedule`).
+FLUSH_DELAY = 0.25
 
 SORTS: dict[str, Callable[[TrackedTask], object]] = {
     "added": lambda r: r.added_at,
@@ -60,6 +64,9 @@ class TaskTable(DataTable[Text]):
         self.sort_name = "added"
         self.widths = column_widths(120)
         self._records: Callable[[], Iterable[TrackedTask]] = list
+        self._tick_records: dict[str, TrackedTask] | None = None
+        self._pending: dict[str, TrackedTask] = {}
+        self._flush_timer: Timer | None = None
         self._now: Callable[[], float] = lambda: 0.0
 
     def bind_source(
@@ -79,6 +86,27 @@ class TaskTable(DataTable[Text]):
     def on_resize(self) -> None:
         self.fit_columns()
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Skip DataTable's per-cell measuring of new rows.
+
+        Every column here has a fixed width and every row is one line, so the
+        measurement (a Rich render per cell) only costs time: ~0.2 s per
+        thousand rows, the bulk of startup with a long list. The virtual size
+        is still recomputed by the base class.
+        """
+        super()._update_dimensions(())
+
+    def visible_row_keys(self) -> list[str]:
+        """Keys of the rows currently on screen (plus a small margin)."""
+        first = max(0, int(self.scroll_y) - 2)
+        last = first + self.size.height + 4
+        return [row.key.value for row in self.ordered_rows[first:last] if row.key.value]
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self._tick_records is not None:
+            self.tick(self._tick_records, self._now())
+
     def fit_columns(self) -> bool:
         """Recompute column widths for the current size and IDs; rebuild if they changed."""
         longest = max((len(r.id) for r in self._records()), default=FULL_ID_WIDTH)
@@ -94,6 +122,11 @@ class TaskTable(DataTable[Text]):
 
     def action_last_row(self) -> None:
         self.move_cursor(row=self.row_count - 1)
+
+    @property
+    def shown(self) -> dict[str, dict[str, Text]]:
+        """Task IDs with a row right now (the filter may hide others)."""
+        return self._cells
 
     # -- queries -------------------------------------------------------------
     @property
@@ -135,16 +168,44 @@ class TaskTable(DataTable[Text]):
                 self.update_cell(record.id, key, value)
                 old[key] = value
 
+    def schedule(self, record: TrackedTask) -> None:
+        """Queue a row update; queued updates are applied together a moment later.
+
+        Any cell change makes DataTable re-render every visible cell (its cell
+        cache is keyed on a global update counter), so a thousand tasks changing
+        within a few seconds would otherwise repaint the table on every frame.
+        Coalescing to a few flushes a second keeps the UI and the poller on time.
+        """
+        self._pending[record.id] = record
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_DELAY, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        pending, self._pending = self._pending, {}
+        now = self._now()
+        with self.app.batch_update():
+            for record in pending.values():
+                if record.id in self._cells or self.matches(record):
+                    self.upsert(record, now)
+
     def drop(self, task_id: str) -> None:
+        self._pending.pop(task_id, None)
         if self._cells.pop(task_id, None) is not None:
             with contextlib.suppress(RowDoesNotExist):
                 self.remove_row(task_id)
 
     def tick(self, records: dict[str, TrackedTask], now: float) -> None:
-        """Refresh the clock-driven cells (age, expires) where their text changed."""
-        for task_id, old in self._cells.items():
+        """Refresh the clock-driven cells (age, expires) of the rows on screen.
+
+        Off-screen rows are brought up to date when they scroll into view, so
+        the per-second cost does not grow with the length of the list.
+        """
+        self._tick_records = records
+        for task_id in self.visible_row_keys():
             record = records.get(task_id)
-            if record is None:
+            old = self._cells.get(task_id)
+            if record is None or old is None:
                 continue
             task = record.task
             fresh = {

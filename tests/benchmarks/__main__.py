@@ -1,0 +1,5 @@
+import sys
+
+from tests.benchmarks.perf import main
+
+sys.exit(main())

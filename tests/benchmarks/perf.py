@@ -1,0 +1,534 @@
+"""The performance benchmark: poller and UI side by side with a bare httpx baseline.
+
+Run ``uv run python -m tests.benchmarks`` (``--help`` for sizes). The simulator
+runs in a separate process with tasks that stay queued, so every measured
+request is a real poll over loopback. Each phase reports numbers; the targets
+are printed beside them and written to a JSON file. A smoke run with tiny
+sizes is part of the test suite (tests/test_benchmark_smoke.py) so this file
+cannot rot; the numbers themselves are only judged here, never in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+KEY = "sk-mm-bench"
+#: Tasks take 1000× longer than normal: they stay queued for the whole run.
+TIME_SCALE = 1000.0
+
+
+@dataclasses.dataclass
+class Sizes:
+    tasks: int = 1000
+    interval: float = 5.0
+    duration: float = 20.0  # seconds measured per polling phase
+    startup_tasks: int = 10_000
+    idle_tasks: int = 1000
+    idle_seconds: float = 10.0
+    key_presses: int = 60
+
+
+# -- simulator process -----------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SimulatorProcess:
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SimulatorProcess:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "simulate",
+                "--port",
+                str(self.port),
+                "--key",
+                KEY,
+                "--time-scale",
+                str(TIME_SCALE),
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(self.url + "/healthz", timeout=1)
+                return self
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def task_ids(n: int, prefix: str) -> list[str]:
+    return [f"{prefix}{i:06d}" for i in range(n)]
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# -- 1. bare httpx baseline ----------------------------------------------------------
+
+
+async def baseline(url: str, sizes: Sizes, max_connections: int = 8) -> dict[str, Any]:
+    """The best the client library does here: a plain loop per task, nothing else."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    headers = {"Authorization": f"Bearer {KEY}"}
+    count = 0
+    stop = False
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as client:
+
+        async def loop(task_id: str, offset: float) -> None:
+            nonlocal count
+            await asyncio.sleep(offset)
+            while not stop:
+                response = await client.post(f"/api/v1/task/{task_id}", json={})
+                response.json()
+                count += 1
+                await asyncio.sleep(sizes.interval)
+
+        ids = task_ids(sizes.tasks, "base")
+        spread = [sizes.interval * i / len(ids) for i in range(len(ids))]
+        runners = [asyncio.create_task(loop(t, o)) for t, o in zip(ids, spread, strict=True)]
+        await asyncio.sleep(sizes.interval)  # warm-up: every task has polled once
+        count, cpu0, t0 = 0, time.process_time(), time.perf_counter()
+        await asyncio.sleep(sizes.duration)
+        polls, cpu, wall = count, time.process_time() - cpu0, time.perf_counter() - t0
+        stop = True
+        for runner in runners:
+            runner.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+    return {"polls": polls, "polls_per_s": polls / wall, "cpu_per_poll_ms": cpu / polls * 1000}
+
+
+# -- 2. our poller, no UI ------------------------------------------------------------------
+
+
+async def poller_only(url: str, sizes: Sizes) -> dict[str, Any]:
+    from tui.api import MusicMintClient
+    from tui.poller import Polled, Poller
+
+    lateness: list[float] = []
+    count = 0
+    measuring = False
+
+    def on_event(event: object) -> None:
+        nonlocal count
+        if measuring and isinstance(event, Polled):
+            count += 1
+            lateness.append(event.lateness)
+
+    async with MusicMintClient(url, KEY, max_connections=8) as client:
+        poller = Poller(client, on_event, interval=sizes.interval, max_concurrency=8)
+        ids = task_ids(sizes.tasks, "poll")
+        for i, task_id in enumerate(ids):
+            poller.track(task_id, delay=sizes.interval * i / len(ids))
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(sizes.interval)
+        measuring, cpu0, t0 = True, time.process_time(), time.perf_counter()
+        await asyncio.sleep(sizes.duration)
+        polls, cpu, wall = count, time.process_time() - cpu0, time.perf_counter() - t0
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    return {
+        "polls": polls,
+        "polls_per_s": polls / wall,
+        "cpu_per_poll_ms": cpu / max(polls, 1) * 1000,
+        "lateness_p50_s": _pct(lateness, 0.5),
+        "lateness_p99_s": _pct(lateness, 0.99),
+    }
+
+
+# -- 3. the full app, headless ---------------------------------------------------------------
+
+
+def _config(url: str, interval: float) -> Any:
+    from tui.config import load_config
+
+    return dataclasses.replace(
+        load_config(env={}), base_url=url, api_key=KEY, interval=interval, bell=False
+    )
+
+
+async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
+    from tui.app import MusicMintApp
+    from tui.poller import Polled
+    from tui.store import TaskStore, TrackedTask
+
+    ids = task_ids(sizes.tasks, "app")
+    store = TaskStore(folder / "app" / "tasks.toml")
+    # Resumed tasks are spread over one interval, as after a restart.
+    store.save([TrackedTask(task_id, float(i)) for i, task_id in enumerate(ids)])
+    app = MusicMintApp(_config(url, sizes.interval), store)
+    lateness: list[float] = []
+    key_ms: list[float] = []
+    state = {"count": 0, "measuring": False}
+    forward = app._forward
+
+    def counting(event: Any) -> None:
+        if state["measuring"] and isinstance(event, Polled):
+            state["count"] += 1
+            lateness.append(event.lateness)
+        forward(event)
+
+    app.poller.on_event = counting
+    async with app.run_test(size=(160, 48)) as pilot:
+        await asyncio.sleep(sizes.interval)
+        state["measuring"] = True
+        t0 = time.perf_counter()
+        deadline = t0 + sizes.duration
+        presses = 0
+        while time.perf_counter() < deadline:
+            if presses < sizes.key_presses:
+                key = "down" if presses % 20 < 10 else "up"
+                key_ms.append(await key_to_screen(pilot, key))
+                presses += 1
+            await asyncio.sleep(sizes.duration / max(sizes.key_presses, 1) / 2)
+        wall = time.perf_counter() - t0
+        polls = state["count"]
+    target = sizes.tasks / sizes.interval
+    return {
+        "polls": polls,
+        "polls_per_s": polls / wall,
+        "target_polls_per_s": target,
+        "achieved_pct": polls / wall / target * 100,
+        "lateness_p50_s": _pct(lateness, 0.5),
+        "lateness_p99_s": _pct(lateness, 0.99),
+        "key_to_screen_p50_ms": _pct(key_ms, 0.5),
+        "key_to_screen_p99_ms": _pct(key_ms, 0.99),
+    }
+
+
+async def key_to_screen(pilot: Any, key: str) -> float:
+    """Milliseconds from a key event to the first frame written that shows its effect.
+
+    Pilot's own ``press`` waits for the whole app to go idle, which never
+    happens while polls keep arriving; instead we send the event as the driver
+    would and timestamp the first frame composed (``App._display``, which a
+    real terminal would then write) after the cursor moved and the detail pane
+    switched to the new row. Headless, the terminal write itself is skipped.
+    """
+    from textual import events
+
+    app = pilot.app
+    driver = app._driver
+    before = app.table.cursor_row
+    expected = before + (1 if key == "down" else -1)
+    done: list[float] = []
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        if (
+            renderable is not None
+            and not done
+            and app.table.cursor_row == expected
+            and (app.detail.record is app.highlighted)
+        ):
+            done.append(time.perf_counter())
+        original(screen, renderable)
+
+    app._display = display
+    try:
+        start = time.perf_counter()
+        event = events.Key(key, None)
+        event.set_sender(app)
+        driver.send_message(event)
+        while not done:
+            if time.perf_counter() - start > 5:
+                raise RuntimeError("the key press never reached the screen")
+            await asyncio.sleep(0.0005)
+    finally:
+        app._display = original
+    return (done[0] - start) * 1000
+
+
+# -- 4. startup with many tracked tasks (separate process, for RSS) -------------------------
+
+_STARTUP_CHILD = r"""
+import asyncio, sys, time
+from pathlib import Path
+from tests.benchmarks.perf import _config
+from tui.app import MusicMintApp
+from tui.store import TaskStore
+
+async def main():
+    app = MusicMintApp(_config(sys.argv[2], 5.0), TaskStore(Path(sys.argv[1])))
+    original = app._display
+
+    def display(screen, renderable):
+        if renderable is not None and not hasattr(app, "first_frame"):
+            app.first_frame = time.time()
+        original(screen, renderable)
+
+    app._display = display
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(12000):
+            if app.loaded and app.table.row_count:
+                break
+            await asyncio.sleep(0.005)
+        loaded = time.time()
+        print("FRAME", app.first_frame, flush=True)
+        print("LOADED", loaded, app.table.row_count, flush=True)
+
+asyncio.run(main())
+"""
+
+
+def make_big_store(path: Path, n: int) -> None:
+    from tui.api.models import Clip, Task
+    from tui.store import TaskStore, TrackedTask
+
+    now = time.time()
+    records = []
+    for i in range(n):
+        task_id = f"{i:024x}"
+        if i % 20 == 0:  # 5 % still running
+            records.append(TrackedTask(task_id, now - i, Task(task_id, "processing", 1)))
+            continue
+        clips = tuple(
+            Clip(
+                f"clip-{i}-{k}",
+                f"https://cdn.example.com/{i}-{k}.mp3",
+                f"https://cdn.example.com/{i}-{k}.jpg",
+                f"Track {i} take {k}",
+                95.5,
+                "pop upbeat",
+                "An upbeat pop track about the sea " * 3,
+                int((now + 86400 * 3) * 1000),
+            )
+            for k in range(2)
+        )
+        records.append(
+            TrackedTask(
+                task_id,
+                now - i,
+                Task(task_id, "completed", int((now - 600) * 1000), clips),
+                now - 500,
+                now - 450,
+            )
+        )
+    TaskStore(path).save(records)
+
+
+def startup(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
+    path = folder / "big" / "tasks.toml"
+    make_big_store(path, sizes.startup_tasks)
+    root = Path(__file__).resolve().parents[2]
+    start = time.time()
+    child = subprocess.run(
+        [sys.executable, "-c", _STARTUP_CHILD, str(path), url],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    lines = {x.split()[0]: x.split()[1:] for x in child.stdout.splitlines() if x[:1].isupper()}
+    if "FRAME" not in lines or "LOADED" not in lines:
+        raise RuntimeError(f"startup child failed: {child.stderr[-2000:]}")
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "tasks": int(lines["LOADED"][1]),
+        "file_mb": path.stat().st_size / 1e6,
+        "first_frame_s": float(lines["FRAME"][0]) - start,
+        "all_rows_s": float(lines["LOADED"][0]) - start,
+        "peak_rss_mb": rss_mb,
+    }
+
+
+# -- 5. idle -------------------------------------------------------------------------------------
+
+
+async def idle(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
+    from tui.app import MusicMintApp
+    from tui.store import TaskStore
+
+    path = folder / "idle" / "tasks.toml"
+    make_big_store(path, sizes.idle_tasks)
+    store = TaskStore(path)
+    records = [r for r in store.load().tasks if r.finished]
+    store.save(records)  # only completed tasks: nothing to poll
+    app = MusicMintApp(_config(url, sizes.interval), store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(1.0)
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(sizes.idle_seconds)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+    return {"tasks": len(records), "seconds": wall, "cpu_pct": cpu / wall * 100}
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
+    ("CPU per poll ≤ 1.25 × baseline", "poller_cpu_ratio", lambda r: r["poller_cpu_ratio"] <= 1.25),
+    (
+        "app achieves ≥ 99 % of N/interval polls/s",
+        "app.achieved_pct",
+        lambda r: r["app"]["achieved_pct"] >= 99,
+    ),
+    ("app p99 lateness < 1 s", "app.lateness_p99_s", lambda r: r["app"]["lateness_p99_s"] < 1),
+    (
+        "key-to-screen p99 < 100 ms",
+        "app.key_to_screen_p99_ms",
+        lambda r: r["app"]["key_to_screen_p99_ms"] < 100,
+    ),
+    (
+        "startup first frame < 1.5 s",
+        "startup.first_frame_s",
+        lambda r: r["startup"]["first_frame_s"] < 1.5,
+    ),
+    (
+        "startup peak RSS < 200 MB",
+        "startup.peak_rss_mb",
+        lambda r: r["startup"]["peak_rss_mb"] < 200,
+    ),
+    ("idle CPU < 2 %", "idle.cpu_pct", lambda r: r["idle"]["cpu_pct"] < 2),
+]
+
+
+def run(
+    sizes: Sizes, out: Path | None = None, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    results: dict[str, Any] = {"sizes": dataclasses.asdict(sizes), "machine": machine()}
+    with SimulatorProcess() as sim, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        log("1/5 baseline: bare httpx loop …")
+        results["baseline"] = asyncio.run(baseline(sim.url, sizes))
+        log("2/5 our poller, no UI …")
+        results["poller"] = asyncio.run(poller_only(sim.url, sizes))
+        results["poller_cpu_ratio"] = (
+            results["poller"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
+        )
+        log("3/5 full app, headless …")
+        results["app"] = asyncio.run(full_app(sim.url, sizes, folder))
+        log("4/5 startup …")
+        results["startup"] = startup(sim.url, sizes, folder)
+        log("5/5 idle …")
+        results["idle"] = asyncio.run(idle(sim.url, sizes, folder))
+    results["targets"] = {name: check(results) for name, _, check in TARGETS}
+    if out is not None:
+        out.write_text(json.dumps(results, indent=2))
+    return results
+
+
+def machine() -> dict[str, Any]:
+    import platform
+
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    s, b, p, a, st, idl = r["sizes"], r["baseline"], r["poller"], r["app"], r["startup"], r["idle"]
+    rows = [
+        ("Phase", "Measured", "Target"),
+        (
+            "1 baseline httpx",
+            f"{b['cpu_per_poll_ms']:.3f} ms CPU/poll, {b['polls_per_s']:.1f} polls/s",
+            "—",
+        ),
+        (
+            "2 poller (no UI)",
+            f"{p['cpu_per_poll_ms']:.3f} ms CPU/poll = {r['poller_cpu_ratio']:.2f}× baseline",
+            "≤ 1.25×",
+        ),
+        (
+            "3 app polls/s",
+            f"{a['polls_per_s']:.1f} of {a['target_polls_per_s']:.0f} ({a['achieved_pct']:.1f} %)",
+            "≥ 99 %",
+        ),
+        (
+            "3 app lateness",
+            f"p50 {a['lateness_p50_s'] * 1000:.0f} ms, p99 {a['lateness_p99_s'] * 1000:.0f} ms",
+            "p99 < 1 s",
+        ),
+        (
+            "3 key → screen",
+            f"p50 {a['key_to_screen_p50_ms']:.1f} ms, p99 {a['key_to_screen_p99_ms']:.1f} ms",
+            "p99 < 100 ms",
+        ),
+        (
+            f"4 startup {st['tasks']:,} tasks",
+            f"first frame {st['first_frame_s']:.2f} s (all rows {st['all_rows_s']:.2f} s), "
+            f"peak RSS {st['peak_rss_mb']:.0f} MB ({st['file_mb']:.1f} MB file)",
+            "< 1.5 s, < 200 MB",
+        ),
+        (
+            f"5 idle {idl['tasks']:,} tasks",
+            f"{idl['cpu_pct']:.2f} % CPU over {idl['seconds']:.0f} s",
+            "< 2 %",
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    verdict = [f"{'PASS' if ok else 'FAIL'}  {name}" for name, ok in r["targets"].items()]
+    header = (
+        f"N = {s['tasks']:,} tasks, interval {s['interval']:g} s, {s['duration']:g} s per phase"
+    )
+    return "\n".join([header, "", *lines, "", *verdict])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
+    defaults = Sizes()
+    parser.add_argument("--tasks", type=int, default=defaults.tasks)
+    parser.add_argument("--interval", type=float, default=defaults.interval)
+    parser.add_argument("--duration", type=float, default=defaults.duration)
+    parser.add_argument("--startup-tasks", type=int, default=defaults.startup_tasks)
+    parser.add_argument("--idle-tasks", type=int, default=defaults.idle_tasks)
+    parser.add_argument("--idle-seconds", type=float, default=defaults.idle_seconds)
+    parser.add_argument("--out", type=Path, default=Path("benchmark-results.json"))
+    args = parser.parse_args(argv)
+    sizes = Sizes(
+        args.tasks,
+        args.interval,
+        args.duration,
+        args.startup_tasks,
+        args.idle_tasks,
+        args.idle_seconds,
+    )
+    results = run(sizes, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(table(results))
+    print(f"\nJSON: {args.out}")
+    return 0 if all(results["targets"].values()) else 1
