@@ -234,7 +234,7 @@ async def test_remove_and_undo(sim_server, data_dir, clock) -> None:
         assert "t1" not in app.table._cells
         assert "Press u to undo" in notifications(app)[-1]
         await pilot.press("u")
-        assert list(app.table._cells) == ["t0", "t1", "t2"]
+        assert app.table.row_ids() == ["t0", "t1", "t2"]
         assert app.table.highlighted_id == "t1"
         await pilot.press("delete")
         assert "t1" not in app.records
@@ -257,16 +257,16 @@ async def test_filter_and_sort(sim_server, data_dir, clock) -> None:
         await pilot.press("slash")
         await pilot.press(*"fail")
         await pilot.pause()
-        assert list(app.table._cells) == ["bbb-fail"]
+        assert app.table.row_ids() == ["bbb-fail"]
         assert "1 of 3" in screen_text(app)
         await pilot.press("enter")
-        assert app.table.has_focus and list(app.table._cells) == ["bbb-fail"]
+        assert app.table.has_focus and app.table.row_ids() == ["bbb-fail"]
         await pilot.press("slash", "escape")
-        assert list(app.table._cells) == ["aaa-done", "bbb-fail", "ccc-wait"]
+        assert app.table.row_ids() == ["aaa-done", "bbb-fail", "ccc-wait"]
         await pilot.press("s")  # created: newest first
-        assert list(app.table._cells) == ["ccc-wait", "aaa-done", "bbb-fail"]
+        assert app.table.row_ids() == ["ccc-wait", "aaa-done", "bbb-fail"]
         await pilot.press("s")  # status: working first, completed last
-        assert list(app.table._cells) == ["ccc-wait", "bbb-fail", "aaa-done"]
+        assert app.table.row_ids() == ["ccc-wait", "bbb-fail", "aaa-done"]
         assert "sort: status" in screen_text(app)
 
 

@@ -52,7 +52,9 @@ class MusicMintApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "MusicMint"
     BINDINGS: ClassVar = keys.bindings()
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
+    #: Side by side from 140 columns; below that the detail pane goes under the table,
+    #: which keeps every table column readable.
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (140, "-wide")]
 
     def __init__(
         self,
@@ -340,7 +342,12 @@ class MusicMintApp(App[int]):
             host = f"demo · {host}"
         self.status_bar.show(
             status_line(
-                host, self.link, self.records, self._last_poll, self.clock() if now is None else now
+                host,
+                self.link,
+                self.records,
+                self._last_poll,
+                self.clock() if now is None else now,
+                width=self.status_bar.content_size.width or 200,
             )
         )
 
@@ -427,6 +434,10 @@ class MusicMintApp(App[int]):
     def _refresh_detail_if(self, record: TrackedTask) -> None:
         if self.detail.record is record:
             self.detail.show(record, self.clock())
+
+    def on_resize(self) -> None:
+        """The status bar picks its wording by width: re-pick after a resize."""
+        self.call_after_refresh(self._refresh_status)
 
     def _update_titles(self) -> None:
         shown, total = self.table.row_count, len(self.records)

@@ -17,6 +17,7 @@ class Key:
     group: str
     show: bool = True  # in the footer
     label: str = ""  # how the help screen writes the key; defaults to keys
+    short: str = ""  # the footer's word for it; defaults to the description
 
     @property
     def shown_keys(self) -> str:
@@ -24,21 +25,21 @@ class Key:
 
 
 KEYMAP: tuple[Key, ...] = (
-    Key("a", "add", "Add task IDs", "Tasks"),
-    Key("x,delete", "remove", "Remove task", "Tasks", label="x / del"),
+    Key("a", "add", "Add task IDs", "Tasks", short="Add"),
+    Key("x,delete", "remove", "Remove task", "Tasks", label="x / del", short="Remove"),
     Key("u", "undo", "Undo remove", "Tasks", show=False),
-    Key("r", "refresh", "Poll task now", "Tasks"),
+    Key("r", "refresh", "Poll task now", "Tasks", short="Poll"),
     Key("R", "refresh_all", "Poll all unfinished", "Tasks", show=False, label="shift+r"),
     Key("slash", "filter", "Filter", "View", label="/"),
-    Key("s", "sort", "Cycle sort", "View"),
+    Key("s", "sort", "Cycle sort", "View", short="Sort"),
     Key("enter", "focus_detail", "Details", "View", show=False),
     Key("escape", "focus_table", "Back to table", "View", show=False, label="esc"),
     Key("right_square_bracket", "next_clip", "Next clip", "Clip", show=False, label="]"),
     Key("left_square_bracket", "prev_clip", "Previous clip", "Clip", show=False, label="["),
-    Key("o", "open_audio", "Open audio", "Clip"),
+    Key("o", "open_audio", "Open audio", "Clip", short="Open"),
     Key("i", "open_image", "Open cover", "Clip", show=False),
     Key("c", "copy_id", "Copy task ID", "Clip", show=False),
-    Key("y", "copy_audio", "Copy audio URL", "Clip"),
+    Key("y", "copy_audio", "Copy audio URL", "Clip", short="Copy URL"),
     Key("l", "show_log", "Recent errors", "App", show=False),
     Key("ctrl+r", "reload_config", "Reload config", "App", show=False),
     Key("question_mark", "help", "Help", "App", label="?"),
@@ -47,4 +48,4 @@ KEYMAP: tuple[Key, ...] = (
 
 
 def bindings() -> list[Binding]:
-    return [Binding(k.keys, k.action, k.description, show=k.show) for k in KEYMAP]
+    return [Binding(k.keys, k.action, k.short or k.description, show=k.show) for k in KEYMAP]

@@ -113,7 +113,7 @@ SHORT_ID_WIDTH = 13
 MIN_TITLE = 12
 MAX_TITLE = 40
 #: Columns given up, in order, when the table is too narrow for all of them.
-DROPPABLE = ("took",)
+DROPPABLE = ("took", "length", "clips", "age")
 _CHROME = 4  # border and vertical scrollbar
 
 
@@ -121,8 +121,9 @@ def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str
     """Share ``table_width`` between the columns that fit.
 
     IDs are shown whole (up to ``longest_id``) while the title keeps at least
-    16 cells, and shortened (middle ellipsis) only beyond that; the "took"
-    column is dropped before the title goes under ``MIN_TITLE``.
+    16 cells, and shortened (middle ellipsis) only beyond that; the least
+    useful columns (took, then length, clips, age) are dropped before the
+    title goes under ``MIN_TITLE``.
     """
     fixed = dict(FIXED_WIDTHS)
     longest_id = max(7, longest_id)
@@ -135,7 +136,7 @@ def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str
         if title >= MIN_TITLE or not droppable:
             break
         del fixed[droppable[0]]
-    return {"id": id_width, "title": max(MIN_TITLE, min(MAX_TITLE, title)), **fixed}
+    return {"id": id_width, "title": max(6, min(MAX_TITLE, title)), **fixed}
 
 
 def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[str, Text]:

@@ -40,22 +40,32 @@ def status_line(
     records: dict[str, TrackedTask],
     last_poll: float | None,
     now: float,
+    width: int = 200,
 ) -> Text:
+    """The fullest form that fits ``width``: words, then bare counts, then no host."""
     counts = Counter(r.status for r in records.values())
-    parts: list[Text | str] = [
-        Text(clean(host, one_line=True), style="bold"),
-        "  ",
-        link_text(link, now),
-        "  │ ",
-    ]
-    for status in COUNTED:
-        glyph, style = STATUS_LOOK[status]
-        parts += [Text(f"{glyph} {counts.get(status, 0)} {status}", style=style), "  "]
     others = sum(n for s, n in counts.items() if s not in COUNTED)
-    if others:
-        parts += [Text(f"· {others} other", style="dim"), "  "]
-    parts += ["│ last poll ", _clock(last_poll)]
-    return Text.assemble(*parts)
+    for variant in ("full", "compact", "minimal"):
+        parts: list[Text | str] = []
+        if variant != "minimal":
+            parts += [Text(clean(host, one_line=True), style="bold"), "  "]
+        parts += [link_text(link, now), "  │ "]
+        for status in COUNTED:
+            glyph, style = STATUS_LOOK[status]
+            label = (
+                f"{glyph} {counts.get(status, 0)} {status}"
+                if variant == "full"
+                else (f"{glyph}{counts.get(status, 0)}")
+            )
+            parts += [Text(label, style=style), "  " if variant == "full" else " "]
+        if others:
+            parts += [Text(f"· {others} other", style="dim"), "  "]
+        parts += ["│ last poll " if variant == "full" else "│ ", _clock(last_poll)]
+        line = Text.assemble(*parts)
+        if line.cell_len <= width:
+            return line
+    line.truncate(width, overflow="ellipsis")
+    return line
 
 
 class StatusBar(Static):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable
@@ -33,6 +34,9 @@ from tui.widgets.presentation import (
 
 #: Seconds between applying queued row updates (see :meth:`TaskTable.schedule`).
 FLUSH_DELAY = 0.25
+#: A rebuild that would remove more rows than this re-fills the table instead
+#: (``remove_row`` is O(n) per row).
+REFILL_ABOVE = 50
 
 SORTS: dict[str, Callable[[TrackedTask], object]] = {
     "added": lambda r: r.added_at,
@@ -128,6 +132,10 @@ class TaskTable(DataTable[Text]):
         """Task IDs with a row right now (the filter may hide others)."""
         return self._cells
 
+    def row_ids(self) -> list[str]:
+        """Task IDs in the order the rows are shown."""
+        return [row.key.value for row in self.ordered_rows if row.key.value is not None]
+
     # -- queries -------------------------------------------------------------
     @property
     def highlighted_id(self) -> str | None:
@@ -160,8 +168,7 @@ class TaskTable(DataTable[Text]):
         cells = row_cells(record, now, self.widths)
         old = self._cells.get(record.id)
         if old is None:
-            self._cells[record.id] = cells
-            self.add_row(*(cells[key] for key, _ in COLUMNS if key in self.widths), key=record.id)
+            self._add(record, cells)
             return
         for key, value in cells.items():
             if old[key] != value and key in self.widths:
@@ -220,15 +227,47 @@ class TaskTable(DataTable[Text]):
                     old[key] = fresh[key]
 
     def rebuild(self, records: Iterable[TrackedTask], now: float, columns: bool = False) -> None:
-        """Re-create every row in sort order (after a sort/filter/width change)."""
+        """Show the matching records in sort order (after a sort/filter/width change).
+
+        Rows that stay are reordered in place and keep their rendered cells; only
+        when many rows go (a filter) or the columns change is the table re-filled.
+        """
         keep = self.highlighted_id
         ordered = sorted((r for r in records if self.matches(r)), key=SORTS[self.sort_name])
+        wanted = {r.id for r in ordered}
+        stale = [task_id for task_id in self._cells if task_id not in wanted]
         with self.app.batch_update():
-            self.clear(columns=columns)
-            if columns:
-                self._add_columns()
-            self._cells.clear()
-            for record in ordered:
-                self.upsert(record, now)
+            if columns or len(stale) > REFILL_ABOVE:
+                reusable = {} if columns else self._cells
+                self.clear(columns=columns)
+                if columns:
+                    self._add_columns()
+                self._cells = {}
+                for record in ordered:
+                    self._add(
+                        record, reusable.get(record.id) or row_cells(record, now, self.widths)
+                    )
+            else:
+                for task_id in stale:
+                    self.drop(task_id)
+                for record in ordered:
+                    if record.id not in self._cells:
+                        self._add(record, row_cells(record, now, self.widths))
+                self._reorder([r.id for r in ordered])
             if keep is not None and keep in self._cells:
                 self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def _add(self, record: TrackedTask, cells: dict[str, Text]) -> None:
+        self._cells[record.id] = cells
+        self.add_row(*(cells[key] for key, _ in COLUMNS if key in self.widths), key=record.id)
+
+    def _reorder(self, order: list[str]) -> None:
+        """Put existing rows in ``order`` without re-adding them.
+
+        DataTable.sort does exactly this, but sorts by cell values only; we sort
+        by task fields, so we set the row order the same way it does.
+        """
+        keys = {row_key.value: row_key for row_key in self.rows}
+        self._row_locations = TwoWayDict({keys[k]: i for i, k in enumerate(order)})
+        self._update_count += 1
+        self.refresh()
