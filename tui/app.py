@@ -8,6 +8,7 @@ the status bar) is refreshed by one 1 s tick for the whole screen.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -26,25 +28,28 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui import keys
-from tui.api import MusicMintClient, NotFoundError, ResultExpiredError
-from tui.api.ids import ParsedIds
+from tui.api import MusicMintClient, MusicMintError, NotFoundError, ResultExpiredError
+from tui.api.ids import ParsedIds, is_valid_task_id
 from tui.api.models import Clip
 from tui.config import ENV_API_KEY, Config, ConfigError, load_config
+from tui.downloads import Downloader, DownloadError, Progress
 from tui.formatting import local_time
 from tui.logs import RecentErrors, log
-from tui.messages import PollerUpdate
+from tui.messages import DownloadUpdate, PollerUpdate
 from tui.poller import LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.store import LoadResult, StoreError, TaskStore, TrackedTask
 from tui.text import clean
 from tui.urls import refusal
 from tui.widgets.add_dialog import AddTasksScreen
 from tui.widgets.detail_pane import DetailPane
+from tui.widgets.downloads_panel import DownloadsPanel
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.log_screen import LogScreen
 from tui.widgets.status_bar import StatusBar, status_line
 from tui.widgets.task_table import SORTS, TaskTable
 
 SORT_CYCLE = tuple(SORTS)
+IMPORT_MAX_PAGES = 50
 WORKING = ("queuing", "processing")
 
 
@@ -69,6 +74,8 @@ class MusicMintApp(App[int]):
         demo: bool = False,
         max_backoff: float = 60.0,
         recent_errors: RecentErrors | None = None,
+        import_status: str | None = None,
+        downloader: Downloader | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -79,6 +86,10 @@ class MusicMintApp(App[int]):
         self._initial_ids = list(initial_ids)
         self._reload = reload_config or (lambda: load_config(self.config.path))
         self.recent_errors = recent_errors or RecentErrors()
+        self.import_status = import_status  # import recent tasks once loaded
+        self.downloader = downloader or Downloader(config.download_dir)
+        self._downloads: dict[str, Worker[None]] = {}  # clip key -> running download
+        self._progress: dict[str, Progress] = {}  # clip key -> its latest file progress
         self.client = client or self._make_client(config)
         self.records: dict[str, TrackedTask] = {}
         self.poller = Poller(
@@ -116,6 +127,7 @@ class MusicMintApp(App[int]):
         self.filter_input = Input(placeholder="filter by ID, title, tags or status", id="filter")
         self.table = TaskTable(id="tasks")
         self.detail = DetailPane(id="detail")
+        self.downloads_panel = DownloadsPanel(id="downloads")
         yield self.status_bar
         yield self.banner
         with Horizontal(id="main"):
@@ -123,6 +135,7 @@ class MusicMintApp(App[int]):
                 yield self.filter_input
                 yield self.table
             yield self.detail
+        yield self.downloads_panel
         yield Footer()
 
     def on_mount(self) -> None:
@@ -188,6 +201,8 @@ class MusicMintApp(App[int]):
         self._show_highlighted()
         self._refresh_status(now)
         self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
+        if self.import_status is not None:
+            self.action_import()
 
     def _track_new(self, task_id: str, now: float) -> TrackedTask:
         record = TrackedTask(id=task_id, added_at=now)
@@ -228,6 +243,8 @@ class MusicMintApp(App[int]):
                 if record.finished_at is None:
                     record.finished_at = event.at
                 self._announce(record)
+                if self.config.auto_download and event.task.results:
+                    self._download(record, event.task.results, quiet=True)
         if changed:
             self._dirty = True
             self.table.schedule(record)
@@ -329,6 +346,19 @@ class MusicMintApp(App[int]):
         if self._dirty:
             self._save_in_background()
 
+    def _expiring_unsaved(self, now: float) -> int:
+        """Clips that expire within ``warn_hours`` and have not been downloaded."""
+        horizon = (now + self.config.warn_hours * 3600) * 1000
+        count = 0
+        for record in self.records.values():
+            if record.task is None or record.expired is not None:
+                continue
+            for clip in record.task.results:
+                stamp = clip.expire_at
+                if stamp and now * 1000 < stamp <= horizon and clip.id not in record.downloads:
+                    count += 1
+        return count
+
     def _refresh_status_soon(self) -> None:
         """Coalesce bursts (a thousand tasks finishing together) into one repaint."""
         if not self._status_pending:
@@ -348,6 +378,7 @@ class MusicMintApp(App[int]):
                 self._last_poll,
                 self.clock() if now is None else now,
                 width=self.status_bar.content_size.width or 200,
+                unsaved=self._expiring_unsaved(self.clock() if now is None else now),
             )
         )
 
@@ -396,6 +427,8 @@ class MusicMintApp(App[int]):
         self.exit(0)
 
     async def on_unmount(self) -> None:
+        self.poller.stop()
+        await self.downloader.aclose()
         if self._dirty:
             self.save_now()
         await self.client.aclose()
@@ -640,6 +673,128 @@ class MusicMintApp(App[int]):
         if clip := self._live_clip():
             self._open(clip.image_url, "cover image")
 
+    # -- actions: downloads and import ---------------------------------------------
+    def action_download(self) -> None:
+        if target := self._target_clip():
+            record, clip = target
+            self._download(record, [clip])
+
+    def action_download_all(self) -> None:
+        record = self.highlighted
+        if record is None or record.task is None or not record.task.results:
+            self.notify("This task has no clips to download yet.", markup=False)
+            return
+        self._download(record, record.task.results)
+
+    def _download(self, record: TrackedTask, clips: Iterable[Clip], quiet: bool = False) -> None:
+        """Start (or, for a clip already downloading, cancel) downloads."""
+        now = self.clock()
+        for index, clip in enumerate(clips):
+            key = f"{record.id}/{clip.id or index}"
+            if key in self._downloads:
+                if not quiet:
+                    self._downloads[key].cancel()
+                    self.notify(f"Cancelled the download of {key}.", markup=False)
+                continue
+            if reason := record.clip_expired(clip.expire_at, now):
+                if not quiet:
+                    self.notify(f"Not downloading: {reason}.", severity="warning", markup=False)
+                continue
+            saved = record.downloads.get(clip.id or "")
+            if saved and Path(saved).exists():
+                if not quiet:
+                    self.notify(f"Already saved: {saved}", markup=False)
+                continue
+            self._downloads[key] = self.run_worker(
+                self._download_clip(record.id, clip, key), group="downloads", exit_on_error=False
+            )
+
+    async def _download_clip(self, task_id: str, clip: Clip, key: str) -> None:
+        def report(progress: Progress) -> None:
+            self._progress[key] = progress
+            self.post_message(DownloadUpdate(progress))
+
+        try:
+            saved = await self.downloader.save_clip(clip, task_id, report)
+        except DownloadError as exc:
+            log.error("download %s: %s", key, exc)
+            self.notify(
+                f"Download of {clean(clip.title, one_line=True) or key} failed: {exc}",
+                severity="error",
+                markup=False,
+            )
+        except asyncio.CancelledError:
+            if progress := self._progress.get(key):
+                progress.state, progress.message = "cancelled", "by you"
+                self.downloads_panel.show(progress)
+            raise
+        else:
+            record = self.records.get(task_id)
+            if record is not None and clip.id:
+                record.downloads[clip.id] = str(saved.audio)
+                self._dirty = True
+                self.table.schedule(record)
+                self._refresh_detail_if(record)
+            self.notify(f"Saved {saved.audio}", title="Downloaded", markup=False)
+        finally:
+            self._downloads.pop(key, None)
+            self._progress.pop(key, None)
+
+    def on_download_update(self, message: DownloadUpdate) -> None:
+        self.downloads_panel.show(message.progress)
+
+    def action_cancel_downloads(self) -> None:
+        running = list(self._downloads.values())
+        for worker in running:
+            worker.cancel()
+        self.notify(f"Cancelled {len(running)} download(s).", markup=False)
+
+    def action_open_folder(self) -> None:
+        folder = self.config.download_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notify(
+                f"Cannot create {folder}: {exc.strerror or exc}", severity="error", markup=False
+            )
+            return
+        self._open_in_thread(folder.as_uri())  # our own folder, not a server URL
+        self.notify(f"Opening {folder}", timeout=3, markup=False)
+
+    @work(exclusive=True, group="import", exit_on_error=False)
+    async def action_import(self) -> None:
+        """Add the account's recent tasks (``POST /api/v1/tasks``, 100 per page)."""
+        status = self.import_status or "all"
+        self.import_status = None
+        self.notify("Importing recent tasks…", timeout=2, markup=False)
+        found: list[str] = []
+        page = 1
+        try:
+            while page <= IMPORT_MAX_PAGES:
+                result = await self.client.list_tasks(page=page, page_size=100, status=status)
+                found += [item.id for item in result.items]
+                if not result.items or (result.total is not None and len(found) >= result.total):
+                    break
+                page += 1
+        except MusicMintError as exc:
+            self.notify(
+                f"Import failed: {self._scrub(exc.describe())}", severity="error", markup=False
+            )
+            return
+        now = self.clock()
+        new = [t for t in dict.fromkeys(found) if t not in self.records and is_valid_task_id(t)]
+        for task_id in new:
+            self.table.upsert(self._track_new(task_id, now), now)
+        if new:
+            self._dirty = True
+            self.table.fit_columns()
+            self._update_titles()
+        self.notify(
+            f"Imported {len(new)} new task(s) from {page} page(s); "
+            f"{len(found) - len(new)} were already tracked.",
+            markup=False,
+        )
+
     def action_show_log(self) -> None:
         self.push_screen(LogScreen(list(self.recent_errors.lines)))
 
@@ -689,6 +844,7 @@ def run_app(
     demo: bool = False,
     store: TaskStore | None = None,
     reload_config: Callable[[], Config] | None = None,
+    import_status: str | None = None,
 ) -> int:
     """Run the dashboard with its data-folder lock and error log around it."""
     from tui import exit_codes, locations, logs
@@ -705,6 +861,7 @@ def run_app(
                 demo=demo,
                 reload_config=reload_config,
                 recent_errors=recent,
+                import_status=import_status,
             )
             result = app.run()
     except FolderInUse as exc:

@@ -19,13 +19,14 @@ from tui import __version__, exit_codes
 from tui.api import InvalidTaskIdError, MusicMintClient, validate_task_id
 from tui.config import Config, ConfigError, load_config, missing_key_message
 
-SUBCOMMANDS = ("simulate", "wait", "config")
+SUBCOMMANDS = ("simulate", "wait", "config", "export")
 
 _EPILOG = """\
 subcommands:
   simulate    run the local MusicMint API simulator (for trying things out and tests)
   wait        poll task IDs until they finish; print results (scriptable)
   config      show the effective configuration and where each value came from
+  export      write the tracked tasks and their clips to stdout (JSON or CSV)
 
 Run 'musicmint-tui COMMAND --help' for a subcommand's options.
 Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error,
@@ -60,6 +61,14 @@ def _dashboard_parser() -> argparse.ArgumentParser:
         help="run against a built-in simulator with demo tasks (no key needed)",
     )
     parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
+    parser.add_argument(
+        "--import-recent",
+        nargs="?",
+        const="all",
+        choices=["all", "queuing", "processing", "completed", "failed"],
+        metavar="STATUS",
+        help="also track the account's recent tasks (optionally only those with STATUS)",
+    )
     _add_config_flags(parser)
     parser.add_argument("--version", action="version", version=f"musicmint-tui {__version__}")
     return parser
@@ -103,6 +112,11 @@ def _wait_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument(
+        "--download",
+        metavar="DIR",
+        help="save every completed clip (MP3, cover, metadata) into DIR",
+    )
     parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
     parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
     parser.add_argument(
@@ -111,6 +125,20 @@ def _wait_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="S",
         help="HTTP timeout per request in seconds",
+    )
+    return parser
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="musicmint-tui export",
+        description="Write the tracked tasks and their clips to stdout.",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["json", "csv"],
+        default="json",
+        help="json: one object per task; csv: a header and one row per clip",
     )
     return parser
 
@@ -149,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_wait(_wait_parser().parse_args(args_list[1:]))
         if command == "config":
             return _run_config(_config_parser().parse_args(args_list[1:]))
+        if command == "export":
+            return _run_export(_export_parser().parse_args(args_list[1:]))
         return _run_dashboard(_dashboard_parser().parse_args(args_list))
     except ConfigError as exc:
         return _fail(str(exc))
@@ -211,6 +241,8 @@ def _run_wait(args: argparse.Namespace) -> int:
             return await wait_for(client, task_ids, args.wait_timeout, config.interval, sys.stderr)
 
     status, outcomes, message = asyncio.run(run())
+    if args.download:
+        status = max(status, _download_all(outcomes, args.download))
     try:
         print(render_json(outcomes) if args.json else render_table(outcomes), flush=True)
     except BrokenPipeError:
@@ -220,6 +252,49 @@ def _run_wait(args: argparse.Namespace) -> int:
     if message:
         print(f"musicmint-tui: {message}", file=sys.stderr)
     return status
+
+
+def _download_all(outcomes: list[Any], folder: str) -> int:
+    """``wait --download``: save every clip of every completed task; 1 if any failed."""
+    from pathlib import Path
+
+    from tui.downloads import Downloader, DownloadError
+
+    async def run() -> int:
+        failed = 0
+        async with Downloader(Path(folder).expanduser()) as downloader:
+            for outcome in outcomes:
+                task = outcome.task
+                if task is None or task.status != "completed":
+                    continue
+                for clip in task.results:
+                    try:
+                        saved = await downloader.save_clip(clip, task.id)
+                    except DownloadError as exc:
+                        failed += 1
+                        print(f"musicmint-tui: {task.id}/{clip.id}: {exc}", file=sys.stderr)
+                    else:
+                        print(f"saved {saved.audio}", file=sys.stderr)
+        return exit_codes.TASK_FAILED if failed else exit_codes.OK
+
+    return asyncio.run(run())
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from tui import locations
+    from tui.export import to_csv, to_json
+    from tui.store import TaskStore
+
+    loaded = TaskStore(locations.data_dir() / "tasks.toml").load()
+    if loaded.problem and not loaded.tasks:
+        return _fail(loaded.problem)
+    text = to_json(loaded.tasks) if args.format == "json" else to_csv(loaded.tasks)
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return exit_codes.OK
 
 
 def _run_config(args: argparse.Namespace) -> int:
@@ -242,4 +317,9 @@ def _run_dashboard(args: argparse.Namespace) -> int:
         return _fail(missing_key_message(config))
     from tui.app import run_app
 
-    return run_app(config, initial_ids=args.task_ids, reload_config=lambda: _load(args))
+    return run_app(
+        config,
+        initial_ids=args.task_ids,
+        reload_config=lambda: _load(args),
+        import_status=args.import_recent,
+    )

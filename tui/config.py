@@ -56,6 +56,12 @@ def _positive_float(value: Any) -> float:
     return float(value)
 
 
+def _positive_float_hours(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 10_000:
+        raise ValueError("a positive number of hours")
+    return float(value)
+
+
 def _interval(value: Any) -> float:
     seconds = _positive_float(value)
     if seconds < 0.05:
@@ -104,6 +110,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "downloads": {
         "directory": Key(_path, locations.default_download_dir),
+        "auto": Key(_bool, lambda: False),
+        "warn_hours": Key(_positive_float_hours, lambda: 24.0),
     },
 }
 
@@ -120,6 +128,8 @@ class Config:
     theme: str
     bell: bool
     download_dir: Path
+    auto_download: bool
+    warn_hours: float
     path: Path
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
@@ -139,6 +149,8 @@ class Config:
             "ui.theme": self.theme,
             "ui.bell": self.bell,
             "downloads.directory": str(self.download_dir),
+            "downloads.auto": self.auto_download,
+            "downloads.warn_hours": self.warn_hours,
         }
         return [
             f"{name} = {value}  ({self.sources.get(name, 'default')})"
@@ -155,6 +167,8 @@ _FIELD_FOR = {
     "ui.theme": "theme",
     "ui.bell": "bell",
     "downloads.directory": "download_dir",
+    "downloads.auto": "auto_download",
+    "downloads.warn_hours": "warn_hours",
 }
 
 

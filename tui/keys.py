@@ -40,6 +40,13 @@ KEYMAP: tuple[Key, ...] = (
     Key("i", "open_image", "Open cover", "Clip", show=False),
     Key("c", "copy_id", "Copy task ID", "Clip", show=False),
     Key("y", "copy_audio", "Copy audio URL", "Clip", short="Copy URL"),
+    Key("d", "download", "Download clip (again: cancel)", "Clip", short="Download"),
+    Key("D", "download_all", "Download all clips of the task", "Clip", show=False, label="shift+d"),
+    Key("ctrl+x", "cancel_downloads", "Cancel all downloads", "Clip", show=False),
+    Key("O", "open_folder", "Open the downloads folder", "Clip", show=False, label="shift+o"),
+    Key(
+        "I", "import", "Import recent tasks from the account", "Tasks", show=False, label="shift+i"
+    ),
     Key("l", "show_log", "Recent errors", "App", show=False),
     Key("ctrl+r", "reload_config", "Reload config", "App", show=False),
     Key("question_mark", "help", "Help", "App", label="?"),

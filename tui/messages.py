@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from tui.downloads import Progress
 from tui.poller import PollEvent
 
 
@@ -16,3 +17,11 @@ class PollerUpdate(Message):
     def __init__(self, event: PollEvent) -> None:
         super().__init__()
         self.event = event
+
+
+class DownloadUpdate(Message):
+    """A file's transfer progressed, finished or failed (see ``tui.downloads``)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress

@@ -111,6 +111,7 @@ class Poller:
         self._trouble_since: float | None = None
         self._last_success: float | None = None
         self._link = LinkState("ok")
+        self._stopped = False
 
     # -- schedule control (call from the same event loop) --------------------
     def track(self, task_id: str, delay: float = 0.0) -> None:
@@ -139,6 +140,11 @@ class Poller:
             self._schedule(task_id, now)
         self._set_link(LinkState("ok", last_success=self._last_success))
 
+    def stop(self) -> None:
+        """End :meth:`run` at its next step (cancelling its task works too)."""
+        self._stopped = True
+        self._wake.set()
+
     @property
     def tracked(self) -> set[str]:
         return set(self._active)
@@ -154,8 +160,9 @@ class Poller:
 
     # -- the loop ------------------------------------------------------------
     async def run(self) -> None:
+        self._stopped = False
         try:
-            while True:
+            while not self._stopped:
                 await self._step()
         finally:
             for task in list(self._tasks):
@@ -191,9 +198,16 @@ class Poller:
         task.add_done_callback(self._tasks.discard)
 
     async def _sleep(self, seconds: float | None) -> None:
+        """Sleep until ``seconds`` pass or the schedule changes.
+
+        ``asyncio.timeout`` rather than ``wait_for``: on Python 3.11 a
+        ``wait_for`` whose inner wait finishes as it is cancelled can swallow
+        the cancellation, and the poller would then outlive its worker.
+        """
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     async def _poll(self, task_id: str, due: float, lateness: float) -> None:
         try:

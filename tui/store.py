@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class TrackedTask:
     finished_at: float | None = None
     gone: str | None = None  # server's "not found" message; polling stops
     expired: str | None = None  # server said the results expired (code 4005)
+    downloads: dict[str, str] = field(default_factory=dict)  # clip ID -> saved audio path
     last_poll: float | None = None
     last_error: str | None = None
 
@@ -76,6 +77,8 @@ class TrackedTask:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.downloads:
+            out["downloads"] = dict(self.downloads)
         return out
 
     @classmethod
@@ -96,7 +99,14 @@ class TrackedTask:
             finished_at=as_float(entry.get("finished_at")),
             gone=as_str(entry.get("gone")),
             expired=as_str(entry.get("expired")),
+            downloads=_str_map(entry.get("downloads")),
         )
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _drop_none(value: Any) -> Any:

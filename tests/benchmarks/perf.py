@@ -164,6 +164,7 @@ async def poller_only(url: str, sizes: Sizes) -> dict[str, Any]:
         measuring, cpu0, t0 = True, time.process_time(), time.perf_counter()
         await asyncio.sleep(sizes.duration)
         polls, cpu, wall = count, time.process_time() - cpu0, time.perf_counter() - t0
+        poller.stop()
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
     return {

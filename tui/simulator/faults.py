@@ -26,6 +26,10 @@ class Fault:
     delay: float = 0.0
     truncate: bool = False
     times: int | None = None
+    #: Media files only: seconds to wait between 1 KB chunks, and whether to omit
+    #: Content-Length (the client then cannot know the size).
+    chunk_delay: float = 0.0
+    no_length: bool = False
 
     @classmethod
     def rate_limited(cls, retry_after: str = "2", **kw: Any) -> Fault:
@@ -54,6 +58,10 @@ class Fault:
     @classmethod
     def hang(cls, seconds: float = 60.0, **kw: Any) -> Fault:
         return cls(delay=seconds, **kw)
+
+    @classmethod
+    def slow_file(cls, chunk_delay: float = 0.05, no_length: bool = False, **kw: Any) -> Fault:
+        return cls(chunk_delay=chunk_delay, no_length=no_length, **kw)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Fault:

@@ -59,6 +59,7 @@ class Simulator:
         self.api_key = api_key
         self.book = TaskBook(time_scale=time_scale, clock=clock)
         self.faults: dict[str, Fault] = {}
+        self.file_faults: dict[str, Fault] = {}  # by clip ID: misbehaving media downloads
         self.global_fault: Fault | None = None
         self.disabled_keys: dict[str, int] = {}  # key -> 1003 (disabled) / 1004 (deleted)
         self.requests: list[RequestRecord] = []
@@ -78,7 +79,17 @@ class Simulator:
     def clear_faults(self) -> None:
         with self._lock:
             self.faults.clear()
+            self.file_faults.clear()
             self.global_fault = None
+
+    def take_file_fault(self, clip_id: str) -> Fault | None:
+        with self._lock:
+            fault = self.file_faults.get(clip_id)
+            if fault is not None and fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    del self.file_faults[clip_id]
+            return fault
 
     def task_requests(self, task_id: str | None = None) -> list[RequestRecord]:
         with self._lock:
@@ -281,7 +292,35 @@ class _Handler(BaseHTTPRequestHandler):
             self._envelope(404, 4040, "no such file")
             return
         filename, ctype = kinds[ext]
-        self._send(200, (assets_dir() / filename).read_bytes(), ctype)
+        data = (assets_dir() / filename).read_bytes()
+        fault = self.server.sim.take_file_fault(stem)
+        if fault is None:
+            self._send(200, data, ctype)
+            return
+        if fault.body is not None:
+            ftype = fault.headers.get("Content-Type", "text/html")
+            self._send(fault.status, fault.body, ftype)
+            return
+        self._stream(data, ctype, fault)
+
+    def _stream(self, data: bytes, ctype: str, fault: Fault) -> None:
+        """Serve ``data`` slowly, without a length, or cut short, as ``fault`` says."""
+        sim = self.server.sim
+        sim.record(RequestRecord(time.monotonic(), self.command, self.path, None, 200))
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        if fault.no_length or fault.truncate:
+            self.close_connection = True
+            self.send_header("Connection", "close")
+        if not fault.no_length:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        body = data[: len(data) // 2] if fault.truncate else data
+        for start in range(0, len(body), 1024):
+            self.wfile.write(body[start : start + 1024])
+            self.wfile.flush()
+            if fault.chunk_delay and sim.shutdown_event.wait(fault.chunk_delay):
+                return
 
 
 class _Server(ThreadingHTTPServer):

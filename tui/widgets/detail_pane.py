@@ -64,7 +64,12 @@ def header_renderable(record: TrackedTask, now: float) -> RenderableType:
 
 
 def clip_renderable(
-    clip: Clip, index: int, count: int, now: float, server_expired: str | None = None
+    clip: Clip,
+    index: int,
+    count: int,
+    now: float,
+    server_expired: str | None = None,
+    saved: str | None = None,
 ) -> RenderableType:
     grid = _grid()
     title = Text(clean(clip.title, one_line=True) or "(untitled)", style="bold")
@@ -83,6 +88,8 @@ def clip_renderable(
     grid.add_row("Audio", Text(clean(clip.audio_url, one_line=True) or "not ready yet"))
     grid.add_row("Cover", Text(clean(clip.image_url, one_line=True) or "—"))
     grid.add_row("Prompt", Text(clean(clip.prompt) or "—"))
+    if saved:
+        grid.add_row("Saved", Text(clean(saved, one_line=True), style="green"))
     return grid
 
 
@@ -167,9 +174,19 @@ class DetailPane(VerticalScroll, can_focus=True):
         for index, (card, clip) in enumerate(zip(self._card_list, clips, strict=False)):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
             card.show(
-                (clip, expiry_countdown(clip, now).plain, record.expired),
+                (
+                    clip,
+                    expiry_countdown(clip, now).plain,
+                    record.expired,
+                    record.downloads.get(clip.id or ""),
+                ),
                 lambda clip=clip, index=index: clip_renderable(
-                    clip, index, len(clips), now, record.expired
+                    clip,
+                    index,
+                    len(clips),
+                    now,
+                    record.expired,
+                    record.downloads.get(clip.id or ""),
                 ),
             )
 

@@ -8,28 +8,38 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.keys import KEYMAP
 
+LEFT_GROUPS = ("Tasks", "View")
 
-def help_table() -> Table:
+
+def help_table(groups: tuple[str, ...]) -> Table:
+    """The keys of ``groups``, in KEYMAP order, under a heading per group."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    group = None
-    for key in KEYMAP:
-        if key.group != group:
-            if group is not None:
-                table.add_row("", "")
-            group = key.group
-            table.add_row(Text(group, style="bold underline"), "")
-        table.add_row(Text(key.shown_keys), Text(key.description))
-    table.add_row("", "")
+    for group in groups:
+        if table.row_count:
+            table.add_row("", "")
+        table.add_row(Text(group, style="bold underline"), "")
+        for key in KEYMAP:
+            if key.group == group:
+                table.add_row(Text(key.shown_keys), Text(key.description))
+    return table
+
+
+def extra_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row(Text("Also", style="bold underline"), "")
     table.add_row(Text("ctrl+p"), Text("Command palette (every action)"))
-    table.add_row(Text("up/down, j/k"), Text("Move in the table; pick a clip in the detail pane"))
+    table.add_row(Text("up/down, j/k"), Text("Move in the table; pick a clip in details"))
+    table.add_row(Text("g / G"), Text("First / last row"))
     return table
 
 
@@ -39,7 +49,13 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
+        groups = tuple(dict.fromkeys(k.group for k in KEYMAP))
+        right = tuple(g for g in groups if g not in LEFT_GROUPS)
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("Keys", style="bold"), id="help-title")
-            yield Static(help_table())
+            with Horizontal(id="help-columns"):
+                yield Static(help_table(LEFT_GROUPS), classes="help-column")
+                with Vertical(classes="help-column"):
+                    yield Static(help_table(right))
+                    yield Static(extra_table(), id="help-extra")
             yield Static(Text("Press esc to close.", style="dim"), id="help-hint")

@@ -107,7 +107,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 TIME_COLUMNS = ("age", "expires")
 #: Widths of the columns whose content has a known bound; ID and title share the rest.
-FIXED_WIDTHS = {"status": 12, "clips": 2, "length": 6, "age": 7, "took": 6, "expires": 8}
+FIXED_WIDTHS = {"status": 12, "clips": 3, "length": 6, "age": 7, "took": 6, "expires": 8}
 FULL_ID_WIDTH = 24
 SHORT_ID_WIDTH = 13
 MIN_TITLE = 12
@@ -153,12 +153,21 @@ def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[s
         "id": Text(short_id(record.id, widths["id"])),
         "status": status_text(record.status),
         "title": plain(first.title if first else None, widths["title"]),
-        "clips": Text(str(len(clips)) if clips else "—", style="" if clips else "dim"),
+        "clips": clips_cell(record),
         "length": Text(clip_length(first.duration) if first else "—"),
         "age": age_cell(task.created_at if task else None, now),
         "took": Text(took, style="" if took != "—" else "dim"),
         "expires": expiry_cell(clips, now, record.expired is not None),
     }
+
+
+def clips_cell(record: TrackedTask) -> Text:
+    """Clip count, with ↓ once every clip has been downloaded."""
+    clips = record.task.results if record.task else ()
+    if not clips:
+        return Text("—", style="dim")
+    saved = all(c.id in record.downloads for c in clips)
+    return Text(f"{len(clips)}{'↓' if saved else ''}", style="green" if saved else "")
 
 
 def age_cell(created_at: int | None, now: float) -> Text:

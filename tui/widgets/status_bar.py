@@ -41,6 +41,7 @@ def status_line(
     last_poll: float | None,
     now: float,
     width: int = 200,
+    unsaved: int = 0,
 ) -> Text:
     """The fullest form that fits ``width``: words, then bare counts, then no host."""
     counts = Counter(r.status for r in records.values())
@@ -61,6 +62,13 @@ def status_line(
         if others:
             parts += [Text(f"· {others} other", style="dim"), "  "]
         parts += ["│ last poll " if variant == "full" else "│ ", _clock(last_poll)]
+        if unsaved:
+            warn = (
+                f"  ⚠ {unsaved} expiring soon, not downloaded"
+                if variant == "full"
+                else f" ⚠{unsaved}"
+            )
+            parts.append(Text(warn, style="bold yellow"))
         line = Text.assemble(*parts)
         if line.cell_len <= width:
             return line

@@ -1,0 +1,294 @@
+"""Saving a clip's audio and cover (plus a metadata sidecar) before they expire.
+
+No Textual here: the app and ``wait --download`` both drive :class:`Downloader`
+and get progress through a callback. Files are streamed to a temporary name
+in the target folder, checked (non-empty, as long as announced, and starting
+with the bytes an MP3/JPEG/PNG/WebP starts with) and only then renamed into
+place, so a half-downloaded or wrong file never sits under the final name.
+CDN requests never carry the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tui import __version__
+from tui.api.models import Clip
+from tui.urls import refusal
+
+MAX_NAME = 80
+ATTEMPTS = 3
+#: Magic numbers of what we accept, by kind.
+AUDIO_MAGIC = (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xe3")
+IMAGE_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png", b"RIFF": ".webp"}
+
+
+class DownloadError(Exception):
+    """Why a file could not be saved, phrased for the user."""
+
+
+def safe_name(title: str | None, clip_id: str | None) -> str:
+    """A file name stem from untrusted text: no separators, no control or
+    reserved characters, no leading dots, bounded length, never empty."""
+    text = unicodedata.normalize("NFC", title or "untitled")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = re.sub(r'[\\/:*?"<>|\x00]+', " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    text = text[:MAX_NAME].rstrip(" .") or "untitled"
+    clip = re.sub(r"[^A-Za-z0-9_-]+", "", clip_id or "")[:40] or "clip"
+    return f"{text} [{clip}]"
+
+
+@dataclass
+class Progress:
+    """One file's transfer, as the UI shows it."""
+
+    label: str
+    received: int = 0
+    total: int | None = None  # None: the server sent no Content-Length
+    started: float = field(default_factory=time.monotonic)
+    state: str = "downloading"  # downloading | retrying | done | failed | cancelled
+    message: str = ""
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.received / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass
+class SavedClip:
+    audio: Path
+    cover: Path | None
+    sidecar: Path
+
+
+def sidecar_data(clip: Clip, task_id: str, audio: Path, cover: Path | None) -> dict[str, Any]:
+    return {
+        "title": clip.title,
+        "tags": clip.tags,
+        "prompt": clip.prompt,
+        "duration": clip.duration,
+        "task_id": task_id,
+        "clip_id": clip.id,
+        "audio_url": clip.audio_url,
+        "image_url": clip.image_url,
+        "expire_at": clip.expire_at,
+        "audio_file": audio.name,
+        "cover_file": cover.name if cover else None,
+        "saved_at": int(time.time()),
+    }
+
+
+def _free_target(folder: Path, stem: str, suffix: str, clip_id: str | None) -> Path:
+    """``stem+suffix``, unless a file of another clip already has that name."""
+    for n in range(1, 1000):
+        candidate = folder / (f"{stem}{suffix}" if n == 1 else f"{stem} ({n}){suffix}")
+        if not candidate.exists() or _belongs_to(candidate, clip_id):
+            return candidate
+    raise DownloadError(f"too many files named {stem!r} in {folder}")
+
+
+def _belongs_to(path: Path, clip_id: str | None) -> bool:
+    """Does an existing file come from this clip (by its sidecar)? Then reuse the name."""
+    sidecar = path.with_suffix(".json") if path.suffix != ".json" else path
+    try:
+        return json.loads(sidecar.read_text()).get("clip_id") == clip_id
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _looks_like(head: bytes, kind: str) -> str | None:
+    """The file extension the bytes justify, or None when they are not that kind."""
+    if kind == "audio":
+        return ".mp3" if head.startswith(AUDIO_MAGIC) else None
+    for magic, ext in IMAGE_MAGIC.items():
+        if head.startswith(magic) and (ext != ".webp" or head[8:12] == b"WEBP"):
+            return ext
+    return None
+
+
+class Downloader:
+    """Streams files with a bounded number in parallel; use ``async with``."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        parallel: int = 3,
+        timeout: float = 30.0,
+        retry_base: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.folder = folder
+        self.retry_base = retry_base
+        self._sem = asyncio.Semaphore(parallel)
+        self._http = httpx.AsyncClient(
+            headers={"User-Agent": f"musicmint-tui/{__version__}"},  # no Authorization
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> Downloader:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def save_clip(
+        self,
+        clip: Clip,
+        task_id: str,
+        on_progress: Callable[[Progress], None] = lambda p: None,
+    ) -> SavedClip:
+        """Audio, then cover (best effort), then the sidecar that marks it saved."""
+        if reason := refusal(clip.audio_url):
+            raise DownloadError(f"not downloading the audio: {reason}")
+        stem = safe_name(clip.title, clip.id)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DownloadError(f"cannot create {self.folder}: {exc.strerror or exc}") from exc
+        audio_progress = Progress(f"{stem}.mp3")
+        audio = await self.fetch(
+            clip.audio_url or "", stem, "audio", clip.id, audio_progress, on_progress
+        )
+        cover: Path | None = None
+        if clip.image_url and refusal(clip.image_url) is None:
+            cover_progress = Progress(f"{stem} (cover)")
+            try:
+                cover = await self.fetch(
+                    clip.image_url, stem, "image", clip.id, cover_progress, on_progress
+                )
+            except DownloadError as exc:
+                cover_progress.state, cover_progress.message = "failed", str(exc)
+                on_progress(cover_progress)
+        sidecar = audio.with_suffix(".json")
+        data = json.dumps(sidecar_data(clip, task_id, audio, cover), indent=2, ensure_ascii=False)
+        _atomic_write(sidecar, data.encode())
+        return SavedClip(audio, cover, sidecar)
+
+    async def fetch(
+        self,
+        url: str,
+        stem: str,
+        kind: str,
+        clip_id: str | None,
+        progress: Progress,
+        on_progress: Callable[[Progress], None],
+    ) -> Path:
+        """Download with retries; return the final path."""
+        last: Exception | None = None
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                progress.state = "retrying"
+                progress.message = f"{last}; retry {attempt}/{ATTEMPTS - 1}"
+                on_progress(progress)
+                delay = self.retry_base * 2 ** (attempt - 1)
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+            try:
+                async with self._sem:
+                    path = await self._fetch_once(url, stem, kind, clip_id, progress, on_progress)
+            except _Final as exc:
+                last = exc
+                break
+            except DownloadError as exc:
+                last = exc
+                continue
+            progress.state, progress.message = "done", str(path)
+            on_progress(progress)
+            return path
+        progress.state, progress.message = "failed", str(last)
+        on_progress(progress)
+        raise DownloadError(str(last))
+
+    async def _fetch_once(
+        self,
+        url: str,
+        stem: str,
+        kind: str,
+        clip_id: str | None,
+        progress: Progress,
+        on_progress: Callable[[Progress], None],
+    ) -> Path:
+        progress.received, progress.total = 0, None
+        progress.started = time.monotonic()
+        progress.state, progress.message = "downloading", ""
+        fd, tmp_name = tempfile.mkstemp(prefix=".mm-", suffix=".part", dir=self.folder)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async with self._http.stream("GET", url) as response:
+                    if response.status_code >= 500 or response.status_code == 429:
+                        raise DownloadError(f"server answered HTTP {response.status_code}")
+                    if response.status_code >= 400:
+                        raise _Final(f"server answered HTTP {response.status_code}")
+                    length = response.headers.get("content-length")
+                    progress.total = int(length) if length and length.isdigit() else None
+                    on_progress(progress)
+                    head = b""
+                    last_report = 0.0
+                    async for chunk in response.aiter_raw():
+                        if len(head) < 16:
+                            head += chunk[: 16 - len(head)]
+                        out.write(chunk)
+                        progress.received += len(chunk)
+                        if time.monotonic() - last_report > 0.1:
+                            last_report = time.monotonic()
+                            on_progress(progress)
+                out.flush()
+                os.fsync(out.fileno())
+            if progress.received == 0:
+                raise DownloadError("the server sent an empty file")
+            if progress.total is not None and progress.received != progress.total:
+                raise DownloadError(
+                    f"incomplete: got {progress.received} of {progress.total} bytes"
+                )
+            suffix = _looks_like(head, kind)
+            if suffix is None:
+                what = "an MP3" if kind == "audio" else "an image"
+                raise _Final(f"the file is not {what} (it starts with {head[:8]!r})")
+            target = _free_target(self.folder, stem, suffix, clip_id)
+            os.replace(tmp, target)
+            return target
+        except httpx.HTTPError as exc:
+            raise DownloadError(f"transfer failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+class _Final(DownloadError):
+    """A failure that retrying will not fix (404, not an MP3...)."""
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".mm-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

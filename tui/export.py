@@ -1,0 +1,83 @@
+"""``musicmint-tui export``: the tracked tasks as JSON or CSV, for scripts and spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from tui.store import TrackedTask
+
+CSV_FIELDS = (
+    "task_id",
+    "task_status",
+    "task_created_at",
+    "clip_id",
+    "title",
+    "duration",
+    "tags",
+    "prompt",
+    "audio_url",
+    "image_url",
+    "expire_at",
+    "saved_path",
+)
+#: A cell starting with one of these is a formula to a spreadsheet.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def task_json(record: TrackedTask) -> dict[str, Any]:
+    task = record.task
+    out: dict[str, Any] = {
+        "id": record.id,
+        "status": record.status,
+        "created_at": task.created_at if task else None,
+        "added_at": record.added_at,
+        "first_seen": record.first_seen,
+        "finished_at": record.finished_at,
+        "error": (task.error if task else None) or record.gone,
+        "results": [],
+    }
+    for clip in task.results if task else ():
+        item = clip.to_json()
+        item["saved_path"] = record.downloads.get(clip.id or "")
+        out["results"].append(item)
+    return out
+
+
+def to_json(records: list[TrackedTask]) -> str:
+    return json.dumps([task_json(r) for r in records], indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(value: Any) -> Any:
+    """Server text is untrusted: never let it become a spreadsheet formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def to_csv(records: list[TrackedTask]) -> str:
+    """A header row, then one row per clip (tasks without clips have no rows)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_FIELDS)
+    for record in records:
+        task = record.task
+        for clip in task.results if task else ():
+            row = (
+                record.id,
+                record.status,
+                task.created_at if task else None,
+                clip.id,
+                clip.title,
+                clip.duration,
+                clip.tags,
+                clip.prompt,
+                clip.audio_url,
+                clip.image_url,
+                clip.expire_at,
+                record.downloads.get(clip.id or ""),
+            )
+            writer.writerow([_cell(v) for v in row])
+    return buffer.getvalue()

@@ -1,0 +1,95 @@
+"""The strip of running downloads above the footer: one row per file.
+
+Hidden when nothing is downloading; finished rows linger a few seconds so
+the result can be read. Rows are keyed by the file's label.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static
+
+from tui.downloads import Progress
+from tui.text import clean
+
+LINGER = 4.0
+MAX_ROWS = 6
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def describe(progress: Progress) -> Text:
+    if progress.state == "done":
+        return Text(f"saved {_size(progress.received)}", style="green")
+    if progress.state in ("failed", "cancelled"):
+        return Text(f"{progress.state}: {clean(progress.message, one_line=True)}", style="red")
+    total = f" of {_size(progress.total)}" if progress.total else ""
+    state = "retrying · " if progress.state == "retrying" else ""
+    return Text(f"{state}{_size(progress.received)}{total} · {_size(progress.rate)}/s")
+
+
+class DownloadRow(Horizontal):
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(classes="download-row")
+        self.progress = progress
+        self._label = Static(Text(clean(progress.label, one_line=True)), classes="download-label")
+        self._bar = ProgressBar(total=progress.total, show_eta=False, classes="download-bar")
+        self._info = Static(describe(progress), classes="download-info")
+
+    def compose(self) -> ComposeResult:
+        yield self._label
+        yield self._bar
+        yield self._info
+
+    def show(self, progress: Progress) -> None:
+        self.progress = progress
+        if progress.state == "done":
+            self._bar.update(total=max(progress.received, 1), progress=max(progress.received, 1))
+        else:
+            self._bar.update(total=progress.total, progress=progress.received)
+        self._info.update(describe(progress))
+        self.set_class(progress.state in ("failed", "cancelled"), "-failed")
+
+
+class DownloadsPanel(Vertical):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.rows: dict[str, DownloadRow] = {}
+        self.display = False
+
+    def show(self, progress: Progress) -> None:
+        self.display = True
+        row = self.rows.get(progress.label)
+        if row is None:
+            row = self.rows[progress.label] = DownloadRow(progress)
+            self.mount(row)
+            self._fit()
+        row.show(progress)
+        self.border_title = f"Downloads ({self.active} running)"
+        if progress.state in ("done", "failed", "cancelled"):
+            self.set_timer(LINGER, lambda: self._forget(progress.label, row))
+
+    def _fit(self) -> None:
+        """Height from the row count: a just-mounted row is not yet laid out, so
+        ``height: auto`` would lag one row behind."""
+        self.styles.height = 1 + min(len(self.rows), MAX_ROWS)
+
+    @property
+    def active(self) -> int:
+        return sum(r.progress.state in ("downloading", "retrying") for r in self.rows.values())
+
+    def _forget(self, label: str, row: DownloadRow) -> None:
+        if self.rows.get(label) is row and row.progress.state in ("done", "failed", "cancelled"):
+            del self.rows[label]
+            row.remove()
+            self._fit()
+        self.display = bool(self.rows)
+        self.border_title = f"Downloads ({self.active} running)"
