@@ -11,6 +11,17 @@ from tui.api import MusicMintClient
 from tui.simulator import Simulator, SimulatorServer
 
 KEY = "sk-mm-test-key-0001"
+#: The result object's fields, as the spec lists them.
+SPEC_CLIP_FIELDS = (
+    "id",
+    "audio_url",
+    "image_url",
+    "title",
+    "duration",
+    "tags",
+    "prompt",
+    "expire_at",
+)
 
 
 class FakeClock:

@@ -297,3 +297,20 @@ def test_simulator_used_here_is_not_shared_between_tests(sim: Simulator) -> None
 def test_server_port_zero_picks_a_free_port() -> None:
     with SimulatorServer(Simulator()) as a, SimulatorServer(Simulator()) as b:
         assert a.port != b.port
+
+
+async def test_answer_about_another_task_is_a_protocol_error() -> None:
+    body = {"code": 0, "data": {"id": "OTHER", "status": "completed"}}
+    async with _client_returning(lambda request: httpx.Response(200, json=body)) as c:
+        with pytest.raises(ProtocolError, match="another task"):
+            await c.get_task("abc")
+
+
+async def test_lone_surrogates_become_replacement_characters(tmp_path) -> None:
+    from tui.store import TaskStore, TrackedTask
+
+    raw = b'{"code":0,"data":{"id":"abc","status":"completed","results":[{"title":"a\\ud800b"}]}}'
+    async with _client_returning(lambda request: httpx.Response(200, content=raw)) as c:
+        task = await c.get_task("abc")
+    assert task.results[0].title == "a\ufffdb"
+    TaskStore(tmp_path / "t.toml").save([TrackedTask("abc", 1.0, task)])  # encodable

@@ -12,6 +12,8 @@ from tui.api import MusicMintError, Task
 from tui.api.envelope import parse_list_response, parse_retry_after, parse_task_response
 from tui.api.ids import parse_task_ids, validate_task_id
 
+from .conftest import SPEC_CLIP_FIELDS
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -27,19 +29,7 @@ json_values = st.recursive(
 #: Envelopes that look nearly right, so the fuzzer reaches the deep parsing paths.
 clip_like = st.fixed_dictionaries(
     {},
-    optional={
-        k: json_values
-        for k in (
-            "id",
-            "audio_url",
-            "image_url",
-            "title",
-            "duration",
-            "tags",
-            "prompt",
-            "expire_at",
-        )
-    },
+    optional={k: json_values for k in SPEC_CLIP_FIELDS},
 )
 data_like = st.fixed_dictionaries(
     {},

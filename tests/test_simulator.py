@@ -15,7 +15,7 @@ import pytest
 
 from tui.simulator import Simulator, SimulatorServer
 
-from .conftest import KEY
+from .conftest import KEY, SPEC_CLIP_FIELDS
 
 HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 
@@ -36,16 +36,7 @@ def test_envelope_shapes_match_the_spec(sim_server, clock) -> None:
     assert set(queued["data"]) == {"id", "status", "created_at"}
     completed = post(sim_server, "/api/v1/task/c").json()["data"]
     assert set(completed) == {"id", "status", "created_at", "results"}
-    assert {
-        "id",
-        "audio_url",
-        "image_url",
-        "title",
-        "duration",
-        "tags",
-        "prompt",
-        "expire_at",
-    } == set(completed["results"][0])
+    assert set(SPEC_CLIP_FIELDS) == set(completed["results"][0])
     failed = post(sim_server, "/api/v1/task/f").json()["data"]
     assert set(failed) == {"id", "status", "created_at", "error"}
 
@@ -155,3 +146,25 @@ def test_stop_and_restart_on_the_same_port() -> None:
                 pytest.fail("port not reusable")
             time.sleep(0.05)
     second.stop()
+
+
+def test_bad_requests_get_clear_answers(sim_server) -> None:
+    assert httpx.get(sim_server.url + "/api/v1/task/abc").status_code == 405
+    bad_times = post(sim_server, "/_sim/faults", {"task_id": "x", "kind": "hang", "times": "x"})
+    assert bad_times.status_code == 400
+    assert post(sim_server, "/api/v1/task/x").status_code == 200  # no poisoned fault left
+    # httpx refuses to send a bad Content-Length, so speak HTTP by hand.
+    request = b"POST /api/v1/task/abc HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", sim_server.port), timeout=5) as conn:
+        conn.sendall(request)
+        assert conn.recv(100).startswith(b"HTTP/1.1 400")
+
+
+def test_simulate_rejects_an_impossible_port() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "simulate", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr

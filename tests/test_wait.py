@@ -11,18 +11,7 @@ import pytest
 from tui.cli import main
 from tui.simulator import Fault, Simulator, SimulatorServer
 
-from .conftest import KEY
-
-SPEC_CLIP_FIELDS = {
-    "id",
-    "audio_url",
-    "image_url",
-    "title",
-    "duration",
-    "tags",
-    "prompt",
-    "expire_at",
-}
+from .conftest import KEY, SPEC_CLIP_FIELDS
 
 
 @pytest.fixture
@@ -51,7 +40,7 @@ def test_all_completed_exits_0_with_spec_json(api_env, capsys) -> None:
     for task in tasks:
         assert set(task) >= {"id", "status", "created_at", "results"}
         for clip in task["results"]:
-            assert set(clip) == SPEC_CLIP_FIELDS
+            assert set(clip) == set(SPEC_CLIP_FIELDS)
     assert "ok1: completed" in err
 
 
@@ -135,3 +124,27 @@ def test_console_script_and_module_help() -> None:
         assert result.returncode == 0
         for sub in ("simulate", "wait", "config", "--demo"):
             assert sub in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--timeout", "nan"], "--timeout must be a positive number"),
+        (["--timeout", "inf"], "--timeout must be a positive number"),
+        (["--http-timeout", "-1"], "option --http-timeout"),
+        (["--interval", "inf"], "option --interval"),
+    ],
+)
+def test_bad_numbers_exit_2(api_env, capsys, args: list[str], fragment: str) -> None:
+    status = main(["wait", "abc", *args])
+    assert status == 2
+    assert fragment in capsys.readouterr().err
+    assert api_env.sim.requests == []
+
+
+def test_closed_pipe_is_not_a_traceback(api_env) -> None:
+    api_env.sim.book.seed("p1", outcome="completed", age=600)
+    env = {**__import__("os").environ, "MUSICMINT_API_KEY": KEY, "MUSICMINT_BASE_URL": api_env.url}
+    script = f"{sys.executable} -m tui wait p1 --json --interval 0.05 | head -c 1"
+    result = subprocess.run(script, shell=True, capture_output=True, text=True, env=env, timeout=60)
+    assert "Traceback" not in result.stderr

@@ -126,6 +126,7 @@ def _wait_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="HTTP timeout per request in seconds",
     )
+    parser.set_defaults(timeout_flag="--http-timeout")  # for error messages
     return parser
 
 

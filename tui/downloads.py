@@ -28,6 +28,7 @@ import httpx
 
 from tui import __version__
 from tui.api.models import Clip
+from tui.atomic import atomic_write
 from tui.urls import refusal
 
 MAX_NAME = 80
@@ -183,7 +184,7 @@ class Downloader:
                 on_progress(cover_progress)
         sidecar = audio.with_suffix(".json")
         data = json.dumps(sidecar_data(clip, task_id, audio, cover), indent=2, ensure_ascii=False)
-        _atomic_write(sidecar, data.encode())
+        atomic_write(sidecar, data.encode())
         return SavedClip(audio, cover, sidecar)
 
     async def fetch(
@@ -278,17 +279,3 @@ class Downloader:
 
 class _Final(DownloadError):
     """A failure that retrying will not fix (404, not an MP3...)."""
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".mm-", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

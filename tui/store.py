@@ -8,9 +8,7 @@ or the new file, never a torn one. Nothing here imports Textual.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ import tomli_w
 
 from tui.api.ids import is_valid_task_id
 from tui.api.models import Task, as_float, as_str
+from tui.atomic import atomic_write
 
 FORMAT_VERSION = 1
 _INT64 = 2**63 - 1
@@ -212,38 +211,13 @@ class TaskStore:
         return tomli_w.dumps(doc).encode("utf-8")
 
     def write(self, payload: bytes, path: Path | None = None) -> None:
-        """Atomically replace the file with ``payload`` (temp file, fsync, rename)."""
+        """Atomically replace the file with ``payload`` (see :mod:`tui.atomic`)."""
         target = path or self.path
-        folder = target.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(payload)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            _fsync_dir(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, payload)
         except OSError as exc:
             raise StoreError(f"cannot save {target}: {exc.strerror or exc}") from exc
 
     def save(self, tasks: list[TrackedTask]) -> None:
         self.write(self.serialise(tasks))
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where unsupported."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
