@@ -159,3 +159,19 @@ def test_any_record_survives_a_round_trip(tmp_path_factory, items: list[TrackedT
             assert after.task is not None
             assert after.task.status == before.task.status
             assert len(after.task.results) == len(before.task.results)
+
+
+def test_demo_removes_only_abandoned_folders(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    from tui import demo
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    stale = tmp_path / f"{demo.FOLDER_PREFIX}old"
+    live = tmp_path / f"{demo.FOLDER_PREFIX}running"
+    other = tmp_path / "not-ours"
+    for folder in (stale, live, other):
+        folder.mkdir()
+    with DataLock(live):
+        demo.remove_stale_folders()
+    assert not stale.exists() and live.exists() and other.exists()

@@ -1,7 +1,8 @@
 """``--demo``: the dashboard against an in-process simulator with seeded tasks.
 
-The demo keeps its task list in a fresh temporary folder that is deleted on
-exit, so it never touches the user's own list and always starts the same way.
+The demo keeps its task list (and any downloads) in a fresh temporary folder
+that is deleted on exit, so it never touches the user's own files and always
+starts the same way.
 Tasks run at 0.6× the simulator's normal pace: they visibly move through every
 state and finish within about a minute.
 """
@@ -18,6 +19,7 @@ from tui.simulator import DEFAULT_KEY, Simulator, SimulatorServer
 from tui.store import TaskStore
 
 DEMO_TIME_SCALE = 0.6
+FOLDER_PREFIX = "musicmint-demo-"
 
 #: (task id, plan overrides): one task in every state the dashboard can show.
 DEMO_TASKS: tuple[tuple[str, dict[str, object]], ...] = (
@@ -53,16 +55,39 @@ def seed(sim: Simulator) -> list[str]:
     return [task_id for task_id, _ in DEMO_TASKS]
 
 
+def remove_stale_folders() -> None:
+    """Earlier demos killed before they could clean up leave folders behind; a
+    folder whose lock nobody holds belongs to no running demo."""
+    from tui.lock import DataLock, FolderInUse
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            with DataLock(folder):
+                pass
+        except (FolderInUse, OSError):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_demo(extra_ids: list[str], interval: float | None = None) -> int:
     from tui.app import run_app
 
+    remove_stale_folders()
     config = load_config(overrides={"polling.interval": interval})
     sim = Simulator(api_key=DEFAULT_KEY, time_scale=DEMO_TIME_SCALE)
     ids = seed(sim) + [i for i in extra_ids if i not in dict(DEMO_TASKS)]
-    folder = Path(tempfile.mkdtemp(prefix="musicmint-demo-"))
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     try:
         with SimulatorServer(sim) as server:
-            config = dataclasses.replace(config, base_url=server.url, api_key=DEFAULT_KEY)
+            # Demo downloads go to the temporary folder too: sample files have no
+            # business in the user's Music folder.
+            config = dataclasses.replace(
+                config,
+                base_url=server.url,
+                api_key=DEFAULT_KEY,
+                download_dir=folder / "downloads",
+                auto_download=False,
+            )
             demo_config = config
             return run_app(
                 config,
