@@ -290,3 +290,90 @@ def test_wait_download(sim_server, monkeypatch, capsys, tmp_path) -> None:
     assert main(["wait", "w1", "--interval", "0.05", "--download", str(out)]) == 0
     assert len(list(out.glob("*.mp3"))) == 2 and len(list(out.glob("*.json"))) == 2
     assert capsys.readouterr().err.count("saved ") == 2
+
+
+async def test_long_emoji_title_gets_a_bounded_name(sim_server, tmp_path):
+    clip = Clip(
+        "c9",
+        f"{sim_server.url}/files/c9.mp3",
+        f"{sim_server.url}/files/c9.jpg",
+        "🎵" * 80,
+        1.0,
+        None,
+        None,
+        0,
+    )
+    async with Downloader(tmp_path / "out") as downloader:
+        saved = await downloader.save_clip(clip, "t")
+    assert len(saved.audio.name.encode()) < 200
+    assert saved.sidecar.exists() and saved.cover is not None
+    assert saved.audio.stat().st_mode & 0o044  # readable by others, as the umask allows
+
+
+async def test_unwritable_folder_is_a_clear_error(sim_server, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    clip = Clip("c8", f"{sim_server.url}/files/c8.mp3", None, "T", 1.0, None, None, 0)
+    async with Downloader(blocker / "sub") as downloader:
+        with pytest.raises(DownloadError, match="cannot create"):
+            await downloader.save_clip(clip, "t")
+
+
+def test_mpeg_frame_sync_variants_are_audio() -> None:
+    from tui.downloads import _looks_like
+
+    for head in (b"ID3\x04", b"\xff\xfb\x90", b"\xff\xfa\x90", b"\xff\xf3\x40", b"\xff\xe3\x18"):
+        assert _looks_like(head, "audio") == ".mp3"
+    assert _looks_like(b"<html>", "audio") is None
+
+
+async def test_cancel_during_cover_leaves_no_orphan(sim_server, data_dir, clock, music):
+    sim = sim_server.sim
+    sim.book.seed("cov", outcome="completed", expiries=("week",), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["cov"], download_dir=music)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["cov"].finished)
+        clip = app.records["cov"].task.results[0]
+        sim.file_faults[clip.id] = Fault.slow_file(0.3, times=2)  # audio and cover
+        await pilot.press("d")
+        await wait_for(pilot, lambda: any(p.endswith(".json") for p in files(music)), timeout=8)
+        await pilot.press("d")  # cancel while the cover downloads
+        await wait_for(pilot, lambda: "cancelled" in screen_text(app))
+        await pilot.press("d")  # and again: must reuse the same name
+        await wait_for(pilot, lambda: clip.id in app.records["cov"].downloads, timeout=8)
+    assert not any("(2)" in name for name in files(music)), files(music)
+
+
+async def test_shift_d_does_not_cancel_running_downloads(sim_server, data_dir, clock, music):
+    sim = sim_server.sim
+    sim.book.seed("two", outcome="completed", expiries=("week", "week"), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["two"], download_dir=music)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["two"].finished)
+        first = app.records["two"].task.results[0]
+        sim.file_faults[first.id] = Fault.slow_file(0.1, times=1)
+        await pilot.press("d")
+        await pilot.press("D")
+        await wait_for(pilot, lambda: len(app.records["two"].downloads) == 2, timeout=8)
+        assert not any("Cancelled" in n for n in notifications(app))
+
+
+async def test_auto_download_for_a_task_already_finished(sim_server, data_dir, clock, music):
+    sim_server.sim.book.seed("done", outcome="completed", expiries=("week",), age=600)
+    app = make_app(
+        sim_server, data_dir, clock, ids=["done"], download_dir=music, auto_download=True
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.records["done"].downloads) == 1)
+
+
+def test_export_leaves_a_corrupt_file_alone(capsys) -> None:
+    from tui import locations
+
+    path = locations.data_dir() / "tasks.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not [toml")
+    assert main(["export"]) == 2
+    assert path.read_text() == "not [toml"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["tasks.toml"]
+    assert "corrupt" in capsys.readouterr().err

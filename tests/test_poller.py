@@ -134,3 +134,41 @@ async def test_auth_failure_stops_everything_until_resume(sim_server) -> None:
             await asyncio.sleep(0.3)
             runner.cancel()
     assert {e.task_id for e in events if isinstance(e, Polled)} == {"a0", "a1", "a2"}
+
+
+async def test_resume_keeps_a_retry_after_pause(client, sim) -> None:
+    sim.inject("p1", Fault.rate_limited("30", times=1))
+    events: list[PollEvent] = []
+    poller = Poller(client, events.append, interval=0.05)
+    poller.track("p1")
+    runner = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.3)
+    assert 29 < poller.paused_for() <= 30
+    sent = len(sim.task_requests())
+    poller.resume()  # e.g. ctrl+r after fixing the key: must not cut the pause short
+    await asyncio.sleep(0.3)
+    assert len(sim.task_requests()) == sent
+    assert poller.link.state == "rate_limited"
+    poller.stop()
+    runner.cancel()
+
+
+async def test_absurd_retry_after_is_capped(client, sim) -> None:
+    from tui.poller import MAX_PAUSE
+
+    sim.inject("p2", Fault.rate_limited("99999999", times=1))
+    poller = Poller(client, lambda e: None, interval=0.05)
+    poller.track("p2")
+    await run_for(poller, 0.3)
+    assert 0 < poller.paused_for() <= MAX_PAUSE
+
+
+async def test_bad_answers_count_as_trouble(client, sim) -> None:
+    sim.inject(None, Fault.truncated())
+    events: list[PollEvent] = []
+    poller = Poller(client, events.append, interval=0.02, max_backoff=0.05)
+    for i in range(3):
+        poller.track(f"b{i}")
+    await run_for(poller, 0.6)
+    states = {e.state for e in events if isinstance(e, LinkState)}
+    assert "offline" in states or "retrying" in states

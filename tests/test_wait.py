@@ -148,3 +148,11 @@ def test_closed_pipe_is_not_a_traceback(api_env) -> None:
     script = f"{sys.executable} -m tui wait p1 --json --interval 0.05 | head -c 1"
     result = subprocess.run(script, shell=True, capture_output=True, text=True, env=env, timeout=60)
     assert "Traceback" not in result.stderr
+
+
+def test_key_echoed_by_the_server_is_masked(api_env, capsys, monkeypatch) -> None:
+    api_env.sim.inject("k1", Fault.envelope_error(1003, f"key {KEY} is disabled\x1b[2J"))
+    status, out, err = run_wait(capsys, "k1", "--json")
+    assert status == 4
+    assert KEY not in out + err and "\x1b" not in out + err
+    assert "sk-mm-…0001" in err

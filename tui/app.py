@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from tui import keys
+from tui import keys, logs
 from tui.api import MusicMintClient, MusicMintError, NotFoundError, ResultExpiredError
 from tui.api.ids import ParsedIds, is_valid_task_id
 from tui.api.models import Clip
@@ -38,7 +38,7 @@ from tui.logs import RecentErrors, log
 from tui.messages import DownloadUpdate, PollerUpdate
 from tui.poller import LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.store import LoadResult, StoreError, TaskStore, TrackedTask
-from tui.text import clean
+from tui.text import clean, scrub
 from tui.urls import refusal
 from tui.widgets.add_dialog import AddTasksScreen
 from tui.widgets.detail_pane import DetailPane
@@ -243,8 +243,8 @@ class MusicMintApp(App[int]):
                 if record.finished_at is None:
                     record.finished_at = event.at
                 self._announce(record)
-                if self.config.auto_download and event.task.results:
-                    self._download(record, event.task.results, quiet=True)
+            if self.config.auto_download and event.task.status == "completed":
+                self._download(record, event.task.results, quiet=True)
         if changed:
             self._dirty = True
             self.table.schedule(record)
@@ -281,7 +281,7 @@ class MusicMintApp(App[int]):
     def _link_changed(self, link: LinkState) -> None:
         previous, self.link = self.link, link
         if link.state != previous.state:
-            detail = f": {link.message}" if link.message else ""
+            detail = f": {self._scrub(link.message)}" if link.message else ""
             log.log(
                 logging.INFO if link.state == "ok" else logging.WARNING,
                 "connection %s%s",
@@ -311,9 +311,7 @@ class MusicMintApp(App[int]):
     def _scrub(self, server_text: str) -> str:
         """Server text for display: one line, no control characters, and never our key
         (a server may echo it back in an error message)."""
-        text = clean(server_text, one_line=True)
-        key = self.config.api_key
-        return text.replace(key, self.config.masked_key) if len(key) >= 4 else text
+        return scrub(server_text, self.config.api_key)
 
     def _announce(self, record: TrackedTask) -> None:
         task = record.task
@@ -355,7 +353,12 @@ class MusicMintApp(App[int]):
                 continue
             for clip in record.task.results:
                 stamp = clip.expire_at
-                if stamp and now * 1000 < stamp <= horizon and clip.id not in record.downloads:
+                if (
+                    clip.id
+                    and stamp
+                    and now * 1000 < stamp <= horizon
+                    and clip.id not in record.downloads
+                ):
                     count += 1
         return count
 
@@ -574,6 +577,11 @@ class MusicMintApp(App[int]):
             )
             return
         old = self.client
+        logs.add_secret(config.api_key)
+        if config.download_dir != self.config.download_dir:
+            if not self._downloads:
+                self.run_worker(self.downloader.aclose(), exit_on_error=False)
+            self.downloader = Downloader(config.download_dir)  # running ones finish as they are
         self.config = config
         self.client = self.poller.client = self._make_client(config)  # type: ignore[assignment]
         self.poller.interval = config.interval
@@ -677,7 +685,7 @@ class MusicMintApp(App[int]):
     def action_download(self) -> None:
         if target := self._target_clip():
             record, clip = target
-            self._download(record, [clip])
+            self._download(record, [clip], toggle=True)
 
     def action_download_all(self) -> None:
         record = self.highlighted
@@ -686,15 +694,22 @@ class MusicMintApp(App[int]):
             return
         self._download(record, record.task.results)
 
-    def _download(self, record: TrackedTask, clips: Iterable[Clip], quiet: bool = False) -> None:
-        """Start (or, for a clip already downloading, cancel) downloads."""
+    def _download(
+        self,
+        record: TrackedTask,
+        clips: Iterable[Clip],
+        quiet: bool = False,
+        toggle: bool = False,
+    ) -> None:
+        """Start downloads; with ``toggle`` (the ``d`` key), a clip already
+        downloading is cancelled instead."""
         now = self.clock()
         for index, clip in enumerate(clips):
             key = f"{record.id}/{clip.id or index}"
             if key in self._downloads:
-                if not quiet:
+                if toggle:
                     self._downloads[key].cancel()
-                    self.notify(f"Cancelled the download of {key}.", markup=False)
+                    self.notify(f"Cancelled the download of {self._scrub(key)}.", markup=False)
                 continue
             if reason := record.clip_expired(clip.expire_at, now):
                 if not quiet:
@@ -717,7 +732,7 @@ class MusicMintApp(App[int]):
         try:
             saved = await self.downloader.save_clip(clip, task_id, report)
         except DownloadError as exc:
-            log.error("download %s: %s", key, exc)
+            log.error("download %s: %s", key, exc)  # the log filter escapes control chars
             self.notify(
                 f"Download of {clean(clip.title, one_line=True) or key} failed: {exc}",
                 severity="error",
@@ -766,6 +781,11 @@ class MusicMintApp(App[int]):
         """Add the account's recent tasks (``POST /api/v1/tasks``, 100 per page)."""
         status = self.import_status or "all"
         self.import_status = None
+        if wait := self.poller.paused_for():
+            self.notify(
+                f"Rate limited: import again in {wait:.0f}s.", severity="warning", markup=False
+            )
+            return
         self.notify("Importing recent tasks…", timeout=2, markup=False)
         found: list[str] = []
         page = 1
@@ -782,7 +802,9 @@ class MusicMintApp(App[int]):
             )
             return
         now = self.clock()
-        new = [t for t in dict.fromkeys(found) if t not in self.records and is_valid_task_id(t)]
+        unique = list(dict.fromkeys(found))
+        invalid = [t for t in unique if not is_valid_task_id(t)]
+        new = [t for t in unique if t not in self.records and is_valid_task_id(t)]
         for task_id in new:
             self.table.upsert(self._track_new(task_id, now), now)
         if new:
@@ -791,7 +813,8 @@ class MusicMintApp(App[int]):
             self._update_titles()
         self.notify(
             f"Imported {len(new)} new task(s) from {page} page(s); "
-            f"{len(found) - len(new)} were already tracked.",
+            f"{len(unique) - len(new) - len(invalid)} were already tracked"
+            + (f"; {len(invalid)} had invalid IDs." if invalid else "."),
             markup=False,
         )
 

@@ -18,6 +18,7 @@ from typing import Any
 from tui import __version__, exit_codes
 from tui.api import InvalidTaskIdError, MusicMintClient, validate_task_id
 from tui.config import Config, ConfigError, load_config, missing_key_message
+from tui.text import clean, scrub
 
 SUBCOMMANDS = ("simulate", "wait", "config", "export")
 
@@ -239,7 +240,14 @@ def _run_wait(args: argparse.Namespace) -> int:
             timeout=config.timeout,
             max_connections=config.max_concurrency,
         ) as client:
-            return await wait_for(client, task_ids, args.wait_timeout, config.interval, sys.stderr)
+            return await wait_for(
+                client,
+                task_ids,
+                args.wait_timeout,
+                config.interval,
+                sys.stderr,
+                secret=config.api_key,
+            )
 
     status, outcomes, message = asyncio.run(run())
     if args.download:
@@ -251,7 +259,7 @@ def _run_wait(args: argparse.Namespace) -> int:
         # Point stdout at /dev/null so the flush at exit does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if message:
-        print(f"musicmint-tui: {message}", file=sys.stderr)
+        print(f"musicmint-tui: {scrub(message, config.api_key)}", file=sys.stderr)
     return status
 
 
@@ -273,9 +281,13 @@ def _download_all(outcomes: list[Any], folder: str) -> int:
                         saved = await downloader.save_clip(clip, task.id)
                     except DownloadError as exc:
                         failed += 1
-                        print(f"musicmint-tui: {task.id}/{clip.id}: {exc}", file=sys.stderr)
+                        where = clean(f"{task.id}/{clip.id}", one_line=True)
+                        print(
+                            f"musicmint-tui: {where}: {clean(str(exc), one_line=True)}",
+                            file=sys.stderr,
+                        )
                     else:
-                        print(f"saved {saved.audio}", file=sys.stderr)
+                        print(f"saved {clean(str(saved.audio), one_line=True)}", file=sys.stderr)
         return exit_codes.TASK_FAILED if failed else exit_codes.OK
 
     return asyncio.run(run())
@@ -286,9 +298,11 @@ def _run_export(args: argparse.Namespace) -> int:
     from tui.export import to_csv, to_json
     from tui.store import TaskStore
 
-    loaded = TaskStore(locations.data_dir() / "tasks.toml").load()
-    if loaded.problem and not loaded.tasks:
-        return _fail(loaded.problem)
+    loaded = TaskStore(locations.data_dir() / "tasks.toml").load(read_only=True)
+    if loaded.problem:
+        print(f"musicmint-tui: warning: {loaded.problem}", file=sys.stderr)
+        if not loaded.tasks:
+            return exit_codes.USAGE
     text = to_json(loaded.tasks) if args.format == "json" else to_csv(loaded.tasks)
     try:
         sys.stdout.write(text)

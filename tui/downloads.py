@@ -31,10 +31,13 @@ from tui.api.models import Clip
 from tui.atomic import atomic_write
 from tui.urls import refusal
 
-MAX_NAME = 80
+MAX_NAME = 80  # characters of title
+#: Bytes of title: file systems limit names to 255 bytes, and a CJK or emoji
+#: character takes 3-4, so characters alone do not bound the name.
+MAX_NAME_BYTES = 120
 ATTEMPTS = 3
 #: Magic numbers of what we accept, by kind.
-AUDIO_MAGIC = (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xe3")
+AUDIO_MAGIC = (b"ID3",)  # or an MPEG frame sync, checked in _looks_like
 IMAGE_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png", b"RIFF": ".webp"}
 
 
@@ -49,7 +52,10 @@ def safe_name(title: str | None, clip_id: str | None) -> str:
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = re.sub(r'[\\/:*?"<>|\x00]+', " ", text)
     text = re.sub(r"\s+", " ", text).strip(" .")
-    text = text[:MAX_NAME].rstrip(" .") or "untitled"
+    text = text[:MAX_NAME]
+    while len(text.encode("utf-8")) > MAX_NAME_BYTES:
+        text = text[:-1]
+    text = text.rstrip(" .") or "untitled"
     clip = re.sub(r"[^A-Za-z0-9_-]+", "", clip_id or "")[:40] or "clip"
     return f"{text} [{clip}]"
 
@@ -116,7 +122,8 @@ def _belongs_to(path: Path, clip_id: str | None) -> bool:
 def _looks_like(head: bytes, kind: str) -> str | None:
     """The file extension the bytes justify, or None when they are not that kind."""
     if kind == "audio":
-        return ".mp3" if head.startswith(AUDIO_MAGIC) else None
+        frame_sync = len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+        return ".mp3" if head.startswith(AUDIO_MAGIC) or frame_sync else None
     for magic, ext in IMAGE_MAGIC.items():
         if head.startswith(magic) and (ext != ".webp" or head[8:12] == b"WEBP"):
             return ext
@@ -172,6 +179,10 @@ class Downloader:
         audio = await self.fetch(
             clip.audio_url or "", stem, "audio", clip.id, audio_progress, on_progress
         )
+        # The sidecar marks the audio as this clip's at once, so a cancelled or
+        # failed cover never leaves an unclaimed MP3 that a retry would duplicate.
+        sidecar = audio.with_suffix(".json")
+        self._write_sidecar(sidecar, clip, task_id, audio, None)
         cover: Path | None = None
         if clip.image_url and refusal(clip.image_url) is None:
             cover_progress = Progress(f"{stem} (cover)")
@@ -182,10 +193,20 @@ class Downloader:
             except DownloadError as exc:
                 cover_progress.state, cover_progress.message = "failed", str(exc)
                 on_progress(cover_progress)
-        sidecar = audio.with_suffix(".json")
-        data = json.dumps(sidecar_data(clip, task_id, audio, cover), indent=2, ensure_ascii=False)
-        atomic_write(sidecar, data.encode())
+            else:
+                self._write_sidecar(sidecar, clip, task_id, audio, cover)
         return SavedClip(audio, cover, sidecar)
+
+    @staticmethod
+    def _write_sidecar(
+        path: Path, clip: Clip, task_id: str, audio: Path, cover: Path | None
+    ) -> None:
+        data = json.dumps(sidecar_data(clip, task_id, audio, cover), indent=2, ensure_ascii=True)
+        try:
+            atomic_write(path, data.encode())
+            _make_readable(path)
+        except OSError as exc:
+            raise DownloadError(f"cannot write {path.name}: {exc.strerror or exc}") from exc
 
     async def fetch(
         self,
@@ -233,7 +254,10 @@ class Downloader:
         progress.received, progress.total = 0, None
         progress.started = time.monotonic()
         progress.state, progress.message = "downloading", ""
-        fd, tmp_name = tempfile.mkstemp(prefix=".mm-", suffix=".part", dir=self.folder)
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=".mm-", suffix=".part", dir=self.folder)
+        except OSError as exc:
+            raise _Final(f"cannot write to {self.folder}: {exc.strerror or exc}") from exc
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -269,12 +293,31 @@ class Downloader:
                 raise _Final(f"the file is not {what} (it starts with {head[:8]!r})")
             target = _free_target(self.folder, stem, suffix, clip_id)
             os.replace(tmp, target)
+            _make_readable(target)
             return target
         except httpx.HTTPError as exc:
             raise DownloadError(f"transfer failed: {type(exc).__name__}: {exc}") from exc
+        except OSError as exc:  # disk full, name too long, permissions...
+            raise _Final(f"cannot save the file: {exc.strerror or exc}") from exc
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+#: Saved files get the permissions the user's umask gives new files (mkstemp
+#: makes them 0600, which media servers and other users could not read).
+FILE_MODE = 0o666 & ~_umask()
+
+
+def _make_readable(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.chmod(path, FILE_MODE)
 
 
 class _Final(DownloadError):

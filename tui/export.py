@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from tui.store import TrackedTask
+from tui.text import clean
 
 CSV_FIELDS = (
     "task_id",
@@ -47,13 +48,16 @@ def task_json(record: TrackedTask) -> dict[str, Any]:
 
 
 def to_json(records: list[TrackedTask]) -> str:
-    return json.dumps([task_json(r) for r in records], indent=2, ensure_ascii=False) + "\n"
+    # ensure_ascii: faithful, and no C1 control or bidi override reaches a terminal.
+    return json.dumps([task_json(r) for r in records], indent=2, ensure_ascii=True) + "\n"
 
 
 def _cell(value: Any) -> Any:
-    """Server text is untrusted: never let it become a spreadsheet formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """Server text is untrusted: control characters are escaped (``clean``) and
+    nothing may become a spreadsheet formula."""
+    if isinstance(value, str):
+        value = clean(value)
+        return "'" + value if value.startswith(_FORMULA_START) else value
     return "" if value is None else value
 
 

@@ -13,6 +13,7 @@ from collections import deque
 from pathlib import Path
 
 from tui.api.client import mask_key
+from tui.text import clean
 
 LOGGER_NAME = "musicmint"
 LOG_FILE = "musicmint-tui.log"
@@ -26,20 +27,33 @@ log.propagate = False
 
 
 class RedactKey(logging.Filter):
-    """Replace the key with its masked form in every record, whatever the source."""
+    """Every record, whatever its source, leaves with API keys masked and control
+    characters escaped (server text must not reach a terminal that ``cat``s the log)."""
 
     def __init__(self, key: str) -> None:
         super().__init__()
-        self.key = key
-        self.masked = mask_key(key)
+        self.keys: set[str] = set()
+        self.add(key)
+
+    def add(self, key: str) -> None:
+        """Also mask ``key`` (after a config reload brought a new one)."""
+        if key and len(key) >= 4:
+            self.keys.add(key)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.key and len(self.key) >= 4:
-            message = record.getMessage()
-            if self.key in message:
-                record.msg = message.replace(self.key, self.masked)
-                record.args = ()
+        message = clean(record.getMessage(), one_line=True)
+        for key in self.keys:
+            message = message.replace(key, mask_key(key))
+        record.msg, record.args = message, ()
         return True
+
+
+_redactor: RedactKey | None = None
+
+
+def add_secret(key: str) -> None:
+    if _redactor is not None:
+        _redactor.add(key)
 
 
 class RecentErrors(logging.Handler):
@@ -56,8 +70,9 @@ class RecentErrors(logging.Handler):
 
 def setup(folder: Path | None, api_key: str) -> tuple[RecentErrors, Path | None]:
     """Attach the file and memory handlers; a log folder we cannot create is not fatal."""
+    global _redactor
     recent = RecentErrors()
-    redact = RedactKey(api_key)
+    redact = _redactor = RedactKey(api_key)
     log.setLevel(logging.INFO)
     log.propagate = False
     for handler in list(log.handlers):

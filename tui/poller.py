@@ -37,6 +37,8 @@ from tui.api import (
 from tui.api.errors import NetworkError, ServerError
 
 MAX_BACKOFF = 60.0
+#: The longest Retry-After we obey, in seconds.
+MAX_PAUSE = 3600.0
 JITTER = 0.10
 #: Link health is judged over this many recent requests.
 HEALTH_WINDOW = 10
@@ -132,13 +134,27 @@ class Poller:
 
     def resume(self) -> None:
         """After an auth failure was fixed: every tracked task is due now."""
-        self.auth_blocked = False
-        self._paused_until = 0.0
-        now = self.clock()
+        self.auth_blocked = False  # a Retry-After pause still holds
+        now = max(self.clock(), self._paused_until)
         for task_id in self._active - self._inflight:
             self._failures.pop(task_id, None)
             self._schedule(task_id, now)
-        self._set_link(LinkState("ok", last_success=self._last_success))
+        if wait := self.paused_for():
+            resume_at = self.wall() + wait
+            self._set_link(
+                LinkState(
+                    "rate_limited",
+                    "still rate limited",
+                    last_success=self._last_success,
+                    resume_at=resume_at,
+                )
+            )
+        else:
+            self._set_link(LinkState("ok", last_success=self._last_success))
+
+    def paused_for(self) -> float:
+        """Seconds left of a Retry-After pause (0 when not paused)."""
+        return max(0.0, self._paused_until - self.clock())
 
     def stop(self) -> None:
         """End :meth:`run` at its next step (cancelling its task works too)."""
@@ -257,7 +273,8 @@ class Poller:
             self._failures.pop(task_id, None)
             self._active.discard(task_id)
         elif isinstance(exc, RateLimitedError):
-            pause = max(exc.retry_after or self.interval, self.interval)
+            # Honoured, but bounded: a bogus Retry-After must not stop polling for days.
+            pause = min(max(exc.retry_after or self.interval, self.interval), MAX_PAUSE)
             self._paused_until = max(self._paused_until, now + pause)
             retry_in = self._paused_until - now
             self._set_link(
@@ -274,7 +291,7 @@ class Poller:
             self._failures[task_id] = failures
             ceiling = min(self.max_backoff, self.interval * 2**failures)
             retry_in = max(self.interval, self.rng.uniform(0, ceiling))
-            if isinstance(exc, NetworkError | ServerError):
+            if isinstance(exc, NetworkError | ServerError | ProtocolError):
                 self._recent.append(False)
                 self._note_trouble(exc, wall, retry_in)
         if retry_in is not None and task_id in self._active and task_id not in self._due:

@@ -142,8 +142,11 @@ class TaskStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> LoadResult:
-        """Load the file; a corrupt one is renamed aside, never deleted or overwritten."""
+    def load(self, read_only: bool = False) -> LoadResult:
+        """Load the file; a corrupt one is renamed aside, never deleted or overwritten.
+
+        ``read_only`` (export) reports problems but leaves every file as it is.
+        """
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -157,7 +160,7 @@ class TaskStore:
             if not isinstance(entries, list):
                 raise ValueError("'tasks' is not a list")
         except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
-            aside = self._move_aside()
+            aside = None if read_only else self._move_aside()
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return LoadResult([], moved_aside=aside, problem=f"{self.path} was corrupt ({reason})")
         version = doc.get("version", FORMAT_VERSION)
@@ -179,7 +182,7 @@ class TaskStore:
                 tasks.append(tracked)
         if skipped:
             # The next save would drop them for good: keep a copy of the original.
-            copy = self._copy_aside(raw, "skipped")
+            copy = None if read_only else self._copy_aside(raw, "skipped")
             return LoadResult(
                 tasks,
                 moved_aside=copy,

@@ -36,3 +36,14 @@ def clean(text: str | None, *, one_line: bool = False) -> str:
         return ""
     pattern = _UNSAFE_ONE_LINE if one_line else _UNSAFE
     return pattern.sub(_escape, text)
+
+
+def scrub(text: str | None, secret: str | None) -> str:
+    """One clean line with ``secret`` (the API key) masked: for anything that
+    repeats server text (errors, messages) where the server might echo the key."""
+    from tui.api.client import mask_key
+
+    line = clean(text, one_line=True)
+    if secret and len(secret) >= 4:
+        line = line.replace(secret, mask_key(secret))
+    return line

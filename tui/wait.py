@@ -25,7 +25,7 @@ from tui.api import (
 )
 from tui.api.errors import TRANSIENT_ERRORS
 from tui.formatting import clip_length
-from tui.text import clean
+from tui.text import clean, scrub
 
 MAX_BACKOFF = 60.0
 
@@ -79,12 +79,13 @@ class Waiter:
     client: MusicMintClient
     interval: float
     log: TextIO = field(default_factory=lambda: sys.stderr)
+    secret: str = ""  # the API key: masked wherever server text is echoed
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     gate: _Gate = field(default_factory=_Gate)
 
     def _say(self, task_id: str, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")
-        print(f"{stamp} {task_id}: {clean(text, one_line=True)}", file=self.log, flush=True)
+        print(f"{stamp} {task_id}: {scrub(text, self.secret)}", file=self.log, flush=True)
 
     async def run(self, task_ids: list[str]) -> None:
         for task_id in task_ids:
@@ -114,7 +115,7 @@ class Waiter:
                 await asyncio.sleep(delay)
                 continue
             except (ApiError, MusicMintError) as exc:
-                outcome.error = exc.describe()
+                outcome.error = scrub(exc.describe(), self.secret)
                 self._say(task_id, f"error: {outcome.error}")
                 return
             failures = 0
@@ -134,9 +135,10 @@ async def wait_for(
     timeout: float,
     interval: float,
     log: TextIO,
+    secret: str = "",
 ) -> tuple[int, list[Outcome], str | None]:
     """Poll until all finish; return (exit status, outcomes in input order, message)."""
-    waiter = Waiter(client, interval, log)
+    waiter = Waiter(client, interval, log, secret)
     auth_error: AuthError | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -157,7 +159,8 @@ async def wait_for(
 
 
 def render_json(outcomes: list[Outcome]) -> str:
-    return json.dumps([o.to_json() for o in outcomes], indent=2, ensure_ascii=False)
+    # ensure_ascii: C1 controls and bidi overrides in server text stay escaped.
+    return json.dumps([o.to_json() for o in outcomes], indent=2, ensure_ascii=True)
 
 
 def render_table(outcomes: list[Outcome]) -> str:
