@@ -5,6 +5,7 @@ Each test asserts on what the user sees and on the simulator's request log.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -110,7 +111,9 @@ async def test_recovers_after_server_restart_on_same_port(sim_server, data_dir, 
         sim_server.stop()
         await wait_for(pilot, lambda: "offline since" in screen_text(app).splitlines()[0])
         assert app.records["survivor"].status == "queuing"  # last good state kept
-        assert "cannot reach" in screen_text(app)
+        await wait_for(
+            pilot, lambda: re.search(r"cannot reach|closed the connection", screen_text(app))
+        )
         clock.advance(20)
         revived = SimulatorServer(Simulator(api_key=KEY, clock=clock), port=port)
         revived.sim.book = sim.book

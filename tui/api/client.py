@@ -116,6 +116,9 @@ class MusicMintClient:
                 f"no answer within the timeout ({type(exc).__name__})"
             ) from exc
         except httpx.RemoteProtocolError as exc:
+            if "without sending a response" in str(exc):
+                # The server went away mid-connection: an outage, not a bad answer.
+                raise NetworkError(f"{self.base_url} closed the connection unanswered") from exc
             raise ProtocolError(f"malformed HTTP response: {exc}") from exc
         except httpx.DecodingError as exc:
             raise ProtocolError(f"undecodable response body: {exc}") from exc
