@@ -40,7 +40,7 @@ class Sizes:
     startup_tasks: int = 10_000
     idle_tasks: int = 1000
     idle_seconds: float = 10.0
-    key_presses: int = 60
+    key_presses: int = 100
 
 
 # -- simulator process -----------------------------------------------------------
