@@ -377,3 +377,55 @@ def test_export_leaves_a_corrupt_file_alone(capsys) -> None:
     assert path.read_text() == "not [toml"
     assert sorted(p.name for p in path.parent.iterdir()) == ["tasks.toml"]
     assert "corrupt" in capsys.readouterr().err
+
+
+async def test_dashboard_retries_a_500_then_saves(sim_server, data_dir, clock, music):
+    sim = sim_server.sim
+    sim.book.seed("r500", outcome="completed", expiries=("week",), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["r500"], download_dir=music)
+    app.downloader.retry_base = 0.3
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["r500"].finished)
+        clip = app.records["r500"].task.results[0]
+        sim.file_faults[clip.id] = Fault.html_error(500, times=1)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: "retrying" in screen_text(app))
+        await wait_for(pilot, lambda: clip.id in app.records["r500"].downloads)
+    saved = Path(app.records["r500"].downloads[clip.id])
+    assert saved.exists() and saved.with_suffix(".json").exists()
+
+
+async def test_dashboard_rejects_a_truncated_file(sim_server, data_dir, clock, music):
+    sim = sim_server.sim
+    sim.book.seed("trunc", outcome="completed", expiries=("week",), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["trunc"], download_dir=music)
+    app.downloader.retry_base = 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["trunc"].finished)
+        clip = app.records["trunc"].task.results[0]
+        sim.file_faults[clip.id] = Fault.truncated()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: any("failed" in n for n in notifications(app)), timeout=8)
+        assert app.records["trunc"].downloads == {}
+    assert not any(name.endswith(".mp3") for name in files(music))
+
+
+async def test_import_flag_with_a_status_filter(sim_server, data_dir, clock):
+    book = sim_server.sim.book
+    book.seed("ok1", outcome="completed", age=1000)
+    book.seed("ok2", outcome="completed", age=1001)
+    book.seed("bad1", outcome="failed", age=1002)
+    app = make_app(sim_server, data_dir, clock)
+    app.import_status = "completed"  # as `--import-recent completed` sets it
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: set(app.records) == {"ok1", "ok2"})
+    body = next(r.body for r in sim_server.sim.requests if r.path == "/api/v1/tasks")
+    assert json.loads(body)["status"] == 2
+
+
+def test_import_recent_flag_parses() -> None:
+    from tui.cli import _dashboard_parser
+
+    assert _dashboard_parser().parse_args(["--import-recent"]).import_recent == "all"
+    args = _dashboard_parser().parse_args(["--import-recent", "failed", "t1"])
+    assert args.import_recent == "failed" and args.task_ids == ["t1"]
