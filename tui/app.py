@@ -209,6 +209,17 @@ class MusicMintApp(DownloadsMixin, App[int]):
         if self.import_status is not None:
             self.action_import()
 
+    def _add_tasks(self, task_ids: list[str]) -> None:
+        """Track new IDs (typed, pasted or imported): poll them now, show their rows."""
+        if not task_ids:
+            return
+        now = self.clock()
+        for task_id in task_ids:
+            self.table.upsert(self._track_new(task_id, now), now)
+        self.table.fit_columns()
+        self._dirty = True
+        self._update_titles()
+
     def _track_new(self, task_id: str, now: float) -> TrackedTask:
         record = TrackedTask(id=task_id, added_at=now)
         self.records[task_id] = record
@@ -496,12 +507,7 @@ class MusicMintApp(DownloadsMixin, App[int]):
         parsed: ParsedIds | None = await self.push_screen_wait(AddTasksScreen(set(self.records)))
         if parsed is None:
             return
-        now = self.clock()
-        for task_id in parsed.valid:
-            self.table.upsert(self._track_new(task_id, now), now)
-        self.table.fit_columns()
-        self._dirty = True
-        self._update_titles()
+        self._add_tasks(parsed.valid)
         if parsed.valid and parsed.valid[-1] in self.table.shown:
             self.table.move_cursor(row=self.table.get_row_index(parsed.valid[-1]))
         self.notify(

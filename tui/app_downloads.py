@@ -15,7 +15,7 @@ from textual import work
 from textual.worker import Worker
 
 from tui.api import MusicMintError
-from tui.api.ids import is_valid_task_id
+from tui.api.ids import classify_task_ids
 from tui.api.models import Clip
 from tui.downloads import Downloader, DownloadError, Progress
 from tui.logs import log
@@ -158,19 +158,11 @@ class DownloadsMixin(_Base):
                 f"Import failed: {self._scrub(exc.describe())}", severity="error", markup=False
             )
             return
-        now = self.clock()
-        unique = list(dict.fromkeys(found))
-        invalid = [t for t in unique if not is_valid_task_id(t)]
-        new = [t for t in unique if t not in self.records and is_valid_task_id(t)]
-        for task_id in new:
-            self.table.upsert(self._track_new(task_id, now), now)
-        if new:
-            self._dirty = True
-            self.table.fit_columns()
-            self._update_titles()
+        listed = classify_task_ids(found, set(self.records))
+        self._add_tasks(listed.valid)
         self.notify(
-            f"Imported {len(new)} new task(s) from {page} page(s); "
-            f"{len(unique) - len(new) - len(invalid)} were already tracked"
-            + (f"; {len(invalid)} had invalid IDs." if invalid else "."),
+            f"Imported {len(listed.valid)} new task(s) from {page} page(s); "
+            f"{len(listed.duplicates)} were already tracked"
+            + (f"; {len(listed.invalid)} had invalid IDs." if listed.invalid else "."),
             markup=False,
         )

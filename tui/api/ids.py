@@ -7,6 +7,7 @@ character can never change which endpoint we call.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tui.api.errors import InvalidTaskIdError
@@ -61,17 +62,21 @@ class ParsedIds:
 
 
 def parse_task_ids(text: str, known: frozenset[str] | set[str] = frozenset()) -> ParsedIds:
-    """Split a pasted blob on spaces, commas, semicolons and newlines.
+    """Split a pasted blob on spaces, commas, semicolons and newlines, then classify."""
+    return classify_task_ids((t for t in _SPLIT_RE.split(text) if t), known)
 
-    ``known`` IDs (already tracked) and repeats within the blob are reported
-    rather than silently dropped, so the user sees what happened to every
-    token they pasted.
+
+def classify_task_ids(
+    tokens: Iterable[str], known: frozenset[str] | set[str] = frozenset()
+) -> ParsedIds:
+    """Sort tokens into new, already ``known`` (tracked), repeated and invalid.
+
+    Nothing is silently dropped, so the user can be told what happened to every
+    token they pasted (or the server listed).
     """
     out = ParsedIds()
     seen: set[str] = set()
-    for token in _SPLIT_RE.split(text):
-        if not token:
-            continue
+    for token in tokens:
         if not _ID_RE.fullmatch(token):
             out.invalid.append((_printable(token), id_problem(token)))
         elif token in known:
