@@ -8,10 +8,10 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tui.app import MusicMintApp
-from tui.config import load_config
+from tui.core.config import load_config
+from tui.services.store import TaskStore
 from tui.simulator import SimulatorServer
-from tui.store import TaskStore
+from tui.ui.app import MusicMintApp
 
 from .conftest import KEY
 

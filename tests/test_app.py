@@ -74,7 +74,9 @@ async def test_statuses_progress_without_keypresses(sim_server, data_dir, clock:
         clock.advance(10)
         await wait_for(pilot, lambda: records["goes-ok"].finished and records["goes-bad"].finished)
         await wait_for(pilot, lambda: "✔ 1 completed" in screen_text(app))  # status bar
-        await wait_for(pilot, lambda: "✘ failed" in app.table.shown["goes-bad"]["status"].plain)
+        await wait_for(
+            pilot, lambda: "✘ failed" in app.main.table.shown["goes-bad"]["status"].plain
+        )
         await pilot.pause()
         text = screen_text(app)
         assert "✔ completed" in text and "✘ failed" in text
@@ -130,7 +132,7 @@ async def test_countdown_changes_between_frames(sim_server, data_dir, clock: Fak
         await wait_for(
             pilot,
             lambda: (
-                "expired" in app.detail.query_one(".clip").render().__str__()
+                "expired" in app.main.detail.query_one(".clip").render().__str__()
                 or "expired" in screen_text(app)
             ),
         )
@@ -229,14 +231,14 @@ async def test_remove_and_undo(sim_server, data_dir, clock) -> None:
                 len(app.records) == 3 and all(r.status == "completed" for r in app.records.values())
             ),
         )
-        await wait_for(pilot, lambda: app.table.row_count == 3)
+        await wait_for(pilot, lambda: app.main.table.row_count == 3)
         await pilot.press("down", "x")
         assert "t1" not in app.records
-        assert "t1" not in app.table._cells
+        assert "t1" not in app.main.table._cells
         assert "Press u to undo" in notifications(app)[-1]
         await pilot.press("u")
-        assert app.table.row_ids() == ["t0", "t1", "t2"]
-        assert app.table.highlighted_id == "t1"
+        assert app.main.table.row_ids() == ["t0", "t1", "t2"]
+        assert app.main.table.highlighted_id == "t1"
         await pilot.press("delete")
         assert "t1" not in app.records
 
@@ -258,16 +260,16 @@ async def test_filter_and_sort(sim_server, data_dir, clock) -> None:
         await pilot.press("slash")
         await pilot.press(*"fail")
         await pilot.pause()
-        assert app.table.row_ids() == ["bbb-fail"]
+        assert app.main.table.row_ids() == ["bbb-fail"]
         assert "1 of 3" in screen_text(app)
         await pilot.press("enter")
-        assert app.table.has_focus and app.table.row_ids() == ["bbb-fail"]
+        assert app.main.table.has_focus and app.main.table.row_ids() == ["bbb-fail"]
         await pilot.press("slash", "escape")
-        assert app.table.row_ids() == ["aaa-done", "bbb-fail", "ccc-wait"]
+        assert app.main.table.row_ids() == ["aaa-done", "bbb-fail", "ccc-wait"]
         await pilot.press("s")  # created: newest first
-        assert app.table.row_ids() == ["ccc-wait", "aaa-done", "bbb-fail"]
+        assert app.main.table.row_ids() == ["ccc-wait", "aaa-done", "bbb-fail"]
         await pilot.press("s")  # status: working first, completed last
-        assert app.table.row_ids() == ["ccc-wait", "bbb-fail", "aaa-done"]
+        assert app.main.table.row_ids() == ["ccc-wait", "bbb-fail", "aaa-done"]
         assert "sort: status" in screen_text(app)
 
 
@@ -335,7 +337,7 @@ async def test_corrupt_store_is_moved_aside(sim_server, data_dir, clock) -> None
 
 
 async def test_help_screen_lists_every_key(sim_server, data_dir, clock) -> None:
-    from tui.keys import KEYMAP
+    from tui.ui.keys import KEYMAP
 
     app = make_app(sim_server, data_dir, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -348,7 +350,7 @@ async def test_help_screen_lists_every_key(sim_server, data_dir, clock) -> None:
 
 
 async def test_every_action_is_in_the_command_palette(sim_server, data_dir, clock) -> None:
-    from tui.keys import KEYMAP
+    from tui.ui.keys import KEYMAP
 
     app = make_app(sim_server, data_dir, clock)
     async with app.run_test(size=SIZE):
@@ -368,8 +370,8 @@ async def test_narrow_terminal_puts_details_below(sim_server, data_dir, clock) -
     app = make_app(sim_server, data_dir, clock, ids=["64f3a1b2c8d9e0f1a2b3c4d5"])
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.records["64f3a1b2c8d9e0f1a2b3c4d5"].finished)
-        assert app.detail.region.y > app.table.region.y
-        assert app.detail.region.width == app.table.region.width
+        assert app.main.detail.region.y > app.main.table.region.y
+        assert app.main.detail.region.width == app.main.table.region.width
         # The long ID is shortened in the middle to fit; the detail pane has it whole.
         await wait_for(pilot, lambda: re.search(r"64f3a1\w*…\w*c4d5  ✔", screen_text(app)))
         assert "64f3a1b2c8d9e0f1a2b3c4d5" in screen_text(app)
@@ -392,13 +394,13 @@ async def test_enter_focuses_details_and_escape_returns(sim_server, data_dir, cl
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["two"].finished)
         await pilot.press("enter")
-        assert app.detail.has_focus
+        assert app.main.detail.has_focus
         await pilot.press("down")
-        assert app.detail.selected == 1
+        assert app.main.detail.selected == 1
         await pilot.press("y")
         assert app.clipboard == app.records["two"].task.results[1].audio_url
         await pilot.press("escape")
-        assert app.table.has_focus
+        assert app.main.table.has_focus
 
 
 async def test_same_state_polls_repaint_nothing(sim_server, data_dir, clock) -> None:
@@ -406,20 +408,20 @@ async def test_same_state_polls_repaint_nothing(sim_server, data_dir, clock) -> 
     app = make_app(sim_server, data_dir, clock, ids=["idle"], tick=3600)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["idle"].status == "queuing")
-        await wait_for(pilot, lambda: "◷ queuing" in app.table.shown["idle"]["status"].plain)
+        await wait_for(pilot, lambda: "◷ queuing" in app.main.table.shown["idle"]["status"].plain)
         calls: list[tuple] = []
-        original = app.table.update_cell
+        original = app.main.table.update_cell
 
         def counting(*args, **kwargs):
             calls.append(args)
             return original(*args, **kwargs)
 
-        app.table.update_cell = counting  # type: ignore[method-assign]
+        app.main.table.update_cell = counting  # type: ignore[method-assign]
         app.save_now()  # the add itself was a change; from here on nothing changes
         polls = len(sim_server.sim.task_requests("idle"))
         await wait_for(pilot, lambda: len(sim_server.sim.task_requests("idle")) >= polls + 5)
         assert calls == []
-        assert not app._dirty
+        assert not app.tracker.dirty
 
 
 async def test_bell_rings_on_completion_when_enabled(sim_server, data_dir, clock) -> None:

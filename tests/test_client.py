@@ -307,7 +307,8 @@ async def test_answer_about_another_task_is_a_protocol_error() -> None:
 
 
 async def test_lone_surrogates_become_replacement_characters(tmp_path) -> None:
-    from tui.store import TaskStore, TrackedTask
+    from tui.domain.tracked import TrackedTask
+    from tui.services.store import TaskStore
 
     raw = b'{"code":0,"data":{"id":"abc","status":"completed","results":[{"title":"a\\ud800b"}]}}'
     async with _client_returning(lambda request: httpx.Response(200, content=raw)) as c:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tui import locations
-from tui.cli import main
-from tui.config import ConfigError, load_config
+from tui.cli.main import main
+from tui.core import locations
+from tui.core.config import ConfigError, load_config
 
 
 def write_default_config(text: str) -> Path:
@@ -121,7 +121,7 @@ def test_config_command_masks_the_key(capsys, monkeypatch) -> None:
 
 
 def test_example_config_is_valid_and_documents_every_key() -> None:
-    from tui.config import SCHEMA, read_config_file
+    from tui.core.config import SCHEMA, read_config_file
 
     example = Path(__file__).resolve().parents[1] / "config.example.toml"
     parsed = read_config_file(example, required=True)

@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui.api.models import Clip, Task
-from tui.lock import DataLock, FolderInUse
-from tui.store import TaskStore, TrackedTask
+from tui.core.lock import DataLock, FolderInUse
+from tui.domain.tracked import TrackedTask
+from tui.services.store import TaskStore
 
 KILLS = 200
 
@@ -93,7 +94,7 @@ def test_second_instance_is_refused_while_the_first_lives(tmp_path: Path) -> Non
 
 def test_lock_dies_with_its_process(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from tui.lock import DataLock;"
+        "import sys, time; from pathlib import Path; from tui.core.lock import DataLock;"
         f"DataLock(Path({str(tmp_path)!r})).acquire(); print('locked', flush=True); time.sleep(60)"
     )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -107,8 +108,8 @@ def test_lock_dies_with_its_process(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_second_dashboard(tmp_path: Path, monkeypatch, capsys) -> None:
-    from tui import locations
-    from tui.cli import main
+    from tui.cli.main import main
+    from tui.core import locations
 
     monkeypatch.setenv("MUSICMINT_API_KEY", "sk-mm-lock-test")
     with DataLock(locations.data_dir()):
@@ -164,7 +165,7 @@ def test_any_record_survives_a_round_trip(tmp_path_factory, items: list[TrackedT
 def test_demo_removes_only_abandoned_folders(tmp_path: Path, monkeypatch) -> None:
     import tempfile
 
-    from tui import demo
+    from tui.cli import demo
 
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     stale = tmp_path / f"{demo.FOLDER_PREFIX}old"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tui.keys import KEYMAP
+from tui.ui.keys import KEYMAP
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from tui.api.models import Clip
-from tui.cli import main
-from tui.downloads import Downloader, DownloadError, safe_name
+from tui.cli.main import main
+from tui.domain.tracked import TrackedTask
+from tui.services.downloads import Downloader, DownloadError, safe_name
+from tui.services.store import TaskStore
 from tui.simulator import Fault
-from tui.store import TaskStore, TrackedTask
 
 from .conftest import KEY
 from .harness import loaded, make_app, notifications, screen_text, wait_for
@@ -234,8 +235,8 @@ async def test_import_adds_exactly_the_missing_tasks(sim_server, data_dir, clock
 
 
 def _seed_store() -> None:
-    from tui import locations
     from tui.api.models import Task
+    from tui.core import locations
 
     clip1 = Clip(
         "c1",
@@ -320,7 +321,7 @@ async def test_unwritable_folder_is_a_clear_error(sim_server, tmp_path):
 
 
 def test_mpeg_frame_sync_variants_are_audio() -> None:
-    from tui.downloads import _looks_like
+    from tui.services.downloads import _looks_like
 
     for head in (b"ID3\x04", b"\xff\xfb\x90", b"\xff\xfa\x90", b"\xff\xf3\x40", b"\xff\xe3\x18"):
         assert _looks_like(head, "audio") == ".mp3"
@@ -368,7 +369,7 @@ async def test_auto_download_for_a_task_already_finished(sim_server, data_dir, c
 
 
 def test_export_leaves_a_corrupt_file_alone(capsys) -> None:
-    from tui import locations
+    from tui.core import locations
 
     path = locations.data_dir() / "tasks.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -383,7 +384,7 @@ async def test_dashboard_retries_a_500_then_saves(sim_server, data_dir, clock, m
     sim = sim_server.sim
     sim.book.seed("r500", outcome="completed", expiries=("week",), age=60)
     app = make_app(sim_server, data_dir, clock, ids=["r500"], download_dir=music)
-    app.downloader.retry_base = 0.3
+    app.downloads.downloader.retry_base = 0.3
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["r500"].finished)
         clip = app.records["r500"].task.results[0]
@@ -399,7 +400,7 @@ async def test_dashboard_rejects_a_truncated_file(sim_server, data_dir, clock, m
     sim = sim_server.sim
     sim.book.seed("trunc", outcome="completed", expiries=("week",), age=60)
     app = make_app(sim_server, data_dir, clock, ids=["trunc"], download_dir=music)
-    app.downloader.retry_base = 0.05
+    app.downloads.downloader.retry_base = 0.05
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["trunc"].finished)
         clip = app.records["trunc"].task.results[0]
@@ -416,7 +417,7 @@ async def test_import_flag_with_a_status_filter(sim_server, data_dir, clock):
     book.seed("ok2", outcome="completed", age=1001)
     book.seed("bad1", outcome="failed", age=1002)
     app = make_app(sim_server, data_dir, clock)
-    app.import_status = "completed"  # as `--import-recent completed` sets it
+    app._import_status = "completed"  # as `--import-recent completed` sets it
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: set(app.records) == {"ok1", "ok2"})
     body = next(r.body for r in sim_server.sim.requests if r.path == "/api/v1/tasks")
@@ -424,7 +425,7 @@ async def test_import_flag_with_a_status_filter(sim_server, data_dir, clock):
 
 
 def test_import_recent_flag_parses() -> None:
-    from tui.cli import _dashboard_parser
+    from tui.cli.main import _dashboard_parser
 
     assert _dashboard_parser().parse_args(["--import-recent"]).import_recent == "all"
     args = _dashboard_parser().parse_args(["--import-recent", "failed", "t1"])

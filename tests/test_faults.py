@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import locations
-from tui.config import load_config
+from tui.core import locations
+from tui.core.config import load_config
 from tui.simulator import Fault, Simulator, SimulatorServer
 
 from .conftest import KEY
@@ -88,7 +88,7 @@ async def test_hanging_request_does_not_delay_others(sim_server, data_dir, clock
         assert sim.task_requests("stuck") == []  # its first answer has not even been sent
         assert app.records["stuck"].status == "pending"
         await pilot.press("j")  # and the UI answers keys meanwhile
-        assert app.table.highlighted_id == "free"
+        assert app.main.table.highlighted_id == "free"
 
 
 async def test_hung_request_times_out_and_is_retried(sim_server, data_dir, clock) -> None:
@@ -165,7 +165,7 @@ async def test_bad_data_is_a_task_error_then_recovers(sim_server, data_dir, cloc
     app.poller.max_backoff = 0.2
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["bd"].last_error is not None)
-        assert "Problem" in screen_text(app)
+        await wait_for(pilot, lambda: "Problem" in screen_text(app))
         await wait_for(pilot, lambda: app.records["bd"].status == "queuing", timeout=5)
         assert app.records["bd"].last_error is None
 
@@ -215,7 +215,7 @@ async def test_huge_payload_renders(sim_server, data_dir, clock) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["big"].finished)
         await pilot.press("left_square_bracket")  # wraps to the last clip
-        assert app.detail.selected == 19
+        assert app.main.detail.selected == 19
         await wait_for(pilot, lambda: "Clip 20/20" in screen_text(app))
         assert "曲19 🎵 夜明けのメロディー" in screen_text(app)
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 
 from tui.api import MusicMintClient, Task
-from tui.poller import LinkState, Polled, Poller, PollEvent, PollFailed
+from tui.services.poller import LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.simulator import Fault
 
 from .conftest import KEY
@@ -154,7 +154,7 @@ async def test_resume_keeps_a_retry_after_pause(client, sim) -> None:
 
 
 async def test_absurd_retry_after_is_capped(client, sim) -> None:
-    from tui.poller import MAX_PAUSE
+    from tui.services.poller import MAX_PAUSE
 
     sim.inject("p2", Fault.rate_limited("99999999", times=1))
     poller = Poller(client, lambda e: None, interval=0.05)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui import logs
+from tui.core import logs
 from tui.simulator import Fault
 
 from .conftest import KEY
@@ -43,7 +43,8 @@ async def test_errors_are_logged_without_the_key(sim_server, tmp_path: Path, clo
 
 
 def test_key_never_reaches_the_data_file(sim_server, tmp_path: Path) -> None:
-    from tui.store import TaskStore, TrackedTask
+    from tui.domain.tracked import TrackedTask
+    from tui.services.store import TaskStore
 
     store = TaskStore(tmp_path / "tasks.toml")
     store.save([TrackedTask("t1", 1.0)])

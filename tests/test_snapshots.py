@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tui.demo import seed
+from tui.cli.demo import seed
 from tui.simulator import Simulator, SimulatorServer
 
 from .conftest import KEY, FakeClock
@@ -51,7 +51,7 @@ def demo_app(server: SimulatorServer, tmp_path: Path, clock: FakeClock):
 async def settled(pilot: Pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.loaded and all(r.task for r in app.records.values()))
-    await wait_for(pilot, lambda: not app.table._pending)  # queued row updates applied
+    await wait_for(pilot, lambda: not app.main.table._pending)  # queued row updates applied
     app.clear_notifications()
     await pilot.pause()
 

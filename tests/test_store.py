@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tui.api.models import Clip, Task
-from tui.store import StoreError, TaskStore, TrackedTask
+from tui.domain.tracked import TrackedTask
+from tui.services.store import StoreError, TaskStore
 
 
 def sample() -> list[TrackedTask]:

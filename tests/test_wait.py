@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tui.cli import main
+from tui.cli.main import main
 from tui.simulator import Fault, Simulator, SimulatorServer
 
 from .conftest import KEY, SPEC_CLIP_FIELDS

@@ -142,7 +142,7 @@ async def baseline(url: str, sizes: Sizes, max_connections: int = 8) -> dict[str
 
 async def poller_only(url: str, sizes: Sizes) -> dict[str, Any]:
     from tui.api import MusicMintClient
-    from tui.poller import Polled, Poller
+    from tui.services.poller import Polled, Poller
 
     lateness: list[float] = []
     count = 0
@@ -180,7 +180,7 @@ async def poller_only(url: str, sizes: Sizes) -> dict[str, Any]:
 
 
 def _config(url: str, interval: float) -> Any:
-    from tui.config import load_config
+    from tui.core.config import load_config
 
     return dataclasses.replace(
         load_config(env={}), base_url=url, api_key=KEY, interval=interval, bell=False
@@ -188,9 +188,10 @@ def _config(url: str, interval: float) -> Any:
 
 
 async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
-    from tui.app import MusicMintApp
-    from tui.poller import Polled
-    from tui.store import TaskStore, TrackedTask
+    from tui.domain.tracked import TrackedTask
+    from tui.services.poller import Polled
+    from tui.services.store import TaskStore
+    from tui.ui.app import MusicMintApp
 
     ids = task_ids(sizes.tasks, "app")
     store = TaskStore(folder / "app" / "tasks.toml")
@@ -200,7 +201,7 @@ async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
     lateness: list[float] = []
     key_ms: list[float] = []
     state = {"count": 0, "measuring": False}
-    forward = app._forward
+    forward = app.poller.on_event
 
     def counting(event: Any) -> None:
         if state["measuring"] and isinstance(event, Polled):
@@ -249,7 +250,7 @@ async def key_to_screen(pilot: Any, key: str) -> float:
 
     app = pilot.app
     driver = app._driver
-    before = app.table.cursor_row
+    before = app.main.table.cursor_row
     expected = before + (1 if key == "down" else -1)
     done: list[float] = []
     original = app._display
@@ -258,8 +259,8 @@ async def key_to_screen(pilot: Any, key: str) -> float:
         if (
             renderable is not None
             and not done
-            and app.table.cursor_row == expected
-            and (app.detail.record is app.highlighted)
+            and app.main.table.cursor_row == expected
+            and (app.main.detail.record is app.main.highlighted)
         ):
             done.append(time.perf_counter())
         original(screen, renderable)
@@ -285,8 +286,8 @@ _STARTUP_CHILD = r"""
 import asyncio, sys, time
 from pathlib import Path
 from tests.benchmarks.perf import _config
-from tui.app import MusicMintApp
-from tui.store import TaskStore
+from tui.ui.app import MusicMintApp
+from tui.services.store import TaskStore
 
 async def main():
     app = MusicMintApp(_config(sys.argv[2], 5.0), TaskStore(Path(sys.argv[1])))
@@ -300,12 +301,12 @@ async def main():
     app._display = display
     async with app.run_test(size=(160, 48)) as pilot:
         for _ in range(12000):
-            if app.loaded and app.table.row_count:
+            if app.loaded and app.main.table.row_count:
                 break
             await asyncio.sleep(0.005)
         loaded = time.time()
         print("FRAME", app.first_frame, flush=True)
-        print("LOADED", loaded, app.table.row_count, flush=True)
+        print("LOADED", loaded, app.main.table.row_count, flush=True)
 
 asyncio.run(main())
 """
@@ -313,7 +314,8 @@ asyncio.run(main())
 
 def make_big_store(path: Path, n: int) -> None:
     from tui.api.models import Clip, Task
-    from tui.store import TaskStore, TrackedTask
+    from tui.domain.tracked import TrackedTask
+    from tui.services.store import TaskStore
 
     now = time.time()
     records = []
@@ -377,8 +379,8 @@ def startup(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
 
 
 async def idle(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
-    from tui.app import MusicMintApp
-    from tui.store import TaskStore
+    from tui.services.store import TaskStore
+    from tui.ui.app import MusicMintApp
 
     path = folder / "idle" / "tasks.toml"
     make_big_store(path, sizes.idle_tasks)

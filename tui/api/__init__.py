@@ -1,6 +1,6 @@
 """MusicMint HTTP API: client, models and errors. Must not import Textual."""
 
-from tui.api.client import MusicMintClient, mask_key
+from tui.api.client import MusicMintClient
 from tui.api.errors import (
     ApiError,
     AuthError,
@@ -16,6 +16,7 @@ from tui.api.errors import (
 )
 from tui.api.ids import parse_task_ids, validate_task_id
 from tui.api.models import Clip, Task, TaskPage, TaskSummary
+from tui.core.sanitize import mask_key
 
 __all__ = [
     "ApiError",

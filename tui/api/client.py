@@ -15,22 +15,12 @@ from tui.api.envelope import parse_list_response, parse_task_response
 from tui.api.errors import NetworkError, ProtocolError, RequestTimeoutError
 from tui.api.ids import validate_task_id
 from tui.api.models import LIST_STATUS_FILTER, Task, TaskPage
+from tui.core.config import DEFAULT_TIMEOUT, Config
+from tui.core.sanitize import mask_key
 
-DEFAULT_BASE_URL = "https://api.musicmint.ai"
-DEFAULT_TIMEOUT = 15.0
 #: Bodies bigger than this are refused rather than parsed: a task payload is a few KB.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 USER_AGENT = f"musicmint-tui/{__version__}"
-
-
-def mask_key(key: str | None) -> str:
-    """``sk-mm-…abcd``: enough to tell keys apart, never enough to use one."""
-    if not key:
-        return "(none)"
-    if len(key) <= 8:
-        return "…" + key[-2:]
-    prefix = key[:6] if key.startswith("sk-") else key[:2]
-    return f"{prefix}…{key[-4:]}"
 
 
 class MusicMintClient:
@@ -65,6 +55,16 @@ class MusicMintClient:
             ),
             transport=transport,
             follow_redirects=False,
+        )
+
+    @classmethod
+    def from_config(cls, config: Config) -> MusicMintClient:
+        """The one way every command (dashboard, ``wait``, import) builds its client."""
+        return cls(
+            config.base_url,
+            config.api_key,
+            timeout=config.timeout,
+            max_connections=config.max_concurrency,
         )
 
     def __repr__(self) -> str:

@@ -86,12 +86,3 @@ class NetworkError(MusicMintError):
 
 class RequestTimeoutError(NetworkError):
     """No answer within the configured timeout."""
-
-
-#: Errors after which simply trying again later is the right move.
-TRANSIENT_ERRORS: tuple[type[MusicMintError], ...] = (
-    RateLimitedError,
-    ServerError,
-    ProtocolError,
-    NetworkError,
-)

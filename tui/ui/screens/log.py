@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.text import clean
+from tui.core.sanitize import clean
 
 
 class LogScreen(ModalScreen[None]):

@@ -12,8 +12,7 @@ import logging.handlers
 from collections import deque
 from pathlib import Path
 
-from tui.api.client import mask_key
-from tui.text import clean
+from tui.core.sanitize import clean, mask_key
 
 LOGGER_NAME = "musicmint"
 LOG_FILE = "musicmint-tui.log"

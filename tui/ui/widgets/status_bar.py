@@ -8,10 +8,10 @@ from collections import Counter
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.poller import LinkState
-from tui.store import TrackedTask
-from tui.text import clean
-from tui.widgets.presentation import STATUS_LOOK
+from tui.core.sanitize import clean
+from tui.domain.tracked import TrackedTask
+from tui.services.poller import LinkState
+from tui.ui.widgets.presentation import STATUS_LOOK
 
 COUNTED = ("queuing", "processing", "completed", "failed")
 

@@ -9,7 +9,8 @@ error stops all polling until :meth:`Poller.resume`.
 
 Results leave through a single callback as plain events; the app turns them
 into Textual messages. Nothing here imports Textual, so the benchmark can run
-the poller without a UI.
+the poller without a UI, and ``wait`` runs on the same schedule, backoff
+and Retry-After rules as the dashboard.
 """
 
 from __future__ import annotations
@@ -44,6 +45,34 @@ JITTER = 0.10
 HEALTH_WINDOW = 10
 
 
+def classify(exc: MusicMintError) -> str:
+    """The one classification of a failed request, shared by every caller.
+
+    - ``auth``: the key was refused; every request stops until resumed.
+    - ``gone``: the task is unknown or its files expired; asking again will not help.
+    - ``rate_limited``: every request pauses until Retry-After (capped).
+    - ``transient``: network, timeout, 5xx or an unreadable answer; back off,
+      and it counts against the link's health.
+    - ``rejected``: the envelope said ``code != 0`` for another reason; back off.
+    """
+    if isinstance(exc, AuthError):
+        return "auth"
+    if isinstance(exc, NotFoundError | ResultExpiredError):
+        return "gone"
+    if isinstance(exc, RateLimitedError):
+        return "rate_limited"
+    if isinstance(exc, NetworkError | ServerError | ProtocolError):
+        return "transient"
+    return "rejected"
+
+
+def retry_after_pause(exc: RateLimitedError, interval: float) -> float:
+    """How long a 429 pauses everything: as the server asks, but never shorter
+    than the interval nor longer than :data:`MAX_PAUSE` (a bogus Retry-After
+    must not stop polling for days)."""
+    return min(max(exc.retry_after or interval, interval), MAX_PAUSE)
+
+
 class TaskSource(Protocol):
     async def get_task(self, task_id: str) -> Task: ...
 
@@ -62,6 +91,11 @@ class PollFailed:
     error: MusicMintError
     at: float
     retry_in: float | None  # None: this task will not be polled again automatically
+
+    @property
+    def kind(self) -> str:
+        """See :func:`classify`."""
+        return classify(self.error)
 
 
 #: ok | retrying | rate_limited | auth_failed | offline
@@ -151,6 +185,12 @@ class Poller:
             )
         else:
             self._set_link(LinkState("ok", last_success=self._last_success))
+
+    def reconfigure(self, client: TaskSource, interval: float) -> None:
+        """New settings (config reload): later requests use ``client``; each
+        task's next poll keeps its time, the one after follows ``interval``."""
+        self.client = client
+        self.interval = interval
 
     def paused_for(self) -> float:
         """Seconds left of a Retry-After pause (0 when not paused)."""
@@ -259,8 +299,9 @@ class Poller:
 
     def _failed(self, task_id: str, exc: MusicMintError) -> None:
         now, wall = self.clock(), self.wall()
+        kind = classify(exc)
         retry_in: float | None
-        if isinstance(exc, AuthError):
+        if kind == "auth":
             self.auth_blocked = True  # the task stays active; resume() reschedules it
             self._set_link(
                 LinkState(
@@ -268,13 +309,12 @@ class Poller:
                 )
             )
             retry_in = None
-        elif isinstance(exc, NotFoundError | ResultExpiredError):
+        elif kind == "gone":
             retry_in = None
             self._failures.pop(task_id, None)
             self._active.discard(task_id)
         elif isinstance(exc, RateLimitedError):
-            # Honoured, but bounded: a bogus Retry-After must not stop polling for days.
-            pause = min(max(exc.retry_after or self.interval, self.interval), MAX_PAUSE)
+            pause = retry_after_pause(exc, self.interval)
             self._paused_until = max(self._paused_until, now + pause)
             retry_in = self._paused_until - now
             self._set_link(
@@ -291,7 +331,7 @@ class Poller:
             self._failures[task_id] = failures
             ceiling = min(self.max_backoff, self.interval * 2**failures)
             retry_in = max(self.interval, self.rng.uniform(0, ceiling))
-            if isinstance(exc, NetworkError | ServerError | ProtocolError):
+            if kind == "transient":
                 self._recent.append(False)
                 self._note_trouble(exc, wall, retry_in)
         if retry_in is not None and task_id in self._active and task_id not in self._due:

@@ -1,6 +1,9 @@
 """The key contract in one table: bindings, the help screen, the command
 palette and the README's key table are all generated from it, so they
-cannot drift apart."""
+cannot drift apart.
+
+Actions are the main screen's, except those prefixed ``app.`` (quit, reload
+config), which belong to the app because they concern its services."""
 
 from __future__ import annotations
 
@@ -48,9 +51,9 @@ KEYMAP: tuple[Key, ...] = (
         "I", "import", "Import recent tasks from the account", "Tasks", show=False, label="shift+i"
     ),
     Key("l", "show_log", "Recent errors", "App", show=False),
-    Key("ctrl+r", "reload_config", "Reload config", "App", show=False),
+    Key("ctrl+r", "app.reload_config", "Reload config", "App", show=False),
     Key("question_mark", "help", "Help", "App", label="?"),
-    Key("q", "quit", "Quit", "App"),
+    Key("q", "app.quit", "Quit", "App"),
 )
 
 

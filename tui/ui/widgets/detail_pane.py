@@ -1,7 +1,8 @@
 """The detail pane: everything known about the highlighted task.
 
-A header card plus one card per clip. One clip is *selected* (``[``/``]``,
-or ``up``/``down`` while the pane has focus) and is the target of open/copy.
+A header card plus one card per clip. The screen owns which clip is
+*selected* (``[``/``]``, or ``up``/``down`` while the pane has focus: the
+target of open/copy/download) and says so in :meth:`DetailPane.show`.
 Cards re-render only when their text changes; the 1 s tick mostly touches
 the countdown of clips expiring within the hour.
 """
@@ -20,10 +21,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from tui.api.models import Clip
-from tui.formatting import clip_length, local_time, span
-from tui.store import TrackedTask
-from tui.text import clean
-from tui.widgets.presentation import expiry_countdown, status_text
+from tui.core.formatting import clip_length, local_time, span
+from tui.core.sanitize import clean
+from tui.domain.tracked import TrackedTask
+from tui.ui.widgets.presentation import expiry_countdown, status_text
 
 
 def _grid() -> Table:
@@ -108,8 +109,8 @@ class _Card(Static):
 
 class DetailPane(VerticalScroll, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "app.next_clip", "Next clip", show=False),
-        Binding("up,k", "app.prev_clip", "Previous clip", show=False),
+        Binding("down,j", "screen.next_clip", "Next clip", show=False),
+        Binding("up,k", "screen.prev_clip", "Previous clip", show=False),
     ]
 
     def __init__(self, **kwargs: object) -> None:
@@ -126,18 +127,20 @@ class DetailPane(VerticalScroll, can_focus=True):
         yield self._header
         yield self._clips_box
 
-    @property
-    def selected_clip(self) -> Clip | None:
-        clips = self.record.task.results if self.record and self.record.task else ()
-        return clips[self.selected] if 0 <= self.selected < len(clips) else None
-
-    def show(self, record: TrackedTask | None, now: float | None = None) -> None:
-        """Show ``record`` (or nothing); cheap when called with an unchanged one."""
+    def show(
+        self,
+        record: TrackedTask | None,
+        now: float | None = None,
+        selected: int = 0,
+        scroll: bool = False,
+    ) -> None:
+        """Show ``record`` (or nothing) with clip ``selected`` marked; cheap when
+        called with an unchanged one. ``scroll`` brings the selected clip into view."""
         now = time.time() if now is None else now
         if record is not self.record or (record and record.id != getattr(self.record, "id", None)):
-            self.selected = 0
             self.scroll_home(animate=False)
         self.record = record
+        self.selected = selected
         self._empty.display = record is None
         self._header.display = record is not None
         clips_box = self._clips_box
@@ -150,9 +153,11 @@ class DetailPane(VerticalScroll, can_focus=True):
             clips_box.remove_children()
             self._card_list = [_Card(classes="clip") for _ in clips]
             clips_box.mount_all(self._card_list)
-        if self.selected >= len(clips):
-            self.selected = max(0, len(clips) - 1)
         self.tick(now)
+        if scroll and selected < len(self._card_list):
+            self.call_after_refresh(
+                self.scroll_to_widget, self._card_list[selected], animate=False, top=True
+            )
 
     def tick(self, now: float) -> None:
         record = self.record
@@ -189,17 +194,3 @@ class DetailPane(VerticalScroll, can_focus=True):
                     record.downloads.get(clip.id or ""),
                 ),
             )
-
-    def select_clip(self, delta: int) -> Clip | None:
-        clips = self.record.task.results if self.record and self.record.task else ()
-        if not clips:
-            return None
-        self.selected = (self.selected + delta) % len(clips)
-        cards = self._card_list
-        for index, card in enumerate(cards):
-            card.set_class(index == self.selected and len(clips) > 1, "-selected")
-        if self.selected < len(cards):
-            self.call_after_refresh(
-                self.scroll_to_widget, cards[self.selected], animate=False, top=True
-            )
-        return clips[self.selected]

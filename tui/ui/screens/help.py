@@ -1,4 +1,4 @@
-"""``?``: every key, grouped, generated from :data:`tui.keys.KEYMAP`."""
+"""``?``: every key, grouped, generated from :data:`tui.ui.keys.KEYMAP`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.keys import KEYMAP
+from tui.ui.keys import KEYMAP
 
 LEFT_GROUPS = ("Tasks", "View")
 

@@ -15,10 +15,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tui import __version__, exit_codes
+from tui import __version__
 from tui.api import InvalidTaskIdError, MusicMintClient, validate_task_id
-from tui.config import Config, ConfigError, load_config, missing_key_message
-from tui.text import clean, scrub
+from tui.core import exit_codes
+from tui.core.config import Config, ConfigError, load_config, missing_key_message
+from tui.core.sanitize import clean, scrub
 
 SUBCOMMANDS = ("simulate", "wait", "config", "export")
 
@@ -220,7 +221,7 @@ def _check_ids(ids: list[str]) -> str | None:
 
 
 def _run_wait(args: argparse.Namespace) -> int:
-    from tui.wait import render_json, render_table, wait_for
+    from tui.cli.wait import render_json, render_table, wait_for
 
     if problem := _check_ids(args.task_ids):
         return _fail(problem)
@@ -234,12 +235,7 @@ def _run_wait(args: argparse.Namespace) -> int:
     task_ids = list(dict.fromkeys(args.task_ids))
 
     async def run() -> tuple[int, list[Any], str | None]:
-        async with MusicMintClient(
-            config.base_url,
-            config.api_key,
-            timeout=config.timeout,
-            max_connections=config.max_concurrency,
-        ) as client:
+        async with MusicMintClient.from_config(config) as client:
             return await wait_for(
                 client,
                 task_ids,
@@ -247,6 +243,7 @@ def _run_wait(args: argparse.Namespace) -> int:
                 config.interval,
                 sys.stderr,
                 secret=config.api_key,
+                max_concurrency=config.max_concurrency,
             )
 
     status, outcomes, message = asyncio.run(run())
@@ -267,7 +264,7 @@ def _download_all(outcomes: list[Any], folder: str) -> int:
     """``wait --download``: save every clip of every completed task; 1 if any failed."""
     from pathlib import Path
 
-    from tui.downloads import Downloader, DownloadError
+    from tui.services.downloads import Downloader, DownloadError
 
     async def run() -> int:
         failed = 0
@@ -294,9 +291,9 @@ def _download_all(outcomes: list[Any], folder: str) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from tui import locations
-    from tui.export import to_csv, to_json
-    from tui.store import TaskStore
+    from tui.core import locations
+    from tui.domain.export import to_csv, to_json
+    from tui.services.store import TaskStore
 
     loaded = TaskStore(locations.data_dir() / "tasks.toml").load(read_only=True)
     if loaded.problem:
@@ -324,13 +321,13 @@ def _run_dashboard(args: argparse.Namespace) -> int:
     if problem := _check_ids(args.task_ids):
         return _fail(problem)
     if args.demo:
-        from tui.demo import run_demo
+        from tui.cli.demo import run_demo
 
         return run_demo(args.task_ids, interval=args.interval)
     config = _load(args)
     if not config.api_key:
         return _fail(missing_key_message(config))
-    from tui.app import run_app
+    from tui.cli.launch import run_app
 
     return run_app(
         config,

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui import locations
-from tui.api.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, mask_key
+from tui.core import locations
+from tui.core.sanitize import mask_key
 
+DEFAULT_BASE_URL = "https://api.musicmint.ai"
+DEFAULT_TIMEOUT = 15.0
 ENV_API_KEY = "MUSICMINT_API_KEY"
 ENV_BASE_URL = "MUSICMINT_BASE_URL"
 ENV_CONFIG = "MUSICMINT_CONFIG"

@@ -28,8 +28,8 @@ import httpx
 
 from tui import __version__
 from tui.api.models import Clip
-from tui.atomic import atomic_write
-from tui.urls import refusal
+from tui.core.atomic import atomic_write
+from tui.core.urls import refusal
 
 MAX_NAME = 80  # characters of title
 #: Bytes of title: file systems limit names to 255 bytes, and a CJK or emoji
@@ -322,3 +322,93 @@ def _make_readable(path: Path) -> None:
 
 class _Final(DownloadError):
     """A failure that retrying will not fix (404, not an MP3...)."""
+
+
+@dataclass
+class DownloadDone:
+    """How one clip's download ended: ``saved``, or why not."""
+
+    task_id: str
+    clip: Clip
+    key: str
+    saved: SavedClip | None = None
+    error: str | None = None  # None with no ``saved``: cancelled
+
+
+class DownloadQueue:
+    """The clip downloads running now, by key (``task/clip``): start, cancel,
+    report. Each runs as its own asyncio task on the caller's loop; progress
+    and endings arrive through the two callbacks, so the UI only displays."""
+
+    def __init__(
+        self,
+        downloader: Downloader,
+        on_progress: Callable[[Progress], None],
+        on_done: Callable[[DownloadDone], None],
+    ) -> None:
+        self.downloader = downloader
+        self._on_progress = on_progress
+        self._on_done = on_done
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._progress: dict[str, Progress] = {}  # key -> its latest file progress
+
+    @staticmethod
+    def key(task_id: str, clip: Clip, index: int) -> str:
+        return f"{task_id}/{clip.id or index}"
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._running
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def start(self, task_id: str, clip: Clip, key: str) -> None:
+        task = asyncio.create_task(self._run(task_id, clip, key), name=f"download {key}")
+        self._running[key] = task
+
+    def cancel(self, key: str) -> bool:
+        task = self._running.get(key)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    def cancel_all(self) -> int:
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        return len(running)
+
+    def retarget(self, folder: Path) -> None:
+        """New downloads go to ``folder``; running ones finish where they are."""
+        if folder == self.downloader.folder:
+            return
+        old, self.downloader = self.downloader, Downloader(folder)
+        if not self._running:
+            asyncio.get_running_loop().create_task(old.aclose())
+
+    async def aclose(self) -> None:
+        self.cancel_all()
+        if self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self.downloader.aclose()
+
+    async def _run(self, task_id: str, clip: Clip, key: str) -> None:
+        def report(progress: Progress) -> None:
+            self._progress[key] = progress
+            self._on_progress(progress)
+
+        done = DownloadDone(task_id, clip, key)
+        try:
+            done.saved = await self.downloader.save_clip(clip, task_id, report)
+        except DownloadError as exc:
+            done.error = str(exc)
+        except asyncio.CancelledError:
+            if progress := self._progress.get(key):
+                progress.state, progress.message = "cancelled", "by you"
+                self._on_progress(progress)
+            raise
+        finally:
+            self._running.pop(key, None)
+            self._progress.pop(key, None)
+            self._on_done(done)

@@ -19,8 +19,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist, RowKey
 
-from tui.store import TrackedTask
-from tui.widgets.presentation import (
+from tui.domain.tracked import TrackedTask
+from tui.ui.widgets.presentation import (
     COLUMNS,
     FULL_ID_WIDTH,
     STATUS_ORDER,

@@ -11,8 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from tui.downloads import Progress
-from tui.text import clean
+from tui.core.sanitize import clean
+from tui.services.downloads import Progress
 
 LINGER = 4.0
 MAX_ROWS = 6

@@ -14,9 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tui.config import load_config
+from tui.core.config import load_config
+from tui.services.store import TaskStore
 from tui.simulator import DEFAULT_KEY, Simulator, SimulatorServer
-from tui.store import TaskStore
 
 DEMO_TIME_SCALE = 0.6
 FOLDER_PREFIX = "musicmint-demo-"
@@ -58,7 +58,7 @@ def seed(sim: Simulator) -> list[str]:
 def remove_stale_folders() -> None:
     """Earlier demos killed before they could clean up leave folders behind; a
     folder whose lock nobody holds belongs to no running demo."""
-    from tui.lock import DataLock, FolderInUse
+    from tui.core.lock import DataLock, FolderInUse
 
     for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
         try:
@@ -70,7 +70,7 @@ def remove_stale_folders() -> None:
 
 
 def run_demo(extra_ids: list[str], interval: float | None = None) -> int:
-    from tui.app import run_app
+    from tui.cli.launch import run_app
 
     remove_stale_folders()
     config = load_config(overrides={"polling.interval": interval})

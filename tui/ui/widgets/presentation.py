@@ -1,6 +1,6 @@
 """How task data looks on screen: glyphs, colours and cell texts.
 
-Every server string goes through :func:`tui.text.clean` and into a
+Every server string goes through :func:`tui.core.sanitize.clean` and into a
 ``rich.text.Text`` (never a markup string), so ``[bold]`` in a title is shown
 as typed and escape sequences never reach the terminal.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from rich.text import Text
 
 from tui.api.models import Clip
-from tui.formatting import clip_length, coarse_span, expiry
-from tui.store import NOT_FOUND, TrackedTask
-from tui.text import clean
+from tui.core.formatting import clip_length, coarse_span, expiry
+from tui.core.sanitize import clean
+from tui.domain.tracked import NOT_FOUND, TrackedTask
 
 STATUS_LOOK: dict[str, tuple[str, str]] = {
     "pending": ("…", "dim"),

@@ -9,118 +9,19 @@ or the new file, never a torn one. Nothing here imports Textual.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 
-from tui.api.ids import is_valid_task_id
-from tui.api.models import Task, as_float, as_str
-from tui.atomic import atomic_write
+from tui.core.atomic import atomic_write
+from tui.domain.tracked import TrackedTask
 
 FORMAT_VERSION = 1
-_INT64 = 2**63 - 1
-
-#: A pseudo-status for tasks the server said it does not know.
-NOT_FOUND = "not found"
-
-
-@dataclass
-class TrackedTask:
-    """One row of the dashboard: what we asked for and what we last heard.
-
-    ``first_seen``/``finished_at`` are wall-clock seconds; their difference is
-    the "took" column. ``last_poll`` and ``last_error`` are session-only.
-    """
-
-    id: str
-    added_at: float
-    task: Task | None = None
-    first_seen: float | None = None
-    finished_at: float | None = None
-    gone: str | None = None  # server's "not found" message; polling stops
-    expired: str | None = None  # server said the results expired (code 4005)
-    downloads: dict[str, str] = field(default_factory=dict)  # clip ID -> saved audio path
-    last_poll: float | None = None
-    last_error: str | None = None
-
-    @property
-    def status(self) -> str:
-        if self.gone is not None:
-            return NOT_FOUND
-        if self.task is None:
-            return "pending"
-        return self.task.status or "unknown"
-
-    def clip_expired(self, expire_at: int | None, now: float) -> str | None:
-        """Why a clip's files are gone, or ``None`` while they can still be fetched."""
-        if self.expired is not None:
-            return f"the server says the results expired ({self.expired})"
-        if expire_at and expire_at / 1000 <= now:
-            return "its files expired"
-        return None
-
-    @property
-    def finished(self) -> bool:
-        """No automatic polling needed any more."""
-        return self.gone is not None or (self.task is not None and self.task.is_terminal)
-
-    def to_toml(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "added_at": self.added_at}
-        if self.task is not None:
-            out["task"] = _drop_none(self.task.to_json())
-        for name in ("first_seen", "finished_at", "gone", "expired"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        if self.downloads:
-            out["downloads"] = dict(self.downloads)
-        return out
-
-    @classmethod
-    def from_toml(cls, entry: dict[str, Any]) -> TrackedTask | None:
-        task_id = as_str(entry.get("id"))
-        if not task_id or not is_valid_task_id(task_id):
-            return None
-        raw_task = entry.get("task")
-        return cls(
-            id=task_id,
-            added_at=as_float(entry.get("added_at")) or 0.0,
-            task=(
-                Task.from_json(raw_task, task_id, keep_raw=False)
-                if isinstance(raw_task, dict)
-                else None
-            ),
-            first_seen=as_float(entry.get("first_seen")),
-            finished_at=as_float(entry.get("finished_at")),
-            gone=as_str(entry.get("gone")),
-            expired=as_str(entry.get("expired")),
-            downloads=_str_map(entry.get("downloads")),
-        )
-
-
-def _str_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _drop_none(value: Any) -> Any:
-    """TOML has no null, and its integers are 64-bit: drop what cannot be written."""
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if _storable(v)}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value if _storable(v)]
-    return value
-
-
-def _storable(value: Any) -> bool:
-    if value is None:
-        return False
-    return not (isinstance(value, int) and not -_INT64 - 1 <= value <= _INT64)
 
 
 class StoreError(Exception):
@@ -137,10 +38,23 @@ class LoadResult:
 
 
 class TaskStore:
-    """Reads and atomically writes ``tasks.toml``."""
+    """Reads and atomically writes ``tasks.toml``.
+
+    Saving is ordered and coalesced: :meth:`save_soon` hands a snapshot to one
+    background writer that always writes the newest snapshot it has and drops
+    older ones; :meth:`save` writes at once (on quit). A snapshot handed over
+    earlier never lands after a later one, whichever path wrote it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()  # guards the fields below
+        self._write_lock = threading.Lock()  # one writer of the file at a time
+        self._seq = 0  # last snapshot handed over
+        self._written = 0  # last snapshot on disk
+        self._pending: tuple[int, list[TrackedTask]] | None = None
+        self._writer: threading.Thread | None = None
+        self._on_error: Callable[[StoreError], None] = lambda exc: None
 
     def load(self, read_only: bool = False) -> LoadResult:
         """Load the file; a corrupt one is renamed aside, never deleted or overwritten.
@@ -214,7 +128,7 @@ class TaskStore:
         return tomli_w.dumps(doc).encode("utf-8")
 
     def write(self, payload: bytes, path: Path | None = None) -> None:
-        """Atomically replace the file with ``payload`` (see :mod:`tui.atomic`)."""
+        """Atomically replace the file with ``payload`` (see :mod:`tui.core.atomic`)."""
         target = path or self.path
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -223,4 +137,49 @@ class TaskStore:
             raise StoreError(f"cannot save {target}: {exc.strerror or exc}") from exc
 
     def save(self, tasks: list[TrackedTask]) -> None:
-        self.write(self.serialise(tasks))
+        """Write ``tasks`` now, on this thread; raises :class:`StoreError`."""
+        with self._lock:
+            self._seq += 1
+            seq, self._pending = self._seq, None  # older than this one: never written
+        self._write_snapshot(seq, tasks)
+
+    def save_soon(self, tasks: list[TrackedTask], on_error: Callable[[StoreError], None]) -> None:
+        """Write ``tasks`` on the background writer (TOML encoding of thousands
+        of tasks takes long enough to stall a UI). ``on_error`` is called on the
+        writer's thread."""
+        with self._lock:
+            self._seq += 1
+            self._pending = (self._seq, tasks)
+            self._on_error = on_error
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._drain, name="task-store-writer", daemon=True
+                )
+                self._writer.start()
+
+    def wait_saved(self, timeout: float | None = None) -> None:
+        """Block until the background writer is idle (quit and tests)."""
+        writer = self._writer
+        if writer is not None:
+            writer.join(timeout)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if self._pending is None:
+                    self._writer = None
+                    return
+                (seq, tasks), self._pending = self._pending, None
+                on_error = self._on_error
+            try:
+                self._write_snapshot(seq, tasks)
+            except StoreError as exc:
+                on_error(exc)
+
+    def _write_snapshot(self, seq: int, tasks: list[TrackedTask]) -> None:
+        payload = self.serialise(tasks)
+        with self._write_lock:
+            if seq <= self._written:
+                return  # a newer snapshot is already on disk
+            self.write(payload)
+            self._written = seq

@@ -41,9 +41,17 @@ def clean(text: str | None, *, one_line: bool = False) -> str:
 def scrub(text: str | None, secret: str | None) -> str:
     """One clean line with ``secret`` (the API key) masked: for anything that
     repeats server text (errors, messages) where the server might echo the key."""
-    from tui.api.client import mask_key
-
     line = clean(text, one_line=True)
     if secret and len(secret) >= 4:
         line = line.replace(secret, mask_key(secret))
     return line
+
+
+def mask_key(key: str | None) -> str:
+    """``sk-mm-…abcd``: enough to tell keys apart, never enough to use one."""
+    if not key:
+        return "(none)"
+    if len(key) <= 8:
+        return "…" + key[-2:]
+    prefix = key[:6] if key.startswith("sk-") else key[:2]
+    return f"{prefix}…{key[-4:]}"

@@ -7,8 +7,8 @@ import io
 import json
 from typing import Any
 
-from tui.store import TrackedTask
-from tui.text import clean
+from tui.core.sanitize import clean
+from tui.domain.tracked import TrackedTask
 
 CSV_FIELDS = (
     "task_id",

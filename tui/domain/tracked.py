@@ -1,0 +1,116 @@
+"""A tracked task: what we asked for and what we last heard, as one record.
+
+The dashboard, the store and export all speak in :class:`TrackedTask`; it
+knows how to turn itself into the stored form and back, and nothing about
+files, HTTP or Textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.api.ids import is_valid_task_id
+from tui.api.models import Task, as_float, as_str
+
+_INT64 = 2**63 - 1
+
+#: A pseudo-status for tasks the server said it does not know.
+NOT_FOUND = "not found"
+#: Statuses of a task the server is still working on.
+WORKING = ("queuing", "processing")
+
+
+@dataclass
+class TrackedTask:
+    """One row of the dashboard: what we asked for and what we last heard.
+
+    ``first_seen``/``finished_at`` are wall-clock seconds; their difference is
+    the "took" column. ``last_poll`` and ``last_error`` are session-only.
+    """
+
+    id: str
+    added_at: float
+    task: Task | None = None
+    first_seen: float | None = None
+    finished_at: float | None = None
+    gone: str | None = None  # server's "not found" message; polling stops
+    expired: str | None = None  # server said the results expired (code 4005)
+    downloads: dict[str, str] = field(default_factory=dict)  # clip ID -> saved audio path
+    last_poll: float | None = None
+    last_error: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.gone is not None:
+            return NOT_FOUND
+        if self.task is None:
+            return "pending"
+        return self.task.status or "unknown"
+
+    def clip_expired(self, expire_at: int | None, now: float) -> str | None:
+        """Why a clip's files are gone, or ``None`` while they can still be fetched."""
+        if self.expired is not None:
+            return f"the server says the results expired ({self.expired})"
+        if expire_at and expire_at / 1000 <= now:
+            return "its files expired"
+        return None
+
+    @property
+    def finished(self) -> bool:
+        """No automatic polling needed any more."""
+        return self.gone is not None or (self.task is not None and self.task.is_terminal)
+
+    def to_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "added_at": self.added_at}
+        if self.task is not None:
+            out["task"] = _drop_none(self.task.to_json())
+        for name in ("first_seen", "finished_at", "gone", "expired"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.downloads:
+            out["downloads"] = dict(self.downloads)
+        return out
+
+    @classmethod
+    def from_toml(cls, entry: dict[str, Any]) -> TrackedTask | None:
+        task_id = as_str(entry.get("id"))
+        if not task_id or not is_valid_task_id(task_id):
+            return None
+        raw_task = entry.get("task")
+        return cls(
+            id=task_id,
+            added_at=as_float(entry.get("added_at")) or 0.0,
+            task=(
+                Task.from_json(raw_task, task_id, keep_raw=False)
+                if isinstance(raw_task, dict)
+                else None
+            ),
+            first_seen=as_float(entry.get("first_seen")),
+            finished_at=as_float(entry.get("finished_at")),
+            gone=as_str(entry.get("gone")),
+            expired=as_str(entry.get("expired")),
+            downloads=_str_map(entry.get("downloads")),
+        )
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _drop_none(value: Any) -> Any:
+    """TOML has no null, and its integers are 64-bit: drop what cannot be written."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if _storable(v)}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value if _storable(v)]
+    return value
+
+
+def _storable(value: Any) -> bool:
+    if value is None:
+        return False
+    return not (isinstance(value, int) and not -_INT64 - 1 <= value <= _INT64)

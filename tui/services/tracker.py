@@ -1,0 +1,216 @@
+"""The tracked records and every rule for changing them, without a UI.
+
+The dashboard used to apply poll results to its records inside the Textual
+app, mixed with widget updates. Here each event (a poll result, a poll
+failure, add, remove, undo, the task file arriving, a download saved) is
+applied in one place and answers with what changed, so the UI only turns a
+:class:`Change` into repaints and notifications and the rules are unit-tested
+without Pilot or HTTP.
+
+Widgets get :attr:`Tracker.records`, a read-only view: only this class adds,
+removes or reorders records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from tui.api import NotFoundError, ResultExpiredError
+from tui.api.models import Clip
+from tui.core.logs import log
+from tui.core.sanitize import scrub
+from tui.domain.tracked import WORKING, TrackedTask
+from tui.services.poller import Polled, PollFailed
+
+
+@dataclass
+class Change:
+    """What one event did to one record, for the UI to show."""
+
+    record: TrackedTask
+    #: The row's text may differ: repaint it (and the detail pane if it shows it).
+    repaint: bool = True
+    #: The status changed: the status bar's counts are stale.
+    status_changed: bool = False
+    #: The task finished while we watched: announce it (toast and bell).
+    finished: bool = False
+    #: The server said it does not know the task: polling stopped.
+    not_found: str | None = None
+    #: Clips to save now (``[downloads] auto``).
+    auto_download: list[Clip] = field(default_factory=list)
+
+
+@dataclass
+class Merged:
+    """The task file was read: what the table must now show and poll."""
+
+    resume: list[str]  # unfinished tasks from the file: poll them again
+    added: list[TrackedTask]  # IDs from the command line that were not in the file
+
+
+class Tracker:
+    """Owns the records (insertion order = "added" order) and the undo stack.
+
+    ``secret`` (the API key) is masked in every server message kept on a record.
+    ``auto_download`` asks for a task's clips when it is seen completed.
+    """
+
+    def __init__(self, *, secret: str = "", auto_download: bool = False) -> None:
+        self._records: dict[str, TrackedTask] = {}
+        self.records: Mapping[str, TrackedTask] = MappingProxyType(self._records)
+        self.secret = secret
+        self.auto_download = auto_download
+        self._undo: list[tuple[int, TrackedTask]] = []  # (position, record)
+        #: Something worth saving changed since the last :meth:`snapshot`.
+        self.dirty = False
+        self.last_poll: float | None = None
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def get(self, task_id: str | None) -> TrackedTask | None:
+        return self._records.get(task_id) if task_id else None
+
+    # -- the list ------------------------------------------------------------
+    def add(self, task_ids: Iterable[str], now: float) -> list[TrackedTask]:
+        """Track new IDs (typed, pasted, imported); already tracked ones are skipped."""
+        added = []
+        for task_id in task_ids:
+            if task_id not in self._records:
+                record = self._records[task_id] = TrackedTask(id=task_id, added_at=now)
+                added.append(record)
+        if added:
+            self.dirty = True
+        return added
+
+    def remove(self, task_id: str) -> TrackedTask | None:
+        record = self._records.get(task_id)
+        if record is None:
+            return None
+        position = list(self._records).index(task_id)
+        del self._records[task_id]
+        self._undo.append((position, record))
+        self.dirty = True
+        return record
+
+    def undo(self) -> TrackedTask | None:
+        """Put the last removed record back where it was."""
+        if not self._undo:
+            return None
+        position, record = self._undo.pop()
+        items = list(self._records.items())
+        items.insert(position, (record.id, record))
+        self._records.clear()  # the same dict: the read-only view must stay live
+        self._records.update(items)
+        self.dirty = True
+        return record
+
+    def merge_loaded(
+        self, loaded: list[TrackedTask], initial_ids: Iterable[str], now: float
+    ) -> Merged:
+        """The task file has been read (after the first frame): its records come
+        first, then anything added meanwhile, then new IDs from the command line."""
+        meanwhile = list(self._records.values())
+        self._records.clear()
+        for record in loaded:
+            self._records[record.id] = record
+        for record in meanwhile:
+            self._records.setdefault(record.id, record)
+        added = self.add(initial_ids, now)
+        if meanwhile:
+            self.dirty = True
+        return Merged([r.id for r in loaded if not r.finished], added)
+
+    def snapshot(self) -> list[TrackedTask]:
+        """Copies of every record for a save on another thread; clears ``dirty``.
+
+        Shallow copies suffice: a record's ``task`` is immutable and replaced,
+        never changed; ``downloads`` is copied.
+        """
+        self.dirty = False
+        return [dataclasses.replace(r, downloads=dict(r.downloads)) for r in self._records.values()]
+
+    # -- events --------------------------------------------------------------
+    def polled(self, event: Polled) -> Change | None:
+        record = self._records.get(event.task_id)
+        if record is None:  # removed while the request was in flight
+            return None
+        self.last_poll = record.last_poll = event.at
+        change = Change(record, repaint=record.last_error is not None or record.gone is not None)
+        record.last_error = None
+        record.gone = None
+        if record.first_seen is None:
+            record.first_seen = event.at
+            change.repaint = True
+        old_status = record.status
+        if event.task != record.task:
+            record.task = event.task
+            change.repaint = True
+            # Only a finish we watched happen has a meaningful "took", and is news.
+            if event.task.is_terminal and old_status in WORKING:
+                if record.finished_at is None:
+                    record.finished_at = event.at
+                change.finished = True
+            if self.auto_download and event.task.status == "completed":
+                change.auto_download = list(event.task.results)
+        change.status_changed = record.status != old_status
+        if change.repaint:
+            self.dirty = True
+        return change
+
+    def poll_failed(self, event: PollFailed) -> Change | None:
+        record = self._records.get(event.task_id)
+        if record is None:
+            return None
+        self.last_poll = record.last_poll = event.at
+        error = event.error
+        retry = f"; retrying in {event.retry_in:.0f}s" if event.retry_in else ""
+        problem = scrub(error.describe(), self.secret)
+        if problem != (record.last_error or "").split("; retrying", 1)[0]:
+            log.warning("task %s: %s", record.id, problem)  # once per distinct problem
+        record.last_error = problem + retry
+        change = Change(record)
+        if isinstance(error, NotFoundError):
+            old_status = record.status
+            record.gone = error.message
+            change.not_found = problem
+            change.status_changed = record.status != old_status
+            self.dirty = True
+        elif isinstance(error, ResultExpiredError):
+            record.expired = error.message
+            record.last_error = f"{problem}: the files are gone"
+            self.dirty = True
+        return change
+
+    def download_saved(self, task_id: str, clip_id: str | None, path: str) -> TrackedTask | None:
+        record = self._records.get(task_id)
+        if record is None or not clip_id:
+            return None
+        record.downloads[clip_id] = path
+        self.dirty = True
+        return record
+
+    # -- questions -----------------------------------------------------------
+    def unfinished(self) -> list[str]:
+        return [r.id for r in self._records.values() if not r.finished]
+
+    def expiring_unsaved(self, now: float, warn_hours: float) -> int:
+        """Clips that expire within ``warn_hours`` and have not been downloaded."""
+        horizon = (now + warn_hours * 3600) * 1000
+        count = 0
+        for record in self._records.values():
+            if record.task is None or record.expired is not None:
+                continue
+            for clip in record.task.results:
+                stamp = clip.expire_at
+                if (
+                    clip.id
+                    and stamp
+                    and now * 1000 < stamp <= horizon
+                    and clip.id not in record.downloads
+                ):
+                    count += 1
+        return count

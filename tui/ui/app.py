@@ -1,0 +1,272 @@
+"""The dashboard application: services and lifecycle.
+
+The app holds the config and the services (tracker, store, poller, client,
+downloads), starts and stops them, applies poller events to the tracker and
+posts what changed to :class:`~tui.ui.screens.main.MainScreen`, which owns the
+widgets and the actions. Data flows one way: client -> poller -> tracker ->
+messages -> widgets.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from tui.api import MusicMintClient
+from tui.core import logs
+from tui.core.config import ENV_API_KEY, Config, ConfigError, load_config
+from tui.core.logs import RecentErrors, log
+from tui.core.sanitize import scrub
+from tui.domain.tracked import TrackedTask
+from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Progress
+from tui.services.poller import LinkState, Polled, Poller, PollEvent, PollFailed
+from tui.services.store import LoadResult, StoreError, TaskStore
+from tui.services.tracker import Tracker
+from tui.ui import keys
+from tui.ui.messages import (
+    DownloadFinished,
+    DownloadUpdate,
+    LinkChanged,
+    PollerUpdate,
+    TaskChanged,
+    TasksLoaded,
+)
+from tui.ui.screens.main import MainScreen
+
+#: Seconds between checks for unsaved changes (saves are coalesced to this).
+SAVE_EVERY = 1.0
+
+
+class MusicMintApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "MusicMint"
+
+    def __init__(
+        self,
+        config: Config,
+        store: TaskStore,
+        *,
+        initial_ids: Iterable[str] = (),
+        clock: Callable[[], float] = time.time,
+        tick_interval: float = 1.0,
+        client: MusicMintClient | None = None,
+        reload_config: Callable[[], Config] | None = None,
+        demo: bool = False,
+        max_backoff: float = 60.0,
+        recent_errors: RecentErrors | None = None,
+        import_status: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.tick_interval = tick_interval
+        self.demo = demo
+        self.recent_errors = recent_errors or RecentErrors()
+        self._initial_ids = list(initial_ids)
+        self._reload = reload_config or (lambda: load_config(self.config.path))
+        self._import_status = import_status  # import recent tasks once loaded
+        self.tracker = Tracker(secret=config.api_key, auto_download=config.auto_download)
+        self.client = client or MusicMintClient.from_config(config)
+        self.poller = Poller(
+            self.client,
+            lambda event: self.post_message(PollerUpdate(event)),
+            interval=config.interval,
+            max_concurrency=config.max_concurrency,
+            max_backoff=max_backoff,
+            wall=clock,
+        )
+        self.downloads = DownloadQueue(
+            Downloader(config.download_dir), self._download_progress, self._download_done
+        )
+        self.link = LinkState("ok")
+        self.loaded = False  # the task file has been read and the table filled
+        self._read_only: str | None = None  # why saving is off (unreadable/newer file)
+        self.main = MainScreen()
+
+    @property
+    def records(self) -> Mapping[str, TrackedTask]:
+        """Every tracked record, read-only (the tracker alone changes them)."""
+        return self.tracker.records
+
+    # -- start-up -------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        else:
+            self.notify(
+                f"Unknown theme {self.config.theme!r}; using the default.",
+                severity="warning",
+                markup=False,
+            )
+        for warning in self.config.warnings:
+            self.notify(warning, title="Config", severity="warning", timeout=20, markup=False)
+            log.warning(warning)
+        self.push_screen(self.main)
+        # Read the file only once the first frame is out: with thousands of tasks
+        # parsing takes a while, and the GIL would slow the first paint down.
+        self.call_after_refresh(self._load_store)
+        self.set_interval(SAVE_EVERY, self._save_if_dirty)
+
+    @work(thread=True, exit_on_error=False)
+    def _load_store(self) -> None:
+        """Parse the task file off the UI thread: the first frame should not wait."""
+        loaded = self.store.load()
+        self.call_from_thread(self._loaded, loaded)
+
+    def _loaded(self, loaded: LoadResult) -> None:
+        if loaded.problem:
+            log.error(loaded.problem)
+            if loaded.read_only:
+                note = f"{loaded.problem}. Changes in this session will not be saved."
+            elif loaded.tasks:
+                note = f"{loaded.problem}; the original is kept at {loaded.moved_aside}."
+            else:
+                where = f" It was moved to {loaded.moved_aside}." if loaded.moved_aside else ""
+                note = f"{loaded.problem}; starting with an empty list.{where}"
+            self.notify(note, severity="error", timeout=30, markup=False)
+        self._read_only = loaded.read_only
+        merged = self.tracker.merge_loaded(loaded.tasks, self._initial_ids, self.clock())
+        rng = random.Random()
+        for task_id in merged.resume:
+            # Spread resumed polls over one interval rather than bursting.
+            self.poller.track(task_id, delay=rng.uniform(0, self.config.interval))
+        for record in merged.added:
+            self.poller.track(record.id)
+        self.main.post_message(TasksLoaded(merged.added))
+        self.loaded = True
+        # Everything built so far (thousands of records and rows) lives as long as
+        # the app: take it out of the cyclic GC's sweeps, and make full sweeps
+        # rarer. With the defaults a full collection stalled the UI for up to
+        # 65 ms at random moments (measured in the benchmark's key-to-screen).
+        gc.freeze()
+        gc.set_threshold(2000, 10, 100)
+        self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
+        if self._import_status is not None:
+            self.main.action_import(self._import_status)
+            self._import_status = None
+
+    def track(self, task_ids: Iterable[str]) -> list[TrackedTask]:
+        """Track new IDs (typed, pasted or imported) and poll them at once."""
+        added = self.tracker.add(task_ids, self.clock())
+        for record in added:
+            self.poller.track(record.id)
+        return added
+
+    # -- service events -----------------------------------------------------------
+    def on_poller_update(self, message: PollerUpdate) -> None:
+        event: PollEvent = message.event
+        if isinstance(event, LinkState):
+            previous, self.link = self.link, event
+            if event.state != previous.state:
+                detail = f": {scrub(event.message, self.config.api_key)}" if event.message else ""
+                level = logging.INFO if event.state == "ok" else logging.WARNING
+                log.log(level, "connection %s%s", event.state.replace("_", " "), detail)
+            self.main.post_message(LinkChanged(event, previous))
+            return
+        if isinstance(event, Polled):
+            change = self.tracker.polled(event)
+        elif isinstance(event, PollFailed):
+            change = self.tracker.poll_failed(event)
+        else:
+            return
+        if change is not None:
+            self.main.post_message(TaskChanged(change))
+
+    def _download_progress(self, progress: Progress) -> None:
+        self.main.post_message(DownloadUpdate(progress))
+
+    def _download_done(self, done: DownloadDone) -> None:
+        record = None
+        if done.saved is not None:
+            record = self.tracker.download_saved(done.task_id, done.clip.id, str(done.saved.audio))
+        self.main.post_message(DownloadFinished(done, record))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures land: report, and restart the poller."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.notify(
+            f"Background job {event.worker.name!r} failed: {error!r}",
+            severity="error",
+            markup=False,
+        )
+        if event.worker.name == "poller":
+            self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
+
+    # -- saving -----------------------------------------------------------------------
+    def _save_if_dirty(self) -> None:
+        if self.tracker.dirty and self.loaded and not self._read_only:
+            self.store.save_soon(self.tracker.snapshot(), self._save_failed)
+
+    def _save_failed(self, exc: StoreError) -> None:
+        """Called on the store's writer thread."""
+        log.error("%s", exc)
+        self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+
+    def save_now(self) -> None:
+        """Synchronous save (on quit), so the last change is never lost."""
+        if self._read_only or not self.loaded:
+            return
+        try:
+            self.store.save(self.tracker.snapshot())
+        except StoreError as exc:
+            self.tracker.dirty = True
+            log.error("%s", exc)
+            self.notify(str(exc), severity="error", markup=False)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        self.save_now()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        self.poller.stop()
+        await self.downloads.aclose()
+        if self.tracker.dirty:
+            self.save_now()
+        self.store.wait_saved(timeout=10)
+        await self.client.aclose()
+
+    def action_reload_config(self) -> None:
+        try:
+            config = self._reload()
+        except ConfigError as exc:
+            log.error("config not reloaded: %s", exc)
+            self.notify(str(exc), title="Config not reloaded", severity="error", markup=False)
+            return
+        if not config.api_key:
+            self.notify(
+                f"Still no API key in {config.path} or {ENV_API_KEY}.",
+                severity="error",
+                markup=False,
+            )
+            return
+        logs.add_secret(config.api_key)
+        self.downloads.retarget(config.download_dir)
+        old, self.config = self.client, config
+        self.tracker.secret = config.api_key
+        self.tracker.auto_download = config.auto_download
+        self.client = MusicMintClient.from_config(config)
+        self.poller.reconfigure(self.client, config.interval)
+        self.run_worker(old.aclose(), exit_on_error=False)
+        self.poller.resume()
+        self.notify(f"Config reloaded (key {config.masked_key}); polling resumed.", markup=False)
+
+    # -- command palette -------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key in keys.KEYMAP:
+            yield SystemCommand(
+                key.description, f"Key: {key.shown_keys}", partial(screen.run_action, key.action)
+            )

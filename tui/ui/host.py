@@ -1,0 +1,49 @@
+"""What a screen may use of the app that hosts it.
+
+Screens reach the services through ``self.app``; typing that as this protocol
+rather than as :class:`tui.ui.app.MusicMintApp` keeps screens from importing
+the app module back (no import cycle, not even for type checking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from textual.app import App
+
+from tui.api import MusicMintClient
+from tui.core.config import Config
+from tui.core.logs import RecentErrors
+from tui.domain.tracked import TrackedTask
+from tui.services.downloads import DownloadQueue
+from tui.services.poller import LinkState, Poller
+from tui.services.tracker import Tracker
+
+
+class Host(Protocol):
+    config: Config
+    clock: Callable[[], float]
+    tick_interval: float
+    demo: bool
+    link: LinkState
+    tracker: Tracker
+    poller: Poller
+    client: MusicMintClient
+    downloads: DownloadQueue
+    recent_errors: RecentErrors
+
+    @property
+    def records(self) -> Mapping[str, TrackedTask]: ...
+
+    def track(self, task_ids: Iterable[str]) -> list[TrackedTask]: ...
+
+
+if TYPE_CHECKING:
+
+    class HostApp(App[int], Host):
+        """For type checkers: an App that is also a :class:`Host` (Protocol and
+        App metaclasses cannot be combined at run time)."""
+
+else:
+    HostApp = App

@@ -1,0 +1,549 @@
+"""The dashboard screen: table, detail pane, status bar, and the actions on them.
+
+It owns what is selected (a task, and one of its clips) and every action that
+works on the selection. It changes no record itself: services live on the
+app (``self.app.tracker``, ``poller``, ``downloads``), and what changed
+arrives as messages (:mod:`tui.ui.messages`) that this screen turns into
+repaints and notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tui.api import MusicMintError
+from tui.api.ids import ParsedIds, classify_task_ids
+from tui.api.models import Clip
+from tui.core.config import ENV_API_KEY
+from tui.core.formatting import local_time
+from tui.core.logs import log
+from tui.core.sanitize import clean, scrub
+from tui.core.urls import refusal
+from tui.domain.tracked import TrackedTask
+from tui.services.importer import recent_task_ids
+from tui.ui import keys
+from tui.ui.host import HostApp
+from tui.ui.messages import (
+    DownloadFinished,
+    DownloadUpdate,
+    LinkChanged,
+    TaskChanged,
+    TasksLoaded,
+)
+from tui.ui.screens.add_tasks import AddTasksScreen
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.log import LogScreen
+from tui.ui.widgets.detail_pane import DetailPane
+from tui.ui.widgets.downloads_panel import DownloadsPanel
+from tui.ui.widgets.status_bar import StatusBar, status_line
+from tui.ui.widgets.task_table import SORTS, TaskTable
+
+SORT_CYCLE = tuple(SORTS)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def add_summary(parsed: ParsedIds) -> str:
+    parts = []
+    if parsed.valid:
+        parts.append(f"Added {plural(len(parsed.valid), 'task')}")
+    if parsed.duplicates:
+        parts.append(f"{len(parsed.duplicates)} already tracked: {', '.join(parsed.duplicates)}")
+    for token, reason in parsed.invalid:
+        parts.append(f"skipped '{token}': {reason}")
+    return ". ".join(parts) + "."
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar = keys.bindings()
+    #: Side by side from 140 columns; below that the detail pane goes under the table,
+    #: which keeps every table column readable.
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (140, "-wide")]
+
+    app: HostApp  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._status_pending = False
+        #: The selected clip: (task ID, index). Another task selects its first clip.
+        self._clip: tuple[str | None, int] = (None, 0)
+
+    # -- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        self.status_bar = StatusBar(id="status-bar")
+        self.banner = Static("", id="banner", markup=False)
+        self.filter_input = Input(placeholder="filter by ID, title, tags or status", id="filter")
+        self.table = TaskTable(id="tasks")
+        self.detail = DetailPane(id="detail")
+        self.downloads_panel = DownloadsPanel(id="downloads")
+        yield self.status_bar
+        yield self.banner
+        with Horizontal(id="main"):
+            with Vertical(id="table-box"):
+                yield self.filter_input
+                yield self.table
+            yield self.detail
+        yield self.downloads_panel
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.app
+        self.table.bind_source(lambda: app.records.values(), app.clock)
+        self.table.border_title = "Tasks (loading…)"
+        self.set_interval(app.tick_interval, self.tick)
+        self.table.focus()
+
+    @property
+    def highlighted(self) -> TrackedTask | None:
+        return self.app.tracker.get(self.table.highlighted_id)
+
+    # -- what the services report ------------------------------------------------
+    def on_tasks_loaded(self, message: TasksLoaded) -> None:
+        now = self.app.clock()
+        if not self.table.fit_columns():
+            self.table.rebuild(self.app.records.values(), now)
+        self._update_titles()
+        self._show_highlighted()
+        self.refresh_status(now)
+
+    def on_task_changed(self, message: TaskChanged) -> None:
+        change = message.change
+        record = change.record
+        if change.not_found is not None:
+            self.notify(
+                f"Task {record.id} is unknown to the server: {change.not_found}",
+                severity="error",
+                markup=False,
+            )
+        if change.finished:
+            self._announce(record)
+        if change.auto_download:
+            self.download(record, change.auto_download, quiet=True)
+        if change.repaint:
+            self.table.schedule(record)
+            self._refresh_detail_if(record)
+        if change.status_changed:
+            self._refresh_status_soon()
+
+    def on_link_changed(self, message: LinkChanged) -> None:
+        link, previous = message.link, message.previous
+        config = self.app.config
+        if link.state == "auth_failed":
+            source = config.sources.get("api.api_key", "")
+            where = (
+                f"{ENV_API_KEY} comes first: fix it and restart"
+                if source.startswith("env")
+                else f"fix api_key in {config.path} (or set {ENV_API_KEY} and restart)"
+            )
+            self.banner.update(
+                f"✘ The API key {config.masked_key} was refused: "
+                f"{self._scrub(link.message)}. Polling is stopped. To fix: {where}, "
+                "then press ctrl+r to reload the config."
+            )
+            self.banner.add_class("-visible")
+        else:
+            self.banner.remove_class("-visible")
+            if previous.state in ("offline", "auth_failed") and link.state == "ok":
+                self.notify("Connection restored; polling resumed.", markup=False)
+        self.refresh_status()
+
+    def on_download_update(self, message: DownloadUpdate) -> None:
+        self.downloads_panel.show(message.progress)
+
+    def on_download_finished(self, message: DownloadFinished) -> None:
+        done = message.done
+        if done.error is not None:
+            log.error("download %s: %s", done.key, done.error)  # the log escapes controls
+            name = clean(done.clip.title, one_line=True) or done.key
+            self.notify(f"Download of {name} failed: {done.error}", severity="error", markup=False)
+        elif done.saved is not None:
+            if message.record is not None:
+                self.table.schedule(message.record)
+                self._refresh_detail_if(message.record)
+            self.notify(f"Saved {done.saved.audio}", title="Downloaded", markup=False)
+
+    def _announce(self, record: TrackedTask) -> None:
+        task = record.task
+        title = task.results[0].title if task and task.results else None
+        name = clean(title, one_line=True) if title else record.id
+        if record.status == "completed":
+            count = len(task.results) if task else 0
+            self.notify(
+                f"✔ {name} completed ({plural(count, 'clip')})",
+                title="Task completed",
+                markup=False,
+            )
+        else:
+            reason = clean(task.error, one_line=True) if task and task.error else "no reason given"
+            self.notify(
+                f"✘ {record.id} failed: {reason}",
+                title="Task failed",
+                severity="error",
+                markup=False,
+            )
+        if self.app.config.bell:
+            self.app.bell()
+
+    def _scrub(self, server_text: str) -> str:
+        """Server text for display: one line, no control characters, and never our key
+        (a server may echo it back in an error message)."""
+        return scrub(server_text, self.app.config.api_key)
+
+    # -- time ----------------------------------------------------------------------
+    def tick(self) -> None:
+        now = self.app.clock()
+        self.table.tick(self.app.records, now)
+        self.detail.tick(now)
+        self.refresh_status(now)
+
+    def _refresh_status_soon(self) -> None:
+        """Coalesce bursts (a thousand tasks finishing together) into one repaint."""
+        if not self._status_pending:
+            self._status_pending = True
+            self.set_timer(0.1, self.refresh_status)
+
+    def refresh_status(self, now: float | None = None) -> None:
+        self._status_pending = False
+        app = self.app
+        now = app.clock() if now is None else now
+        host = app.config.base_url.split("://", 1)[-1]
+        if app.demo:
+            host = f"demo · {host}"
+        self.status_bar.show(
+            status_line(
+                host,
+                app.link,
+                app.records,
+                app.tracker.last_poll,
+                now,
+                width=self.status_bar.content_size.width or 200,
+                unsaved=app.tracker.expiring_unsaved(now, app.config.warn_hours),
+            )
+        )
+
+    def on_resize(self) -> None:
+        """The status bar picks its wording by width: re-pick after a resize."""
+        self.call_after_refresh(self.refresh_status)
+
+    # -- selection ---------------------------------------------------------------
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_highlighted()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        """``enter`` on a row (the table's own binding) opens its details."""
+        self.action_focus_detail()
+
+    def _clip_index(self, record: TrackedTask) -> int:
+        """The selected clip's index in ``record``, kept within its clips."""
+        task_id, index = self._clip
+        count = len(record.task.results) if record.task else 0
+        index = min(index, max(0, count - 1)) if task_id == record.id else 0
+        self._clip = (record.id, index)
+        return index
+
+    def _show_highlighted(self) -> None:
+        record = self.highlighted
+        index = self._clip_index(record) if record else 0
+        self.detail.show(record, self.app.clock(), index)
+
+    def _refresh_detail_if(self, record: TrackedTask) -> None:
+        if self.detail.record is record:
+            self.detail.show(record, self.app.clock(), self._clip_index(record))
+
+    def _select_clip(self, delta: int) -> None:
+        record = self.highlighted
+        clips = record.task.results if record and record.task else ()
+        if record is None or not clips:
+            return
+        self._clip = (record.id, (self._clip_index(record) + delta) % len(clips))
+        self.detail.show(record, self.app.clock(), self._clip[1], scroll=True)
+
+    def _update_titles(self) -> None:
+        shown, total = self.table.row_count, len(self.app.records)
+        count = f"{total}" if shown == total else f"{shown} of {total}"
+        title = f"Tasks ({count})"
+        if self.table.filter_text:
+            title += f" · filter: {self.table.filter_text}"
+        self.table.border_title = Text(title)  # type: ignore[assignment]
+        self.table.border_subtitle = f"sort: {self.table.sort_name}"
+        self.detail.border_title = "Details"
+
+    def show_added(self, added: Iterable[TrackedTask]) -> None:
+        """Rows for records the tracker just added (typed, pasted or imported)."""
+        now = self.app.clock()
+        for record in added:
+            self.table.upsert(record, now)
+        self.table.fit_columns()
+        self._update_titles()
+
+    # -- actions: tasks ----------------------------------------------------------
+    @work
+    async def action_add(self) -> None:
+        parsed: ParsedIds | None = await self.app.push_screen_wait(
+            AddTasksScreen(set(self.app.records))
+        )
+        if parsed is None:
+            return
+        self.show_added(self.app.track(parsed.valid))
+        if parsed.valid and parsed.valid[-1] in self.table.shown:
+            self.table.move_cursor(row=self.table.get_row_index(parsed.valid[-1]))
+        self.notify(
+            add_summary(parsed),
+            markup=False,
+            severity="warning" if parsed.invalid else "information",
+        )
+
+    def action_remove(self) -> None:
+        record = self.highlighted
+        if record is None:
+            self.notify("Nothing to remove.", markup=False)
+            return
+        self.app.tracker.remove(record.id)
+        self.app.poller.untrack(record.id)
+        self.table.drop(record.id)
+        self._update_titles()
+        self._show_highlighted()
+        self.notify(f"Removed {record.id}. Press u to undo.", markup=False)
+
+    def action_undo(self) -> None:
+        record = self.app.tracker.undo()
+        if record is None:
+            self.notify("Nothing to undo.", markup=False)
+            return
+        if not record.finished:
+            self.app.poller.track(record.id)
+        self.table.rebuild(self.app.records.values(), self.app.clock())
+        if record.id in self.table.shown:
+            self.table.move_cursor(row=self.table.get_row_index(record.id))
+        self._update_titles()
+        self.notify(f"Restored {record.id}.", markup=False)
+
+    def _polling_stopped(self) -> bool:
+        blocked = self.app.poller.auth_blocked
+        if blocked:
+            self.notify(
+                "Polling is stopped because the API key was refused; fix it and press ctrl+r.",
+                severity="warning",
+                markup=False,
+            )
+        return blocked
+
+    def action_refresh(self) -> None:
+        record = self.highlighted
+        if record is None or self._polling_stopped():
+            return
+        self.app.poller.poll_now(record.id)
+        self.notify(f"Polling {record.id} now.", timeout=2, markup=False)
+
+    def action_refresh_all(self) -> None:
+        if self._polling_stopped():
+            return
+        unfinished = self.app.tracker.unfinished()
+        for task_id in unfinished:
+            self.app.poller.poll_now(task_id)
+        self.notify(f"Polling {len(unfinished)} unfinished task(s) now.", timeout=2, markup=False)
+
+    @work(exclusive=True, group="import", exit_on_error=False)
+    async def action_import(self, status: str = "all") -> None:
+        """Add the account's recent tasks (``POST /api/v1/tasks``, 100 per page)."""
+        if wait := self.app.poller.paused_for():
+            self.notify(
+                f"Rate limited: import again in {wait:.0f}s.", severity="warning", markup=False
+            )
+            return
+        self.notify("Importing recent tasks…", timeout=2, markup=False)
+        try:
+            listing = await recent_task_ids(self.app.client, status)
+        except MusicMintError as exc:
+            self.notify(
+                f"Import failed: {self._scrub(exc.describe())}", severity="error", markup=False
+            )
+            return
+        listed = classify_task_ids(listing.ids, set(self.app.records))
+        self.show_added(self.app.track(listed.valid))
+        self.notify(
+            f"Imported {len(listed.valid)} new task(s) from {listing.pages} page(s); "
+            f"{len(listed.duplicates)} were already tracked"
+            + (f"; {len(listed.invalid)} had invalid IDs." if listed.invalid else "."),
+            markup=False,
+        )
+
+    # -- actions: view -----------------------------------------------------------
+    def action_focus_detail(self) -> None:
+        self.detail.focus()
+
+    def action_focus_table(self) -> None:
+        filter_input = self.filter_input
+        if filter_input.has_focus:
+            filter_input.value = ""
+            filter_input.remove_class("-visible")
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        self.filter_input.add_class("-visible")
+        self.filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.filter_text = event.value.strip()
+        self.table.rebuild(self.app.records.values(), self.app.clock())
+        self._update_titles()
+        self._show_highlighted()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("-visible")
+        self.table.focus()
+
+    def action_sort(self) -> None:
+        index = SORT_CYCLE.index(self.table.sort_name)
+        self.table.sort_name = SORT_CYCLE[(index + 1) % len(SORT_CYCLE)]
+        self.table.rebuild(self.app.records.values(), self.app.clock())
+        self._update_titles()
+        self.notify(f"Sorted by {self.table.sort_name}.", timeout=2, markup=False)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_show_log(self) -> None:
+        self.app.push_screen(LogScreen(list(self.app.recent_errors.lines)))
+
+    def action_next_clip(self) -> None:
+        self._select_clip(+1)
+
+    def action_prev_clip(self) -> None:
+        self._select_clip(-1)
+
+    # -- actions: clip -----------------------------------------------------------
+    def _target_clip(self) -> tuple[TrackedTask, Clip] | None:
+        """The highlighted task and its selected clip, or say why there is none."""
+        record = self.highlighted
+        if record is None:
+            self.notify("No task selected.", markup=False)
+            return None
+        clips = record.task.results if record.task else ()
+        index = self._clip_index(record)
+        if index >= len(clips):
+            self.notify(f"Task {record.id} has no results yet ({record.status}).", markup=False)
+            return None
+        return record, clips[index]
+
+    def _live_clip(self) -> Clip | None:
+        """The selected clip, unless its files are known to be gone (then say why)."""
+        target = self._target_clip()
+        if target is None:
+            return None
+        record, clip = target
+        if reason := record.clip_expired(clip.expire_at, self.app.clock()):
+            when = f" at {local_time(clip.expire_at)}" if clip.expire_at else ""
+            self.notify(f"Not opening: {reason}{when}.", severity="warning", markup=False)
+            return None
+        return clip
+
+    def _open(self, url: str | None, what: str) -> None:
+        reason = refusal(url)
+        if reason is not None or url is None:
+            self.notify(f"Not opening the {what}: {reason}", severity="warning", markup=False)
+            return
+        self._open_in_thread(url)
+        self.notify(f"Opening the {what} in your browser.", timeout=3, markup=False)
+
+    @work(thread=True, group="browser", exit_on_error=False)
+    def _open_in_thread(self, url: str) -> None:
+        """webbrowser may wait for the browser command to exit: keep it off the UI."""
+        self.app.open_url(url)
+
+    def action_open_audio(self) -> None:
+        if clip := self._live_clip():
+            self._open(clip.audio_url, "audio")
+
+    def action_open_image(self) -> None:
+        if clip := self._live_clip():
+            self._open(clip.image_url, "cover image")
+
+    def action_copy_id(self) -> None:
+        record = self.highlighted
+        if record is None:
+            self.notify("No task selected.", markup=False)
+            return
+        self.app.copy_to_clipboard(record.id)
+        self.notify(f"Copied task ID {record.id}.", timeout=3, markup=False)
+
+    def action_copy_audio(self) -> None:
+        target = self._target_clip()
+        if target is None:
+            return
+        url = target[1].audio_url
+        if not url:
+            self.notify("The audio URL is not ready yet.", markup=False)
+            return
+        self.app.copy_to_clipboard(url)
+        self.notify(f"Copied {clean(url, one_line=True)}", timeout=3, markup=False)
+
+    # -- actions: downloads -------------------------------------------------------
+    def action_download(self) -> None:
+        if target := self._target_clip():
+            record, clip = target
+            self.download(record, [clip], toggle=True)
+
+    def action_download_all(self) -> None:
+        record = self.highlighted
+        if record is None or record.task is None or not record.task.results:
+            self.notify("This task has no clips to download yet.", markup=False)
+            return
+        self.download(record, record.task.results)
+
+    def download(
+        self, record: TrackedTask, clips: Iterable[Clip], quiet: bool = False, toggle: bool = False
+    ) -> None:
+        """Start downloads; with ``toggle`` (the ``d`` key), a clip already
+        downloading is cancelled instead."""
+        downloads = self.app.downloads
+        now = self.app.clock()
+        for index, clip in enumerate(clips):
+            key = downloads.key(record.id, clip, index)
+            if key in downloads:
+                if toggle:
+                    downloads.cancel(key)
+                    self.notify(f"Cancelled the download of {self._scrub(key)}.", markup=False)
+                continue
+            if reason := record.clip_expired(clip.expire_at, now):
+                if not quiet:
+                    self.notify(f"Not downloading: {reason}.", severity="warning", markup=False)
+                continue
+            saved = record.downloads.get(clip.id or "")
+            if saved and Path(saved).exists():
+                if not quiet:
+                    self.notify(f"Already saved: {saved}", markup=False)
+                continue
+            downloads.start(record.id, clip, key)
+
+    def action_cancel_downloads(self) -> None:
+        count = self.app.downloads.cancel_all()
+        self.notify(f"Cancelled {count} download(s).", markup=False)
+
+    def action_open_folder(self) -> None:
+        folder = self.app.config.download_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notify(
+                f"Cannot create {folder}: {exc.strerror or exc}", severity="error", markup=False
+            )
+            return
+        self._open_in_thread(folder.as_uri())  # our own folder, not a server URL
+        self.notify(f"Opening {folder}", timeout=3, markup=False)
