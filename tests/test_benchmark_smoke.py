@@ -15,11 +15,11 @@ from tests.benchmarks.perf import Sizes, run, table
 def test_benchmark_smoke(tmp_path: Path) -> None:
     sizes = Sizes(
         tasks=20,
-        interval=0.5,
-        duration=1.0,
+        interval=0.2,
+        duration=0.4,
         startup_tasks=200,
         idle_tasks=50,
-        idle_seconds=0.5,
+        idle_seconds=0.2,
         key_presses=5,
     )
     out = tmp_path / "bench.json"

@@ -335,7 +335,7 @@ async def test_cancel_during_cover_leaves_no_orphan(sim_server, data_dir, clock,
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["cov"].finished)
         clip = app.records["cov"].task.results[0]
-        sim.file_faults[clip.id] = Fault.slow_file(0.3, times=2)  # audio and cover
+        sim.file_faults[f"{clip.id}.jpg"] = Fault.slow_file(0.3, times=1)  # the cover only
         await pilot.press("d")
         await wait_for(pilot, lambda: any(p.endswith(".json") for p in files(music)), timeout=8)
         await pilot.press("d")  # cancel while the cover downloads

@@ -1,174 +1,316 @@
-"""The poller's schedule against the real simulator (no UI)."""
+"""The poller's schedule.
+
+Schedule rules (interval, jitter, concurrency, backoff, pauses, stops) run in
+virtual time against a scripted task source, so they are exact and take no
+wall time; three end-to-end tests go over real HTTP to the simulator.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import random
-import time
 from collections import defaultdict
+from collections.abc import Callable
 
-import pytest
-
-from tui.api import MusicMintClient, Task
-from tui.services.poller import LinkState, Polled, Poller, PollEvent, PollFailed
+from tui.api import (
+    AuthError,
+    MusicMintClient,
+    MusicMintError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    Task,
+)
+from tui.services.poller import MAX_PAUSE, LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.simulator import Fault
 
 from .conftest import KEY
+from .virtual_time import now, run_virtual
+
+Answer = Callable[[str, int], Task | MusicMintError]
 
 
-class Recording:
-    """A real client that also notes when each request starts and how many overlap."""
+def queued(task_id: str, n: int) -> Task | MusicMintError:
+    return Task(id=task_id, status="queuing")
 
-    def __init__(self, client: MusicMintClient) -> None:
-        self.client = client
+
+class Scripted:
+    """A task source with no network: ``answer(task_id, n)`` decides the n-th
+    reply (0-based); ``latency`` seconds of (virtual) time pass per request."""
+
+    def __init__(self, answer: Answer = queued, latency: float = 0.01) -> None:
+        self.answer = answer
+        self.latency = latency
         self.starts: dict[str, list[float]] = defaultdict(list)
         self.inflight = 0
         self.max_inflight = 0
 
     async def get_task(self, task_id: str) -> Task:
-        self.starts[task_id].append(time.monotonic())
+        n = len(self.starts[task_id])
+        self.starts[task_id].append(now())
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
         try:
-            return await self.client.get_task(task_id)
+            await asyncio.sleep(self.latency)
         finally:
             self.inflight -= 1
+        result = self.answer(task_id, n)
+        if isinstance(result, MusicMintError):
+            raise result
+        return result
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.starts.values())
+
+
+def make_poller(source: Scripted, events: list[PollEvent], **kw: object) -> Poller:
+    """A poller on the running loop's (virtual) clock."""
+    loop = asyncio.get_running_loop()
+    return Poller(source, events.append, clock=loop.time, wall=loop.time, **kw)  # type: ignore[arg-type]
 
 
 async def run_for(poller: Poller, seconds: float) -> None:
     runner = asyncio.create_task(poller.run())
     await asyncio.sleep(seconds)
-    runner.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    poller.stop()
+    await runner
+
+
+# -- virtual time: the schedule rules ---------------------------------------------
+
+
+def test_new_task_polled_at_once_then_on_jittered_interval() -> None:
+    async def main() -> None:
+        source = Scripted(latency=0.05)
+        events: list[PollEvent] = []
+        poller = make_poller(source, events, interval=5.0, rng=random.Random(7))
+        poller.track("slow")
+        await run_for(poller, 60)
+        starts = source.starts["slow"]
+        assert starts[0] == 0.0
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert len(gaps) >= 10
+        # fixed rate: latency does not stretch the period; ±10 % jitter
+        assert all(4.5 <= g <= 5.5 for g in gaps), gaps
+        assert len({round(g, 3) for g in gaps}) > 1  # jittered, not a metronome
+        assert all(isinstance(e, Polled) for e in events)
+
+    run_virtual(main)
+
+
+def test_finished_tasks_are_never_polled_again() -> None:
+    def answer(task_id: str, n: int) -> Task:
+        return Task(id=task_id, status="completed" if task_id == "done" else "failed")
+
+    async def main() -> None:
+        source = Scripted(answer)
+        poller = make_poller(source, [], interval=5.0)
+        poller.track("done")
+        poller.track("bad")
+        await run_for(poller, 3600)  # an hour of virtual time
+        assert source.starts == {"done": [0.0], "bad": [0.0]}
+        assert poller.tracked == set()
+
+    run_virtual(main)
+
+
+def test_concurrency_is_bounded() -> None:
+    async def main() -> None:
+        source = Scripted(latency=2.0)
+        poller = make_poller(source, [], interval=60.0, max_concurrency=3)
+        for i in range(12):
+            poller.track(f"h{i}")
+        await run_for(poller, 7.9)
+        assert source.max_inflight == 3
+        assert source.total == 12  # four rounds of three, two seconds each
+        assert sorted({s[0] for s in source.starts.values()}) == [0.0, 2.0, 4.0, 6.0]
+
+    run_virtual(main)
+
+
+def test_untrack_while_in_flight_stops_rescheduling() -> None:
+    async def main() -> None:
+        source = Scripted(latency=1.0)
+        poller = make_poller(source, [], interval=0.5)
+        poller.track("gone")
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(0.5)  # the request is in flight
+        poller.untrack("gone")
+        await asyncio.sleep(600)
+        poller.stop()
         await runner
+        assert len(source.starts["gone"]) == 1
+
+    run_virtual(main)
 
 
-async def test_new_task_polled_at_once_then_on_jittered_interval(client, sim) -> None:
-    sim.book.seed("slow", queued_for=1000)
-    rec = Recording(client)
-    events: list[PollEvent] = []
-    poller = Poller(rec, events.append, interval=0.2, rng=random.Random(7))
-    tracked_at = time.monotonic()
-    poller.track("slow")
-    await run_for(poller, 1.3)
-    starts = rec.starts["slow"]
-    assert starts[0] - tracked_at < 0.05
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(gaps) >= 4
-    assert all(0.17 <= g <= 0.26 for g in gaps), gaps
-    assert len({round(g, 3) for g in gaps}) > 1  # jittered, not a metronome
-    assert all(isinstance(e, Polled) for e in events)
+def test_not_found_stops_and_server_errors_back_off() -> None:
+    def answer(task_id: str, n: int) -> MusicMintError:
+        if task_id == "ghost":
+            return NotFoundError("task not found", code=4004, http_status=404)
+        return ServerError("bad gateway", http_status=503)
+
+    async def main() -> None:
+        events: list[PollEvent] = []
+        source = Scripted(answer)
+        poller = make_poller(source, events, interval=1.0, rng=random.Random(1), max_backoff=60)
+        poller.track("ghost")
+        poller.track("flaky")
+        await run_for(poller, 300)
+        ghost = [e for e in events if isinstance(e, PollFailed) and e.task_id == "ghost"]
+        assert len(ghost) == 1 and ghost[0].retry_in is None
+        flaky = [e for e in events if isinstance(e, PollFailed) and e.task_id == "flaky"]
+        assert all(e.retry_in is not None and 1.0 <= e.retry_in <= 60 for e in flaky)
+        # backing off (full jitter, capped at 60 s): far fewer than one a second
+        assert 5 <= len(flaky) <= 60, len(flaky)
+        assert poller.link.state == "offline"
+
+    run_virtual(main)
 
 
-async def test_finished_tasks_are_never_polled_again(client, sim) -> None:
+def test_auth_failure_stops_everything_until_resume() -> None:
+    refused = {"on": True}
+
+    def answer(task_id: str, n: int) -> Task | MusicMintError:
+        if refused["on"]:
+            return AuthError("key disabled", code=1003)
+        return Task(id=task_id, status="queuing")
+
+    async def main() -> None:
+        events: list[PollEvent] = []
+        source = Scripted(answer, latency=0.1)
+        poller = make_poller(source, events, interval=5.0)
+        for i in range(3):
+            poller.track(f"a{i}")
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(3600)
+        assert source.total == 3  # what was in flight; then nothing for an hour
+        assert poller.auth_blocked
+        assert any(isinstance(e, LinkState) and e.state == "auth_failed" for e in events)
+        refused["on"] = False
+        poller.resume()
+        await asyncio.sleep(1)
+        poller.stop()
+        await runner
+        assert {e.task_id for e in events if isinstance(e, Polled)} == {"a0", "a1", "a2"}
+        assert poller.link.state == "ok"
+
+    run_virtual(main)
+
+
+def test_retry_after_pauses_everything_and_resume_keeps_it() -> None:
+    def answer(task_id: str, n: int) -> Task | MusicMintError:
+        if task_id == "p1" and n == 0:
+            return RateLimitedError("too many requests", retry_after=30, http_status=429)
+        return Task(id=task_id, status="queuing")
+
+    async def main() -> None:
+        events: list[PollEvent] = []
+        source = Scripted(answer)
+        poller = make_poller(source, events, interval=1.0)
+        poller.track("p1")
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(0.5)
+        poller.track("p2")  # added during the pause: must wait too
+        assert 29 < poller.paused_for() <= 30
+        poller.resume()  # e.g. ctrl+r after fixing the key: must not cut the pause short
+        assert poller.link.state == "rate_limited"
+        await asyncio.sleep(29)
+        assert source.total == 1
+        await asyncio.sleep(2)
+        poller.stop()
+        await runner
+        assert source.starts["p2"] and source.starts["p2"][0] >= 30.0
+
+    run_virtual(main)
+
+
+def test_absurd_retry_after_is_capped() -> None:
+    def answer(task_id: str, n: int) -> MusicMintError:
+        return RateLimitedError("slow down", retry_after=10**12, http_status=429)
+
+    async def main() -> None:
+        source = Scripted(answer)
+        poller = make_poller(source, [], interval=1.0)
+        poller.track("p2")
+        await run_for(poller, MAX_PAUSE + 60)
+        assert len(source.starts["p2"]) == 2  # asked again once the capped pause ended
+        assert source.starts["p2"][1] <= MAX_PAUSE + 1
+
+    run_virtual(main)
+
+
+def test_reconfigure_switches_client_and_interval() -> None:
+    async def main() -> None:
+        first, second = Scripted(), Scripted()
+        poller = make_poller(first, [], interval=10.0, rng=random.Random(3))
+        poller.track("t")
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(1)
+        poller.reconfigure(second, 2.0)
+        await asyncio.sleep(30)
+        poller.stop()
+        await runner
+        assert len(first.starts["t"]) == 1
+        gaps = [b - a for a, b in itertools.pairwise(second.starts["t"])]
+        assert gaps and all(1.8 <= g <= 2.2 for g in gaps)
+
+    run_virtual(main)
+
+
+# -- real HTTP, end to end ----------------------------------------------------------
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_real_http_finished_tasks_stop(client, sim) -> None:
     sim.book.seed("done", outcome="completed", age=600)
     sim.book.seed("bad", outcome="failed", age=600)
-    rec = Recording(client)
-    poller = Poller(rec, lambda e: None, interval=0.05)
+    events: list[PollEvent] = []
+    poller = Poller(client, events.append, interval=0.05)
     poller.track("done")
     poller.track("bad")
-    await run_for(poller, 0.5)
-    assert len(rec.starts["done"]) == 1 and len(rec.starts["bad"]) == 1
+    runner = asyncio.create_task(poller.run())
+    await wait_until(lambda: len([e for e in events if isinstance(e, Polled)]) == 2)
+    poller.stop()
+    await runner
+    statuses = {e.task_id: e.task.status for e in events if isinstance(e, Polled)}
+    assert statuses == {"done": "completed", "bad": "failed"}
     assert poller.tracked == set()
 
 
-async def test_concurrency_is_bounded(sim_server) -> None:
-    for i in range(12):
-        sim_server.sim.inject(f"h{i}", Fault.hang(0.3, times=1))
-    async with MusicMintClient(sim_server.url, KEY, timeout=5) as client:
-        rec = Recording(client)
-        poller = Poller(rec, lambda e: None, interval=5, max_concurrency=3)
-        for i in range(12):
-            poller.track(f"h{i}")
-        await run_for(poller, 1.6)
-    assert rec.max_inflight == 3
-    assert sum(len(v) for v in rec.starts.values()) == 12
-
-
-async def test_untrack_while_in_flight_stops_rescheduling(sim_server) -> None:
-    sim_server.sim.inject("gone", Fault.hang(0.2, times=1))
-    async with MusicMintClient(sim_server.url, KEY, timeout=5) as client:
-        rec = Recording(client)
-        poller = Poller(rec, lambda e: None, interval=0.05)
-        poller.track("gone")
-        runner = asyncio.create_task(poller.run())
-        await asyncio.sleep(0.05)
-        poller.untrack("gone")
-        await asyncio.sleep(0.5)
-        runner.cancel()
-    assert len(rec.starts["gone"]) == 1
-
-
-async def test_not_found_stops_and_server_errors_back_off(client, sim) -> None:
-    sim.inject("ghost", Fault.not_found())
-    sim.inject("flaky", Fault.html_error(503))
+async def test_real_http_bad_answers_count_as_trouble(client, sim) -> None:
+    sim.inject(None, Fault.truncated())
     events: list[PollEvent] = []
-    poller = Poller(client, events.append, interval=0.1, rng=random.Random(1))
-    poller.track("ghost")
-    poller.track("flaky")
-    await run_for(poller, 0.6)
+    poller = Poller(client, events.append, interval=0.02, max_backoff=0.05)
+    for i in range(3):
+        poller.track(f"b{i}")
+    runner = asyncio.create_task(poller.run())
+    await wait_until(lambda: poller.link.state == "offline")
+    poller.stop()
+    await runner
     failures = [e for e in events if isinstance(e, PollFailed)]
-    ghost = [e for e in failures if e.task_id == "ghost"]
-    assert len(ghost) == 1 and ghost[0].retry_in is None
-    flaky = [e for e in failures if e.task_id == "flaky"]
-    assert flaky and all(e.retry_in is not None and e.retry_in >= 0.1 for e in flaky)
-    assert len(flaky) <= 4  # backing off, not every 0.1 s
+    assert failures and all(e.kind == "transient" for e in failures)
 
 
-async def test_auth_failure_stops_everything_until_resume(sim_server) -> None:
+async def test_real_http_wrong_key_stops_polling(sim_server) -> None:
     events: list[PollEvent] = []
     async with MusicMintClient(sim_server.url, "sk-mm-wrong", timeout=2) as bad:
         poller = Poller(bad, events.append, interval=0.05)
         for i in range(3):
             poller.track(f"a{i}")
         runner = asyncio.create_task(poller.run())
-        await asyncio.sleep(0.4)
-        sent = len(sim_server.sim.task_requests())
-        assert 1 <= sent <= 3  # at most what was already in flight
-        assert poller.auth_blocked
-        assert any(isinstance(e, LinkState) and e.state == "auth_failed" for e in events)
+        await wait_until(lambda: poller.auth_blocked)
         async with MusicMintClient(sim_server.url, KEY, timeout=2) as good:
-            poller.client = good
+            poller.reconfigure(good, 0.05)
             poller.resume()
-            await asyncio.sleep(0.3)
-            runner.cancel()
-    assert {e.task_id for e in events if isinstance(e, Polled)} == {"a0", "a1", "a2"}
-
-
-async def test_resume_keeps_a_retry_after_pause(client, sim) -> None:
-    sim.inject("p1", Fault.rate_limited("30", times=1))
-    events: list[PollEvent] = []
-    poller = Poller(client, events.append, interval=0.05)
-    poller.track("p1")
-    runner = asyncio.create_task(poller.run())
-    await asyncio.sleep(0.3)
-    assert 29 < poller.paused_for() <= 30
-    sent = len(sim.task_requests())
-    poller.resume()  # e.g. ctrl+r after fixing the key: must not cut the pause short
-    await asyncio.sleep(0.3)
-    assert len(sim.task_requests()) == sent
-    assert poller.link.state == "rate_limited"
-    poller.stop()
-    runner.cancel()
-
-
-async def test_absurd_retry_after_is_capped(client, sim) -> None:
-    from tui.services.poller import MAX_PAUSE
-
-    sim.inject("p2", Fault.rate_limited("99999999", times=1))
-    poller = Poller(client, lambda e: None, interval=0.05)
-    poller.track("p2")
-    await run_for(poller, 0.3)
-    assert 0 < poller.paused_for() <= MAX_PAUSE
-
-
-async def test_bad_answers_count_as_trouble(client, sim) -> None:
-    sim.inject(None, Fault.truncated())
-    events: list[PollEvent] = []
-    poller = Poller(client, events.append, interval=0.02, max_backoff=0.05)
-    for i in range(3):
-        poller.track(f"b{i}")
-    await run_for(poller, 0.6)
-    states = {e.state for e in events if isinstance(e, LinkState)}
-    assert "offline" in states or "retrying" in states
+            await wait_until(lambda: len({e.task_id for e in events if isinstance(e, Polled)}) == 3)
+        poller.stop()
+        await runner
+    assert len(sim_server.sim.task_requests()) >= 4

@@ -41,7 +41,9 @@ def pinned(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[Simula
 
 def demo_app(server: SimulatorServer, tmp_path: Path, clock: FakeClock):
     ids = seed(server.sim)
-    app = make_app(server, tmp_path / "data", clock, ids=ids, tick=60)
+    # The clock is frozen, so nothing changes after the first poll of each task:
+    # a long interval keeps the app from re-polling (and using CPU) meanwhile.
+    app = make_app(server, tmp_path / "data", clock, ids=ids, tick=60, interval=60)
     app.demo = True
     # The client already points at the real port; only what is shown is pinned.
     app.config = dataclasses.replace(app.config, base_url=SHOWN_ORIGIN)

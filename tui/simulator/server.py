@@ -59,7 +59,9 @@ class Simulator:
         self.api_key = api_key
         self.book = TaskBook(time_scale=time_scale, clock=clock)
         self.faults: dict[str, Fault] = {}
-        self.file_faults: dict[str, Fault] = {}  # by clip ID: misbehaving media downloads
+        #: Misbehaving media downloads, by clip ID (audio and cover) or file name
+        #: (``<clip id>.mp3`` / ``<clip id>.jpg``: that file only).
+        self.file_faults: dict[str, Fault] = {}
         self.global_fault: Fault | None = None
         self.disabled_keys: dict[str, int] = {}  # key -> 1003 (disabled) / 1004 (deleted)
         self.requests: list[RequestRecord] = []
@@ -293,7 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         filename, ctype = kinds[ext]
         data = (assets_dir() / filename).read_bytes()
-        fault = self.server.sim.take_file_fault(stem)
+        # A fault for "<clip>.jpg" hits only that file; one for "<clip>", both.
+        fault = self.server.sim.take_file_fault(name) or self.server.sim.take_file_fault(stem)
         if fault is None:
             self._send(200, data, ctype)
             return
@@ -397,7 +400,17 @@ class SimulatorServer:
 
     def stop(self) -> None:
         self.sim.shutdown_event.set()
-        self._httpd.shutdown()
+        if self._thread is not None and self._thread.is_alive():
+            # shutdown() waits for serve_forever to notice, which it does only
+            # when its select() returns: up to poll_interval later. Poking the
+            # listening socket wakes it at once (the suite stops hundreds of
+            # servers, so 0.1 s each added up to a quarter of its time).
+            stopper = threading.Thread(target=self._httpd.shutdown, daemon=True)
+            stopper.start()
+            while stopper.is_alive():
+                with contextlib.suppress(OSError):
+                    socket.create_connection((self.host, self.port), timeout=0.5).close()
+                stopper.join(0.05)
         self._httpd.server_close()
         self._httpd.drop_connections()
         if self._thread:

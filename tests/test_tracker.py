@@ -1,0 +1,159 @@
+"""The tracker's rules, without Pilot or HTTP: events in, changes out."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.api import NotFoundError, ResultExpiredError, ServerError
+from tui.api.models import Clip, Task
+from tui.domain.tracked import TrackedTask
+from tui.services.poller import Polled, PollFailed
+from tui.services.tracker import Tracker
+
+KEY = "sk-mm-secret-key-1234"
+
+
+def clip(**fields: object) -> Clip:
+    blank = dict.fromkeys(
+        ("id", "audio_url", "image_url", "title", "duration", "tags", "prompt", "expire_at")
+    )
+    return Clip(**{**blank, **fields})  # type: ignore[arg-type]
+
+
+def task(task_id: str, status: str, clips: int = 0) -> Task:
+    results = tuple(clip(id=f"{task_id}-c{i}", title=f"Song {i}") for i in range(clips))
+    return Task(id=task_id, status=status, created_at=1, results=results)
+
+
+def polled(task_id: str, status: str, at: float = 100.0, clips: int = 0) -> Polled:
+    return Polled(task_id, task(task_id, status, clips), at, 0.0)
+
+
+@pytest.fixture
+def tracker() -> Tracker:
+    t = Tracker(secret=KEY)
+    t.add(["a", "b"], now=10.0)
+    t.snapshot()  # start clean
+    return t
+
+
+def test_add_skips_tracked_ids_and_marks_dirty(tracker: Tracker) -> None:
+    added = tracker.add(["b", "c", "c"], now=20.0)
+    assert [r.id for r in added] == ["c"]
+    assert list(tracker.records) == ["a", "b", "c"]
+    assert tracker.dirty
+
+
+def test_records_view_is_read_only(tracker: Tracker) -> None:
+    with pytest.raises(TypeError):
+        tracker.records["x"] = TrackedTask("x", 0.0)  # type: ignore[index]
+
+
+def test_same_answer_twice_changes_nothing_the_second_time(tracker: Tracker) -> None:
+    first = tracker.polled(polled("a", "queuing"))
+    assert first is not None and first.repaint and first.status_changed
+    tracker.snapshot()
+    again = tracker.polled(polled("a", "queuing", at=105.0))
+    assert again is not None and not again.repaint and not again.status_changed
+    assert not tracker.dirty
+    assert tracker.records["a"].last_poll == 105.0  # still noted, for the detail pane
+
+
+def test_finish_seen_happening_is_announced_once_with_took(tracker: Tracker) -> None:
+    tracker.polled(polled("a", "processing", at=100.0))
+    change = tracker.polled(polled("a", "completed", at=160.0, clips=2))
+    assert change is not None and change.finished and change.status_changed
+    record = tracker.records["a"]
+    assert record.finished_at == 160.0 and record.first_seen == 100.0
+    repeat = tracker.polled(polled("a", "completed", at=170.0, clips=2))
+    assert repeat is not None and not repeat.finished
+
+
+def test_first_sight_of_a_finished_task_is_not_news(tracker: Tracker) -> None:
+    change = tracker.polled(polled("a", "completed", clips=1))
+    assert change is not None and not change.finished
+    assert tracker.records["a"].finished_at is None
+
+
+def test_auto_download_asks_for_the_clips_of_a_completed_task() -> None:
+    t = Tracker(auto_download=True)
+    t.add(["a"], now=0.0)
+    change = t.polled(polled("a", "completed", clips=2))
+    assert change is not None
+    assert [c.id for c in change.auto_download] == ["a-c0", "a-c1"]
+
+
+def test_failure_keeps_the_state_and_masks_the_key(tracker: Tracker) -> None:
+    tracker.polled(polled("a", "processing"))
+    error = ServerError(f"upstream echoed {KEY}", http_status=502)
+    change = tracker.poll_failed(PollFailed("a", error, 110.0, retry_in=12.0))
+    assert change is not None and change.repaint
+    record = tracker.records["a"]
+    assert record.status == "processing"
+    assert KEY not in (record.last_error or "")
+    assert record.last_error is not None and record.last_error.endswith("retrying in 12s")
+    tracker.polled(polled("a", "processing", at=120.0))
+    assert record.last_error is None
+
+
+def test_not_found_and_expired_are_kept_and_saved(tracker: Tracker) -> None:
+    change = tracker.poll_failed(PollFailed("a", NotFoundError("no such task"), 1.0, None))
+    assert change is not None and change.not_found and change.status_changed
+    assert tracker.records["a"].status == "not found" and tracker.records["a"].finished
+    assert tracker.dirty
+    tracker.snapshot()
+    tracker.poll_failed(PollFailed("b", ResultExpiredError("gone", code=4005), 1.0, None))
+    assert tracker.records["b"].expired == "gone" and tracker.dirty
+
+
+def test_events_for_removed_tasks_are_ignored(tracker: Tracker) -> None:
+    tracker.remove("a")
+    assert tracker.polled(polled("a", "completed")) is None
+    assert tracker.poll_failed(PollFailed("a", ServerError("x"), 1.0, 5.0)) is None
+
+
+def test_remove_and_undo_restore_the_position(tracker: Tracker) -> None:
+    tracker.add(["c"], now=11.0)
+    tracker.remove("b")
+    tracker.remove("a")
+    assert list(tracker.records) == ["c"]
+    assert tracker.undo() is not None and list(tracker.records) == ["a", "c"]
+    assert tracker.undo() is not None and list(tracker.records) == ["a", "b", "c"]
+    assert tracker.undo() is None
+
+
+def test_loaded_file_comes_first_then_what_was_added_meanwhile() -> None:
+    t = Tracker()
+    t.add(["typed"], now=5.0)
+    loaded = [TrackedTask("old-done", 1.0), TrackedTask("old-open", 2.0)]
+    loaded[0].task = task("old-done", "completed")
+    merged = t.merge_loaded(loaded, ["typed", "argv", "old-open"], now=6.0)
+    assert list(t.records) == ["old-done", "old-open", "typed", "argv"]
+    assert merged.resume == ["old-open"]
+    assert [r.id for r in merged.added] == ["argv"]
+    assert t.dirty
+
+
+def test_snapshot_is_a_copy(tracker: Tracker) -> None:
+    tracker.download_saved("a", "clip-1", "/music/a.mp3")
+    copy = tracker.snapshot()
+    assert not tracker.dirty
+    tracker.download_saved("a", "clip-2", "/music/b.mp3")
+    assert copy[0].downloads == {"clip-1": "/music/a.mp3"}
+
+
+def test_expiring_unsaved_counts_only_unsaved_clips_inside_the_window() -> None:
+    t = Tracker()
+    t.add(["a"], now=0.0)
+    now = 1_000_000.0
+    hour = 3600 * 1000
+    clips = (
+        clip(id="soon", expire_at=int(now * 1000) + hour),
+        clip(id="saved", expire_at=int(now * 1000) + hour),
+        clip(id="later", expire_at=int(now * 1000) + 48 * hour),
+        clip(id="past", expire_at=int(now * 1000) - hour),
+        clip(id="never", expire_at=0),
+    )
+    t.polled(Polled("a", Task(id="a", status="completed", results=clips), now, 0.0))
+    t.download_saved("a", "saved", "/x.mp3")
+    assert t.expiring_unsaved(now, warn_hours=24) == 1
