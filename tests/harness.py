@@ -22,7 +22,7 @@ def make_app(
     clock: Callable[[], float],
     *,
     ids: list[str] | None = None,
-    interval: float = 0.05,
+    interval: float = 0.2,
     tick: float = 0.05,
     **config_changes: object,
 ) -> MusicMintApp:
@@ -70,7 +70,9 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
         if loop.time() > deadline:
             condition()  # surface a KeyError as itself
             raise AssertionError(f"condition not met within {timeout}s:\n{screen_text(pilot.app)}")
-        await pilot.pause(0.02)
+        # A plain sleep: pilot.pause() would also wait for every widget's queue
+        # and force a full repaint, 50 times a second, for as long as we wait.
+        await asyncio.sleep(0.02)
 
 
 def notifications(app: MusicMintApp) -> list[str]:

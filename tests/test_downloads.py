@@ -384,7 +384,7 @@ async def test_dashboard_retries_a_500_then_saves(sim_server, data_dir, clock, m
     sim = sim_server.sim
     sim.book.seed("r500", outcome="completed", expiries=("week",), age=60)
     app = make_app(sim_server, data_dir, clock, ids=["r500"], download_dir=music)
-    app.downloads.downloader.retry_base = 0.3
+    app.downloads.downloader.retry_base = 1.0  # the "retrying" row shows for 0.5-1 s
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["r500"].finished)
         clip = app.records["r500"].task.results[0]

@@ -37,7 +37,8 @@ def queued(task_id: str, n: int) -> Task | MusicMintError:
 
 class Scripted:
     """A task source with no network: ``answer(task_id, n)`` decides the n-th
-    reply (0-based); ``latency`` seconds of (virtual) time pass per request."""
+    reply (0-based) when the request is sent; it arrives ``latency`` seconds of
+    (virtual) time later."""
 
     def __init__(self, answer: Answer = queued, latency: float = 0.01) -> None:
         self.answer = answer
@@ -49,13 +50,13 @@ class Scripted:
     async def get_task(self, task_id: str) -> Task:
         n = len(self.starts[task_id])
         self.starts[task_id].append(now())
+        result = self.answer(task_id, n)  # the server decides when the request arrives
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
         try:
             await asyncio.sleep(self.latency)
         finally:
             self.inflight -= 1
-        result = self.answer(task_id, n)
         if isinstance(result, MusicMintError):
             raise result
         return result
@@ -314,3 +315,34 @@ async def test_real_http_wrong_key_stops_polling(sim_server) -> None:
         poller.stop()
         await runner
     assert len(sim_server.sim.task_requests()) >= 4
+
+
+def test_refusals_sent_before_resume_do_not_stop_polling_again() -> None:
+    """ctrl+r with a fixed key while old requests are still in flight: their
+    late refusals were made with the old key and must not block the new one."""
+    key = {"good": False}
+
+    def answer(task_id: str, n: int) -> Task | MusicMintError:
+        return Task(id=task_id, status="queuing") if key["good"] else AuthError("bad key")
+
+    async def main() -> None:
+        events: list[PollEvent] = []
+        slow = Scripted(answer, latency=2.0)
+        poller = make_poller(slow, events, interval=5.0)
+        poller.track("first")
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(2.5)  # "first" was refused: blocked
+        assert poller.auth_blocked
+        poller.track("second")
+        poller.resume()  # not sent yet: blocked tasks wait for resume
+        await asyncio.sleep(0.5)  # "first" and "second" now in flight with the old key
+        assert slow.inflight == 2
+        key["good"] = True  # the user fixed the key; resume again (ctrl+r)
+        poller.resume()
+        await asyncio.sleep(10)
+        poller.stop()
+        await runner
+        assert not poller.auth_blocked
+        assert {e.task_id for e in events if isinstance(e, Polled)} == {"first", "second"}
+
+    run_virtual(main)

@@ -5,6 +5,8 @@ Knows nothing of Textual; the poller and the ``wait`` command both use it.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from types import TracebackType
 from typing import Any, Self
 
@@ -21,6 +23,16 @@ from tui.core.sanitize import mask_key
 #: Bodies bigger than this are refused rather than parsed: a task payload is a few KB.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 USER_AGENT = f"musicmint-tui/{__version__}"
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process.
+
+    httpx builds a fresh one per client by loading the CA bundle (~27 ms of CPU
+    here); the dashboard makes a client per config reload and one for
+    downloads, and the suite hundreds."""
+    return httpx.create_ssl_context()
 
 
 class MusicMintClient:
@@ -55,6 +67,7 @@ class MusicMintClient:
             ),
             transport=transport,
             follow_redirects=False,
+            verify=tls_context(),
         )
 
     @classmethod

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from tui import __version__
+from tui.api.client import tls_context
 from tui.api.models import Clip
 from tui.core.atomic import atomic_write
 from tui.core.urls import refusal
@@ -150,6 +151,7 @@ class Downloader:
             timeout=httpx.Timeout(timeout, connect=10.0),
             follow_redirects=True,
             transport=transport,
+            verify=tls_context(),
         )
 
     async def __aenter__(self) -> Downloader:

@@ -148,6 +148,8 @@ class Poller:
         self._last_success: float | None = None
         self._link = LinkState("ok")
         self._stopped = False
+        #: Bumped by resume(): an auth refusal of a request sent before it is stale.
+        self._epoch = 0
 
     # -- schedule control (call from the same event loop) --------------------
     def track(self, task_id: str, delay: float = 0.0) -> None:
@@ -167,7 +169,11 @@ class Poller:
         self.track(task_id)
 
     def resume(self) -> None:
-        """After an auth failure was fixed: every tracked task is due now."""
+        """After an auth failure was fixed: every tracked task is due now.
+
+        Requests still in flight were sent with the old key: their refusals
+        must not stop polling again (see ``_epoch``)."""
+        self._epoch += 1
         self.auth_blocked = False  # a Retry-After pause still holds
         now = max(self.clock(), self._paused_until)
         for task_id in self._active - self._inflight:
@@ -266,11 +272,12 @@ class Poller:
                 await self._wake.wait()
 
     async def _poll(self, task_id: str, due: float, lateness: float) -> None:
+        epoch = self._epoch
         try:
             try:
                 task = await self.client.get_task(task_id)
             except MusicMintError as exc:
-                self._failed(task_id, exc)
+                self._failed(task_id, exc, stale=epoch != self._epoch)
             except Exception as exc:  # a bug must not kill the schedule
                 self._failed(task_id, ProtocolError(f"unexpected {type(exc).__name__}: {exc}"))
             else:
@@ -297,11 +304,13 @@ class Poller:
             self._schedule(task_id, max(due + self.interval * jitter, self.clock()))
         self.on_event(Polled(task_id, task, self.wall(), lateness))
 
-    def _failed(self, task_id: str, exc: MusicMintError) -> None:
+    def _failed(self, task_id: str, exc: MusicMintError, stale: bool = False) -> None:
         now, wall = self.clock(), self.wall()
         kind = classify(exc)
         retry_in: float | None
-        if kind == "auth":
+        if kind == "auth" and stale:
+            retry_in = 0.0  # refused with the key we had before resume(): ask again
+        elif kind == "auth":
             self.auth_blocked = True  # the task stays active; resume() reschedules it
             self._set_link(
                 LinkState(
