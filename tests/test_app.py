@@ -433,6 +433,8 @@ async def test_bell_rings_on_completion_when_enabled(sim_server, data_dir, clock
         await wait_for(pilot, lambda: app.records["ring"].status == "queuing")
         clock.advance(5)
         await wait_for(pilot, lambda: app.records["ring"].finished)
+        await wait_for(pilot, lambda: rings != [])  # rung when the screen hears of it
+        await pilot.pause()
         assert rings == [1]
 
 

@@ -66,7 +66,7 @@ async def test_auth_failure_stops_polling_until_reload(
         config_file.write_text(f'[api]\napi_key = "{KEY}"\nbase_url = "{sim_server.url}"\n')
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.records["a1"].status == "queuing")
-        assert "was refused" not in screen_text(app)
+        await wait_for(pilot, lambda: "was refused" not in screen_text(app))
         assert any("polling resumed" in n for n in notifications(app))
 
 
@@ -120,7 +120,7 @@ async def test_recovers_after_server_restart_on_same_port(sim_server, data_dir, 
         revived.sim.book = sim.book
         with revived:
             await wait_for(pilot, lambda: app.records["survivor"].status == "completed", timeout=8)
-            assert "● ok" in screen_text(app).splitlines()[0]
+            await wait_for(pilot, lambda: "● ok" in screen_text(app).splitlines()[0])
             assert any("Connection restored" in n for n in notifications(app))
 
 
@@ -133,7 +133,7 @@ async def test_result_expired_code_disables_open(sim_server, data_dir, clock, tm
         sim.inject("old", Fault.envelope_error(4005, "result expired"))
         await pilot.press("r")
         await wait_for(pilot, lambda: app.records["old"].expired is not None)
-        assert "expired (server: result expired)" in screen_text(app)
+        await wait_for(pilot, lambda: "expired (server: result expired)" in screen_text(app))
         await pilot.press("o")
         assert "Not opening: the server says the results expired" in notifications(app)[-1]
         assert app.records["old"].task is not None  # the clip info stays visible
@@ -252,6 +252,7 @@ async def test_hostile_text_renders_literally_everywhere(sim_server, data_dir, c
         sim_server.sim.book.override("evil2", {"id": "evil2", "status": "failed", "error": HOSTILE})
         await wait_for(pilot, lambda: app.records["evil2"].finished)
         await wait_for(pilot, lambda: app.records["evil1"].finished)
+        await wait_for(pilot, lambda: "[bold]X[/bold]" in screen_text(app))
         assert app.is_running  # [@click=app.quit] did not quit
         text = screen_text(app)
         assert "[bold]X[/bold]" in text  # table title cell and detail pane

@@ -99,6 +99,10 @@ class MusicMintApp(App[int]):
         return self.tracker.records
 
     # -- start-up -------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        """The dashboard is the bottom of the screen stack (dialogs go on top)."""
+        return self.main
+
     def on_mount(self) -> None:
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
@@ -111,7 +115,6 @@ class MusicMintApp(App[int]):
         for warning in self.config.warnings:
             self.notify(warning, title="Config", severity="warning", timeout=20, markup=False)
             log.warning(warning)
-        self.push_screen(self.main)
         # Read the file only once the first frame is out: with thousands of tasks
         # parsing takes a while, and the GIL would slow the first paint down.
         self.call_after_refresh(self._load_store)

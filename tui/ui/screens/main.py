@@ -18,7 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.api import MusicMintError
 from tui.api.ids import ParsedIds, classify_task_ids
@@ -44,6 +44,7 @@ from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.log import LogScreen
 from tui.ui.widgets.detail_pane import DetailPane
 from tui.ui.widgets.downloads_panel import DownloadsPanel
+from tui.ui.widgets.footer import KeyFooter
 from tui.ui.widgets.status_bar import StatusBar, status_line
 from tui.ui.widgets.task_table import SORTS, TaskTable
 
@@ -95,7 +96,7 @@ class MainScreen(Screen[None]):
                 yield self.table
             yield self.detail
         yield self.downloads_panel
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         app = self.app
