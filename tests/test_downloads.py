@@ -12,7 +12,8 @@ import pytest
 from tui.api.models import Clip
 from tui.cli.main import main
 from tui.domain.tracked import TrackedTask
-from tui.services.downloads import Downloader, DownloadError, safe_name
+from tui.services.downloads import Downloader, DownloadError
+from tui.services.saved_files import safe_name
 from tui.services.store import TaskStore
 from tui.simulator import Fault
 
@@ -321,7 +322,7 @@ async def test_unwritable_folder_is_a_clear_error(sim_server, tmp_path):
 
 
 def test_mpeg_frame_sync_variants_are_audio() -> None:
-    from tui.services.downloads import _looks_like
+    from tui.services.saved_files import looks_like as _looks_like
 
     for head in (b"ID3\x04", b"\xff\xfb\x90", b"\xff\xfa\x90", b"\xff\xf3\x40", b"\xff\xe3\x18"):
         assert _looks_like(head, "audio") == ".mp3"

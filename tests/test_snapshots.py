@@ -53,6 +53,7 @@ def demo_app(server: SimulatorServer, tmp_path: Path, clock: FakeClock):
 async def settled(pilot: Pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.loaded and all(r.task for r in app.records.values()))
+    await pilot.pause()  # the screen has handled every TaskChanged (rows queued)
     await wait_for(pilot, lambda: not app.main.table._pending)  # queued row updates applied
     app.clear_notifications()
     await pilot.pause()

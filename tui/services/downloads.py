@@ -15,10 +15,8 @@ import contextlib
 import json
 import os
 import random
-import re
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,34 +29,19 @@ from tui.api.client import tls_context
 from tui.api.models import Clip
 from tui.core.atomic import atomic_write
 from tui.core.urls import refusal
+from tui.services.saved_files import (
+    NameTaken,
+    free_target,
+    looks_like,
+    make_readable,
+    safe_name,
+)
 
-MAX_NAME = 80  # characters of title
-#: Bytes of title: file systems limit names to 255 bytes, and a CJK or emoji
-#: character takes 3-4, so characters alone do not bound the name.
-MAX_NAME_BYTES = 120
 ATTEMPTS = 3
-#: Magic numbers of what we accept, by kind.
-AUDIO_MAGIC = (b"ID3",)  # or an MPEG frame sync, checked in _looks_like
-IMAGE_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png", b"RIFF": ".webp"}
 
 
 class DownloadError(Exception):
     """Why a file could not be saved, phrased for the user."""
-
-
-def safe_name(title: str | None, clip_id: str | None) -> str:
-    """A file name stem from untrusted text: no separators, no control or
-    reserved characters, no leading dots, bounded length, never empty."""
-    text = unicodedata.normalize("NFC", title or "untitled")
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = re.sub(r'[\\/:*?"<>|\x00]+', " ", text)
-    text = re.sub(r"\s+", " ", text).strip(" .")
-    text = text[:MAX_NAME]
-    while len(text.encode("utf-8")) > MAX_NAME_BYTES:
-        text = text[:-1]
-    text = text.rstrip(" .") or "untitled"
-    clip = re.sub(r"[^A-Za-z0-9_-]+", "", clip_id or "")[:40] or "clip"
-    return f"{text} [{clip}]"
 
 
 @dataclass
@@ -100,35 +83,6 @@ def sidecar_data(clip: Clip, task_id: str, audio: Path, cover: Path | None) -> d
         "cover_file": cover.name if cover else None,
         "saved_at": int(time.time()),
     }
-
-
-def _free_target(folder: Path, stem: str, suffix: str, clip_id: str | None) -> Path:
-    """``stem+suffix``, unless a file of another clip already has that name."""
-    for n in range(1, 1000):
-        candidate = folder / (f"{stem}{suffix}" if n == 1 else f"{stem} ({n}){suffix}")
-        if not candidate.exists() or _belongs_to(candidate, clip_id):
-            return candidate
-    raise DownloadError(f"too many files named {stem!r} in {folder}")
-
-
-def _belongs_to(path: Path, clip_id: str | None) -> bool:
-    """Does an existing file come from this clip (by its sidecar)? Then reuse the name."""
-    sidecar = path.with_suffix(".json") if path.suffix != ".json" else path
-    try:
-        return json.loads(sidecar.read_text()).get("clip_id") == clip_id
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _looks_like(head: bytes, kind: str) -> str | None:
-    """The file extension the bytes justify, or None when they are not that kind."""
-    if kind == "audio":
-        frame_sync = len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
-        return ".mp3" if head.startswith(AUDIO_MAGIC) or frame_sync else None
-    for magic, ext in IMAGE_MAGIC.items():
-        if head.startswith(magic) and (ext != ".webp" or head[8:12] == b"WEBP"):
-            return ext
-    return None
 
 
 class Downloader:
@@ -206,7 +160,7 @@ class Downloader:
         data = json.dumps(sidecar_data(clip, task_id, audio, cover), indent=2, ensure_ascii=True)
         try:
             atomic_write(path, data.encode())
-            _make_readable(path)
+            make_readable(path)
         except OSError as exc:
             raise DownloadError(f"cannot write {path.name}: {exc.strerror or exc}") from exc
 
@@ -289,37 +243,23 @@ class Downloader:
                 raise DownloadError(
                     f"incomplete: got {progress.received} of {progress.total} bytes"
                 )
-            suffix = _looks_like(head, kind)
+            suffix = looks_like(head, kind)
             if suffix is None:
                 what = "an MP3" if kind == "audio" else "an image"
                 raise _Final(f"the file is not {what} (it starts with {head[:8]!r})")
-            target = _free_target(self.folder, stem, suffix, clip_id)
+            target = free_target(self.folder, stem, suffix, clip_id)
             os.replace(tmp, target)
-            _make_readable(target)
+            make_readable(target)
             return target
         except httpx.HTTPError as exc:
             raise DownloadError(f"transfer failed: {type(exc).__name__}: {exc}") from exc
+        except NameTaken as exc:
+            raise _Final(str(exc)) from exc
         except OSError as exc:  # disk full, name too long, permissions...
             raise _Final(f"cannot save the file: {exc.strerror or exc}") from exc
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-#: Saved files get the permissions the user's umask gives new files (mkstemp
-#: makes them 0600, which media servers and other users could not read).
-FILE_MODE = 0o666 & ~_umask()
-
-
-def _make_readable(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.chmod(path, FILE_MODE)
 
 
 class _Final(DownloadError):

@@ -13,117 +13,13 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Self
 
 from tui.api.errors import InvalidTaskIdError
 from tui.api.ids import validate_task_id
 from tui.simulator.faults import Fault
-from tui.simulator.lifecycle import TaskBook
-
-DEFAULT_KEY = "sk-mm-simulator"
-_STATUS_FILTER = {0: "queuing", 1: "processing", 2: "completed", 3: "failed"}
-
-
-def assets_dir() -> Path:
-    """The shipped MP3/JPG: inside the wheel, or the repo's ``assets/``."""
-    packaged = Path(__file__).resolve().parent.parent / "_assets"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "assets"
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the simulator saw it (tests assert on these)."""
-
-    at: float
-    method: str
-    path: str
-    task_id: str | None
-    status: int
-    user_agent: str = ""
-    body: bytes = b""
-
-
-class Simulator:
-    """Holds the state; :class:`SimulatorServer` puts it on a socket."""
-
-    def __init__(
-        self,
-        api_key: str | None = DEFAULT_KEY,
-        time_scale: float = 1.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.api_key = api_key
-        self.book = TaskBook(time_scale=time_scale, clock=clock)
-        self.faults: dict[str, Fault] = {}
-        #: Misbehaving media downloads, by clip ID (audio and cover) or file name
-        #: (``<clip id>.mp3`` / ``<clip id>.jpg``: that file only).
-        self.file_faults: dict[str, Fault] = {}
-        self.global_fault: Fault | None = None
-        self.disabled_keys: dict[str, int] = {}  # key -> 1003 (disabled) / 1004 (deleted)
-        self.requests: list[RequestRecord] = []
-        self._lock = threading.Lock()
-        self._request_seq = 0
-        self.shutdown_event = threading.Event()
-
-    # -- control -----------------------------------------------------------
-    def inject(self, task_id: str | None, fault: Fault) -> None:
-        """Make ``task_id`` (or, with ``None``, every task) misbehave."""
-        with self._lock:
-            if task_id is None:
-                self.global_fault = fault
-            else:
-                self.faults[task_id] = fault
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self.faults.clear()
-            self.file_faults.clear()
-            self.global_fault = None
-
-    def take_file_fault(self, clip_id: str) -> Fault | None:
-        with self._lock:
-            fault = self.file_faults.get(clip_id)
-            if fault is not None and fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    del self.file_faults[clip_id]
-            return fault
-
-    def task_requests(self, task_id: str | None = None) -> list[RequestRecord]:
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.path.startswith("/api/v1/task/") and (task_id is None or r.task_id == task_id)
-            ]
-
-    def take_fault(self, task_id: str) -> Fault | None:
-        with self._lock:
-            key = task_id if task_id in self.faults else None
-            fault = self.faults.get(task_id) if key else self.global_fault
-            if fault is None:
-                return None
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    if key:
-                        del self.faults[key]
-                    else:
-                        self.global_fault = None
-            return fault
-
-    def record(self, record: RequestRecord) -> None:
-        with self._lock:
-            self.requests.append(record)
-
-    def next_request_id(self) -> str:
-        with self._lock:
-            self._request_seq += 1
-            return f"req-{int(time.time() * 1000)}-{self._request_seq}"
+from tui.simulator.state import STATUS_FILTER, RequestRecord, Simulator, assets_dir
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -266,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         book = self.server.sim.book
         items = [book.summary(tid, plan) for tid, plan in book.known()]
-        wanted = _STATUS_FILTER.get(status_filter)
+        wanted = STATUS_FILTER.get(status_filter)
         if wanted:
             items = [item for item in items if item["status"] == wanted]
         start = (page - 1) * page_size

@@ -10,7 +10,6 @@ repaints and notifications.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,15 +21,11 @@ from textual.widgets import DataTable, Input, Static
 
 from tui.api import MusicMintError
 from tui.api.ids import ParsedIds, classify_task_ids
-from tui.api.models import Clip
-from tui.core.config import ENV_API_KEY
-from tui.core.formatting import local_time
 from tui.core.logs import log
 from tui.core.sanitize import clean, scrub
-from tui.core.urls import refusal
 from tui.domain.tracked import TrackedTask
 from tui.services.importer import recent_task_ids
-from tui.ui import keys
+from tui.ui import keys, wording
 from tui.ui.host import HostApp
 from tui.ui.messages import (
     DownloadFinished,
@@ -40,6 +35,7 @@ from tui.ui.messages import (
     TasksLoaded,
 )
 from tui.ui.screens.add_tasks import AddTasksScreen
+from tui.ui.screens.clip_actions import ClipActions
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.log import LogScreen
 from tui.ui.widgets.detail_pane import DetailPane
@@ -49,21 +45,6 @@ from tui.ui.widgets.status_bar import StatusBar, status_line
 from tui.ui.widgets.task_table import SORTS, TaskTable
 
 SORT_CYCLE = tuple(SORTS)
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def add_summary(parsed: ParsedIds) -> str:
-    parts = []
-    if parsed.valid:
-        parts.append(f"Added {plural(len(parsed.valid), 'task')}")
-    if parsed.duplicates:
-        parts.append(f"{len(parsed.duplicates)} already tracked: {', '.join(parsed.duplicates)}")
-    for token, reason in parsed.invalid:
-        parts.append(f"skipped '{token}': {reason}")
-    return ". ".join(parts) + "."
 
 
 class MainScreen(Screen[None]):
@@ -79,6 +60,7 @@ class MainScreen(Screen[None]):
         self._status_pending = False
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
+        self.clips = ClipActions(self, lambda: self.highlighted, self._clip_index)
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -130,7 +112,7 @@ class MainScreen(Screen[None]):
         if change.finished:
             self._announce(record)
         if change.auto_download:
-            self.download(record, change.auto_download, quiet=True)
+            self.clips.download(record, change.auto_download, quiet=True)
         if change.repaint:
             self.table.schedule(record)
             self._refresh_detail_if(record)
@@ -141,17 +123,7 @@ class MainScreen(Screen[None]):
         link, previous = message.link, message.previous
         config = self.app.config
         if link.state == "auth_failed":
-            source = config.sources.get("api.api_key", "")
-            where = (
-                f"{ENV_API_KEY} comes first: fix it and restart"
-                if source.startswith("env")
-                else f"fix api_key in {config.path} (or set {ENV_API_KEY} and restart)"
-            )
-            self.banner.update(
-                f"✘ The API key {config.masked_key} was refused: "
-                f"{self._scrub(link.message)}. Polling is stopped. To fix: {where}, "
-                "then press ctrl+r to reload the config."
-            )
+            self.banner.update(wording.key_refused(config, self._scrub(link.message)))
             self.banner.add_class("-visible")
         else:
             self.banner.remove_class("-visible")
@@ -175,24 +147,9 @@ class MainScreen(Screen[None]):
             self.notify(f"Saved {done.saved.audio}", title="Downloaded", markup=False)
 
     def _announce(self, record: TrackedTask) -> None:
-        task = record.task
-        title = task.results[0].title if task and task.results else None
-        name = clean(title, one_line=True) if title else record.id
-        if record.status == "completed":
-            count = len(task.results) if task else 0
-            self.notify(
-                f"✔ {name} completed ({plural(count, 'clip')})",
-                title="Task completed",
-                markup=False,
-            )
-        else:
-            reason = clean(task.error, one_line=True) if task and task.error else "no reason given"
-            self.notify(
-                f"✘ {record.id} failed: {reason}",
-                title="Task failed",
-                severity="error",
-                markup=False,
-            )
+        title, message = wording.finished(record)
+        severity = "information" if record.status == "completed" else "error"
+        self.notify(message, title=title, severity=severity, markup=False)
         if self.app.config.bell:
             self.app.bell()
 
@@ -302,7 +259,7 @@ class MainScreen(Screen[None]):
         if parsed.valid and parsed.valid[-1] in self.table.shown:
             self.table.move_cursor(row=self.table.get_row_index(parsed.valid[-1]))
         self.notify(
-            add_summary(parsed),
+            wording.add_summary(parsed),
             markup=False,
             severity="warning" if parsed.invalid else "information",
         )
@@ -375,12 +332,10 @@ class MainScreen(Screen[None]):
             return
         listed = classify_task_ids(listing.ids, set(self.app.records))
         self.show_added(self.app.track(listed.valid))
-        self.notify(
-            f"Imported {len(listed.valid)} new task(s) from {listing.pages} page(s); "
-            f"{len(listed.duplicates)} were already tracked"
-            + (f"; {len(listed.invalid)} had invalid IDs." if listed.invalid else "."),
-            markup=False,
+        summary = wording.import_summary(
+            len(listed.valid), listing.pages, len(listed.duplicates), len(listed.invalid)
         )
+        self.notify(summary, markup=False)
 
     # -- actions: view -----------------------------------------------------------
     def action_focus_detail(self) -> None:
@@ -429,122 +384,27 @@ class MainScreen(Screen[None]):
     def action_prev_clip(self) -> None:
         self._select_clip(-1)
 
-    # -- actions: clip -----------------------------------------------------------
-    def _target_clip(self) -> tuple[TrackedTask, Clip] | None:
-        """The highlighted task and its selected clip, or say why there is none."""
-        record = self.highlighted
-        if record is None:
-            self.notify("No task selected.", markup=False)
-            return None
-        clips = record.task.results if record.task else ()
-        index = self._clip_index(record)
-        if index >= len(clips):
-            self.notify(f"Task {record.id} has no results yet ({record.status}).", markup=False)
-            return None
-        return record, clips[index]
-
-    def _live_clip(self) -> Clip | None:
-        """The selected clip, unless its files are known to be gone (then say why)."""
-        target = self._target_clip()
-        if target is None:
-            return None
-        record, clip = target
-        if reason := record.clip_expired(clip.expire_at, self.app.clock()):
-            when = f" at {local_time(clip.expire_at)}" if clip.expire_at else ""
-            self.notify(f"Not opening: {reason}{when}.", severity="warning", markup=False)
-            return None
-        return clip
-
-    def _open(self, url: str | None, what: str) -> None:
-        reason = refusal(url)
-        if reason is not None or url is None:
-            self.notify(f"Not opening the {what}: {reason}", severity="warning", markup=False)
-            return
-        self._open_in_thread(url)
-        self.notify(f"Opening the {what} in your browser.", timeout=3, markup=False)
-
-    @work(thread=True, group="browser", exit_on_error=False)
-    def _open_in_thread(self, url: str) -> None:
-        """webbrowser may wait for the browser command to exit: keep it off the UI."""
-        self.app.open_url(url)
-
+    # -- actions: clip (see clip_actions.py) ---------------------------------------
     def action_open_audio(self) -> None:
-        if clip := self._live_clip():
-            self._open(clip.audio_url, "audio")
+        self.clips.open_audio()
 
     def action_open_image(self) -> None:
-        if clip := self._live_clip():
-            self._open(clip.image_url, "cover image")
+        self.clips.open_image()
 
     def action_copy_id(self) -> None:
-        record = self.highlighted
-        if record is None:
-            self.notify("No task selected.", markup=False)
-            return
-        self.app.copy_to_clipboard(record.id)
-        self.notify(f"Copied task ID {record.id}.", timeout=3, markup=False)
+        self.clips.copy_id()
 
     def action_copy_audio(self) -> None:
-        target = self._target_clip()
-        if target is None:
-            return
-        url = target[1].audio_url
-        if not url:
-            self.notify("The audio URL is not ready yet.", markup=False)
-            return
-        self.app.copy_to_clipboard(url)
-        self.notify(f"Copied {clean(url, one_line=True)}", timeout=3, markup=False)
+        self.clips.copy_audio()
 
-    # -- actions: downloads -------------------------------------------------------
     def action_download(self) -> None:
-        if target := self._target_clip():
-            record, clip = target
-            self.download(record, [clip], toggle=True)
+        self.clips.download_selected()
 
     def action_download_all(self) -> None:
-        record = self.highlighted
-        if record is None or record.task is None or not record.task.results:
-            self.notify("This task has no clips to download yet.", markup=False)
-            return
-        self.download(record, record.task.results)
-
-    def download(
-        self, record: TrackedTask, clips: Iterable[Clip], quiet: bool = False, toggle: bool = False
-    ) -> None:
-        """Start downloads; with ``toggle`` (the ``d`` key), a clip already
-        downloading is cancelled instead."""
-        downloads = self.app.downloads
-        now = self.app.clock()
-        for index, clip in enumerate(clips):
-            key = downloads.key(record.id, clip, index)
-            if key in downloads:
-                if toggle:
-                    downloads.cancel(key)
-                    self.notify(f"Cancelled the download of {self._scrub(key)}.", markup=False)
-                continue
-            if reason := record.clip_expired(clip.expire_at, now):
-                if not quiet:
-                    self.notify(f"Not downloading: {reason}.", severity="warning", markup=False)
-                continue
-            saved = record.downloads.get(clip.id or "")
-            if saved and Path(saved).exists():
-                if not quiet:
-                    self.notify(f"Already saved: {saved}", markup=False)
-                continue
-            downloads.start(record.id, clip, key)
+        self.clips.download_all()
 
     def action_cancel_downloads(self) -> None:
-        count = self.app.downloads.cancel_all()
-        self.notify(f"Cancelled {count} download(s).", markup=False)
+        self.clips.cancel_downloads()
 
     def action_open_folder(self) -> None:
-        folder = self.app.config.download_dir
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self.notify(
-                f"Cannot create {folder}: {exc.strerror or exc}", severity="error", markup=False
-            )
-            return
-        self._open_in_thread(folder.as_uri())  # our own folder, not a server URL
-        self.notify(f"Opening {folder}", timeout=3, markup=False)
+        self.clips.open_folder()

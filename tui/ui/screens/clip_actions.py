@@ -1,0 +1,161 @@
+"""The actions on the selected clip: open, copy, download.
+
+A part of :class:`~tui.ui.screens.main.MainScreen`, which binds the keys and
+delegates here; it is told how to find the selection rather than importing
+the screen, so there is no import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+
+from textual.screen import Screen
+
+from tui.api.models import Clip
+from tui.core.formatting import local_time
+from tui.core.sanitize import clean, scrub
+from tui.core.urls import refusal
+from tui.domain.tracked import TrackedTask
+from tui.ui.host import HostApp
+
+
+class ClipActions:
+    def __init__(
+        self,
+        screen: Screen[None],
+        highlighted: Callable[[], TrackedTask | None],
+        clip_index: Callable[[TrackedTask], int],
+    ) -> None:
+        self._screen = screen
+        self._highlighted = highlighted
+        self._clip_index = clip_index
+
+    @property
+    def _app(self) -> HostApp:
+        return self._screen.app  # type: ignore[return-value]
+
+    def _say(self, message: str, **kwargs: object) -> None:
+        self._screen.notify(message, markup=False, **kwargs)  # type: ignore[arg-type]
+
+    def _target_clip(self) -> tuple[TrackedTask, Clip] | None:
+        """The highlighted task and its selected clip, or say why there is none."""
+        record = self._highlighted()
+        if record is None:
+            self._say("No task selected.")
+            return None
+        clips = record.task.results if record.task else ()
+        index = self._clip_index(record)
+        if index >= len(clips):
+            self._say(f"Task {record.id} has no results yet ({record.status}).")
+            return None
+        return record, clips[index]
+
+    def _live_clip(self) -> Clip | None:
+        """The selected clip, unless its files are known to be gone (then say why)."""
+        target = self._target_clip()
+        if target is None:
+            return None
+        record, clip = target
+        if reason := record.clip_expired(clip.expire_at, self._app.clock()):
+            when = f" at {local_time(clip.expire_at)}" if clip.expire_at else ""
+            self._say(f"Not opening: {reason}{when}.", severity="warning")
+            return None
+        return clip
+
+    def _open(self, url: str | None, what: str) -> None:
+        reason = refusal(url)
+        if reason is not None or url is None:
+            self._say(f"Not opening the {what}: {reason}", severity="warning")
+            return
+        self._open_in_thread(url)
+        self._say(f"Opening the {what} in your browser.", timeout=3)
+
+    def _open_in_thread(self, url: str) -> None:
+        """webbrowser may wait for the browser command to exit: keep it off the UI."""
+        self._screen.run_worker(
+            partial(self._app.open_url, url), thread=True, group="browser", exit_on_error=False
+        )
+
+    def open_audio(self) -> None:
+        if clip := self._live_clip():
+            self._open(clip.audio_url, "audio")
+
+    def open_image(self) -> None:
+        if clip := self._live_clip():
+            self._open(clip.image_url, "cover image")
+
+    def copy_id(self) -> None:
+        record = self._highlighted()
+        if record is None:
+            self._say("No task selected.")
+            return
+        self._app.copy_to_clipboard(record.id)
+        self._say(f"Copied task ID {record.id}.", timeout=3)
+
+    def copy_audio(self) -> None:
+        target = self._target_clip()
+        if target is None:
+            return
+        url = target[1].audio_url
+        if not url:
+            self._say("The audio URL is not ready yet.")
+            return
+        self._app.copy_to_clipboard(url)
+        self._say(f"Copied {clean(url, one_line=True)}", timeout=3)
+
+    # -- downloads -----------------------------------------------------------------
+    def download_selected(self) -> None:
+        """``d``: the selected clip (again while it downloads: cancel it)."""
+        if target := self._target_clip():
+            record, clip = target
+            self.download(record, [clip], toggle=True)
+
+    def download_all(self) -> None:
+        record = self._highlighted()
+        if record is None or record.task is None or not record.task.results:
+            self._say("This task has no clips to download yet.")
+            return
+        self.download(record, record.task.results)
+
+    def download(
+        self, record: TrackedTask, clips: Iterable[Clip], quiet: bool = False, toggle: bool = False
+    ) -> None:
+        """Start downloads; with ``toggle`` (the ``d`` key), a clip already
+        downloading is cancelled instead."""
+        downloads = self._app.downloads
+        now = self._app.clock()
+        for index, clip in enumerate(clips):
+            key = downloads.key(record.id, clip, index)
+            if key in downloads:
+                if toggle:
+                    downloads.cancel(key)
+                    self._say(
+                        "Cancelled the download of " + scrub(key, self._app.config.api_key) + "."
+                    )
+                continue
+            if reason := record.clip_expired(clip.expire_at, now):
+                if not quiet:
+                    self._say(f"Not downloading: {reason}.", severity="warning")
+                continue
+            saved = record.downloads.get(clip.id or "")
+            if saved and Path(saved).exists():
+                if not quiet:
+                    self._say(f"Already saved: {saved}")
+                continue
+            downloads.start(record.id, clip, key)
+
+    def cancel_downloads(self) -> None:
+        count = self._app.downloads.cancel_all()
+        self._say(f"Cancelled {count} download(s).")
+
+    def open_folder(self) -> None:
+        folder = self._app.config.download_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._say(f"Cannot create {folder}: {exc.strerror or exc}", severity="error")
+            return
+        self._open_in_thread(folder.as_uri())  # our own folder, not a server URL
+        self._say(f"Opening {folder}", timeout=3)

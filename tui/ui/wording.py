@@ -1,0 +1,62 @@
+"""What the dashboard says: the text of notifications and the banner.
+
+Kept apart from the screen so the words can be read (and changed) in one
+place. Server text reaching these functions is cleaned here.
+"""
+
+from __future__ import annotations
+
+from tui.api.ids import ParsedIds
+from tui.core.config import ENV_API_KEY, Config
+from tui.core.sanitize import clean
+from tui.domain.tracked import TrackedTask
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def add_summary(parsed: ParsedIds) -> str:
+    parts = []
+    if parsed.valid:
+        parts.append(f"Added {plural(len(parsed.valid), 'task')}")
+    if parsed.duplicates:
+        parts.append(f"{len(parsed.duplicates)} already tracked: {', '.join(parsed.duplicates)}")
+    for token, reason in parsed.invalid:
+        parts.append(f"skipped '{token}': {reason}")
+    return ". ".join(parts) + "."
+
+
+def import_summary(added: int, pages: int, duplicates: int, invalid: int) -> str:
+    return (
+        f"Imported {added} new task(s) from {pages} page(s); {duplicates} were already tracked"
+        + (f"; {invalid} had invalid IDs." if invalid else ".")
+    )
+
+
+def finished(record: TrackedTask) -> tuple[str, str]:
+    """(title, message) announcing that ``record`` completed or failed."""
+    task = record.task
+    if record.status == "completed":
+        title = task.results[0].title if task and task.results else None
+        name = clean(title, one_line=True) if title else record.id
+        count = len(task.results) if task else 0
+        return "Task completed", f"✔ {name} completed ({plural(count, 'clip')})"
+    reason = clean(task.error, one_line=True) if task and task.error else "no reason given"
+    return "Task failed", f"✘ {record.id} failed: {reason}"
+
+
+def key_refused(config: Config, server_message: str) -> str:
+    """The banner shown while polling is stopped by a refused key.
+
+    ``server_message`` must already be scrubbed (one line, key masked)."""
+    source = config.sources.get("api.api_key", "")
+    where = (
+        f"{ENV_API_KEY} comes first: fix it and restart"
+        if source.startswith("env")
+        else f"fix api_key in {config.path} (or set {ENV_API_KEY} and restart)"
+    )
+    return (
+        f"✘ The API key {config.masked_key} was refused: {server_message}. "
+        f"Polling is stopped. To fix: {where}, then press ctrl+r to reload the config."
+    )
