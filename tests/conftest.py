@@ -56,6 +56,34 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The dashboard's data folder (task file, lock) for one test."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def music(tmp_path: Path) -> Path:
+    """Where downloads go."""
+    return tmp_path / "music"
+
+
+@pytest.fixture
+def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A BROWSER command that records the URL it was asked to open."""
+    import stat
+    import webbrowser
+
+    log = tmp_path / "browser.log"
+    script = tmp_path / "fake-browser"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{log}"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("BROWSER", str(script))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    return log
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

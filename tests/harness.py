@@ -15,6 +15,15 @@ from tui.ui.app import MusicMintApp
 
 from .conftest import KEY
 
+#: The terminal most dashboard tests run in: wide enough for table and details
+#: side by side.
+SIZE = (160, 40)
+
+
+def files(folder: Path) -> list[str]:
+    """Names in ``folder`` (none when it does not exist)."""
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
 
 def make_app(
     server: SimulatorServer,

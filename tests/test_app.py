@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
-
-import pytest
 
 from tui.simulator import Fault, SimulatorServer
 
 from .conftest import FakeClock
-from .harness import loaded, make_app, notifications, screen_text, wait_for
-
-SIZE = (160, 40)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+from .harness import SIZE, loaded, make_app, notifications, screen_text, wait_for
 
 
 async def test_paste_several_ids_with_invalid_and_duplicate(sim_server, data_dir, clock) -> None:
@@ -136,21 +126,6 @@ async def test_countdown_changes_between_frames(sim_server, data_dir, clock: Fak
                 or "expired" in screen_text(app)
             ),
         )
-
-
-@pytest.fixture
-def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A BROWSER command that records the URL it was asked to open."""
-    log = tmp_path / "browser.log"
-    script = tmp_path / "fake-browser"
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{log}"\n')
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("BROWSER", str(script))
-    import webbrowser
-
-    monkeypatch.setattr(webbrowser, "_tryorder", None)
-    monkeypatch.setattr(webbrowser, "_browsers", {})
-    return log
 
 
 async def test_open_audio_and_cover_use_the_browser(

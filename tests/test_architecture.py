@@ -173,3 +173,24 @@ def test_private_datatable_internals_still_have_the_shape_task_table_needs() -> 
     )
     assert TaskTable._update_dimensions is not base
     assert TwoWayDict({1: 2}).get_key(2) == 1
+
+
+def test_footer_internals_still_have_the_shape_key_footer_needs() -> None:
+    """KeyFooter replaces ``Footer.bindings_changed`` (to rebuild once per burst)
+    and sets Footer's private ``_bindings_ready`` flag as the original does."""
+    import inspect
+
+    from textual.widgets import Footer
+
+    from tui.ui.widgets.footer import KeyFooter
+
+    assert list(inspect.signature(Footer.bindings_changed).parameters) == ["self", "screen"], (
+        "KeyFooter.bindings_changed overrides Footer.bindings_changed(screen): "
+        "its signature changed in this Textual version"
+    )
+    assert "self._bindings_ready = True" in inspect.getsource(Footer.bindings_changed), (
+        "KeyFooter sets Footer._bindings_ready as Footer.bindings_changed did; "
+        "that flag changed in this Textual version"
+    )
+    assert "self._bindings_ready" in inspect.getsource(Footer.compose)
+    assert KeyFooter.bindings_changed is not Footer.bindings_changed

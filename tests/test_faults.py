@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +15,7 @@ from tui.core.config import load_config
 from tui.simulator import Fault, Simulator, SimulatorServer
 
 from .conftest import KEY
-from .harness import make_app, notifications, screen_text, wait_for
-
-SIZE = (160, 40)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+from .harness import SIZE, make_app, notifications, screen_text, wait_for
 
 
 async def test_retry_after_pauses_every_request(sim_server, data_dir, clock) -> None:

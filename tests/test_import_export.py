@@ -1,0 +1,115 @@
+"""Importing the account's recent tasks, and exporting the tracked list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tui.api.models import Clip
+from tui.cli.main import main
+from tui.domain.tracked import TrackedTask
+from tui.services.store import TaskStore
+
+from .harness import SIZE, loaded, make_app, notifications, wait_for
+
+
+async def test_import_adds_exactly_the_missing_tasks(sim_server, data_dir, clock):
+    book = sim_server.sim.book
+    for i in range(230):
+        book.seed(f"acct{i:03d}", outcome="completed", age=1000 + i)
+    # Tracked already: two account tasks and one the simulator learns of by polling.
+    app = make_app(sim_server, data_dir, clock, ids=["acct005", "acct100", "mine"])
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("I")
+        await wait_for(pilot, lambda: len(app.records) == 231)
+        assert (
+            "Imported 228 new task(s) from 3 page(s); 3 were already tracked"
+            in (notifications(app)[-1])
+        )
+    pages = [r for r in sim_server.sim.requests if r.path == "/api/v1/tasks"]
+    assert [json.loads(r.body)["page"] for r in pages] == [1, 2, 3]
+    assert all(json.loads(r.body)["page_size"] == 100 for r in pages)
+
+
+def _seed_store() -> None:
+    from tui.api.models import Task
+    from tui.core import locations
+
+    clip1 = Clip(
+        "c1",
+        "https://x/1.mp3",
+        "https://x/1.jpg",
+        "=HYPERLINK(evil)",
+        61.0,
+        "pop",
+        'say "hi", then\nleave',
+        0,
+    )
+    clip2 = Clip("c2", "https://x/2.mp3", None, "Second", 62.0, None, None, 1_800_000_000_000)
+    TaskStore(locations.data_dir() / "tasks.toml").save(
+        [
+            TrackedTask(
+                "t1",
+                1.0,
+                Task("t1", "completed", 1_700_000_000_000, (clip1, clip2)),
+                downloads={"c1": "/music/a.mp3"},
+            ),
+            TrackedTask("t2", 2.0, Task("t2", "failed", None, (), "boom")),
+            TrackedTask("t3", 3.0),
+        ]
+    )
+
+
+def test_export_json_round_trips(capsys) -> None:
+    _seed_store()
+    assert main(["export", "--format", "json"]) == 0
+    tasks = json.loads(capsys.readouterr().out)
+    assert [t["id"] for t in tasks] == ["t1", "t2", "t3"]
+    assert [c["id"] for c in tasks[0]["results"]] == ["c1", "c2"]
+    assert tasks[0]["results"][0]["saved_path"] == "/music/a.mp3"
+    assert tasks[1]["error"] == "boom" and tasks[2]["status"] == "pending"
+
+
+def test_export_csv_has_header_and_a_row_per_clip(capsys) -> None:
+    _seed_store()
+    assert main(["export", "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][:4] == ["task_id", "task_status", "task_created_at", "clip_id"]
+    assert [r[3] for r in rows[1:]] == ["c1", "c2"]
+    assert rows[1][4] == "'=HYPERLINK(evil)"  # not a formula in a spreadsheet
+    assert rows[1][7] == 'say "hi", then\nleave'
+
+
+def test_export_leaves_a_corrupt_file_alone(capsys) -> None:
+    from tui.core import locations
+
+    path = locations.data_dir() / "tasks.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not [toml")
+    assert main(["export"]) == 2
+    assert path.read_text() == "not [toml"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["tasks.toml"]
+    assert "corrupt" in capsys.readouterr().err
+
+
+async def test_import_flag_with_a_status_filter(sim_server, data_dir, clock):
+    book = sim_server.sim.book
+    book.seed("ok1", outcome="completed", age=1000)
+    book.seed("ok2", outcome="completed", age=1001)
+    book.seed("bad1", outcome="failed", age=1002)
+    app = make_app(sim_server, data_dir, clock)
+    app._import_status = "completed"  # as `--import-recent completed` sets it
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: set(app.records) == {"ok1", "ok2"})
+    body = next(r.body for r in sim_server.sim.requests if r.path == "/api/v1/tasks")
+    assert json.loads(body)["status"] == 2
+
+
+def test_import_recent_flag_parses() -> None:
+    from tui.cli.main import _dashboard_parser
+
+    assert _dashboard_parser().parse_args(["--import-recent"]).import_recent == "all"
+    args = _dashboard_parser().parse_args(["--import-recent", "failed", "t1"])
+    assert args.import_recent == "failed" and args.task_ids == ["t1"]
