@@ -73,10 +73,9 @@ async def test_statuses_progress_without_keypresses(sim_server, data_dir, clock:
         assert "✘ 1 failed" in text
         notes = notifications(app)
         assert any("completed" in n for n in notes) and any("goes-bad failed" in n for n in notes)
-        # Finished tasks are not polled again.
-        before = len(sim_server.sim.task_requests())
-        await pilot.pause(0.3)
-        assert len(sim_server.sim.task_requests()) == before
+        # Finished tasks are not polled again: the poller has let go of them (that
+        # an untracked task is never sent is proved in virtual time in test_poller).
+        assert app.poller.tracked.isdisjoint({"goes-ok", "goes-bad"})
 
 
 async def test_detail_pane_shows_every_field(sim_server, data_dir, clock) -> None:
@@ -166,7 +165,7 @@ async def test_javascript_url_is_refused(sim_server, data_dir, clock, browser_lo
         await wait_for(pilot, lambda: app.records["evil"].status == "completed")
         await pilot.press("o")
         await pilot.press("i")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: len(notifications(app)) >= 2)
         notes = notifications(app)
         assert any("not javascript:" in n for n in notes)
         assert any("not file:" in n for n in notes)
@@ -279,7 +278,8 @@ async def test_restart_keeps_list_and_shows_finished_without_requests(
     with fresh:
         again = make_app(fresh, data_dir, clock)
         async with again.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: "keep-bad" in screen_text(again))
+            assert again.poller.tracked == set()  # finished: nothing to ask
             text = screen_text(again)
             assert "keep-ok" in text and "keep-bad" in text
             assert title in text and "✘ failed" in text
@@ -358,9 +358,8 @@ async def test_not_found_stops_polling(sim_server, data_dir, clock) -> None:
     app = make_app(sim_server, data_dir, clock, ids=["ghost"])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "⊘ not found" in screen_text(app))
-        count = len(sim_server.sim.task_requests("ghost"))
-        await pilot.pause(0.3)
-        assert len(sim_server.sim.task_requests("ghost")) == count == 1
+        assert "ghost" not in app.poller.tracked
+        assert len(sim_server.sim.task_requests("ghost")) == 1
 
 
 async def test_enter_focuses_details_and_escape_returns(sim_server, data_dir, clock) -> None:
