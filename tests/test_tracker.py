@@ -157,3 +157,74 @@ def test_expiring_unsaved_counts_only_unsaved_clips_inside_the_window() -> None:
     t.polled(Polled("a", Task(id="a", status="completed", results=clips), now, 0.0))
     t.download_saved("a", "saved", "/x.mp3")
     assert t.expiring_unsaved(now, warn_hours=24) == 1
+
+
+def recount(t: Tracker, now: float, warn_hours: float) -> tuple[dict[str, int], int]:
+    """The answers computed from scratch, to check the kept-up-to-date ones."""
+    counts: dict[str, int] = {}
+    for record in t.records.values():
+        counts[record.status] = counts.get(record.status, 0) + 1
+    horizon = (now + warn_hours * 3600) * 1000
+    expiring = sum(
+        1
+        for r in t.records.values()
+        if r.task is not None and r.expired is None
+        for c in r.task.results
+        if c.id and c.expire_at and now * 1000 < c.expire_at <= horizon and c.id not in r.downloads
+    )
+    return counts, expiring
+
+
+def test_counts_kept_up_to_date_match_a_recount_after_any_events() -> None:
+    import random
+
+    rng = random.Random(42)
+    t = Tracker()
+    now = 1_000_000.0
+    ids = [f"t{i}" for i in range(30)]
+    for step in range(3000):
+        task_id = rng.choice(ids)
+        action = rng.random()
+        if action < 0.15:
+            t.add([task_id], now)
+        elif action < 0.2:
+            t.remove(task_id)
+        elif action < 0.25:
+            t.undo()
+        elif action < 0.75:
+            clips = tuple(
+                clip(id=f"{task_id}-{j}", expire_at=int((now + rng.uniform(-3, 30) * 3600) * 1000))
+                for j in range(rng.randint(0, 3))
+            )
+            status = rng.choice(["queuing", "processing", "completed", "failed", None])
+            t.polled(Polled(task_id, Task(id=task_id, status=status, results=clips), now, 0.0))
+        elif action < 0.85:
+            error = rng.choice([NotFoundError("gone"), ResultExpiredError("old"), ServerError("x")])
+            t.poll_failed(PollFailed(task_id, error, now, None))
+        elif action < 0.95:
+            record = t.get(task_id)
+            if record and record.task and record.task.results:
+                t.download_saved(task_id, rng.choice(record.task.results).id, "/x.mp3")
+        else:
+            loaded = [dataclass_copy(r) for r in t.records.values()]
+            t.merge_loaded(loaded[: rng.randint(0, len(loaded))], [task_id], now)
+        now += rng.uniform(0, 600)
+        if step % 50 == 0:
+            counts, expiring = recount(t, now, 24)
+            assert {k: v for k, v in t.counts.items() if v} == counts, step
+            assert t.expiring_unsaved(now, 24) == expiring, step
+            assert all(v >= 0 for v in t.counts.values())
+
+
+def dataclass_copy(record: TrackedTask) -> TrackedTask:
+    import dataclasses
+
+    return dataclasses.replace(record, downloads=dict(record.downloads))
+
+
+def test_undo_skips_a_removed_id_that_was_added_again(tracker: Tracker) -> None:
+    tracker.remove("a")
+    tracker.add(["a"], now=50.0)  # pasted again by hand
+    assert tracker.undo() is None  # nothing left to bring back; no duplicate row
+    assert list(tracker.records) == ["b", "a"]
+    assert tracker.counts["pending"] == 2

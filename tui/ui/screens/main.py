@@ -182,7 +182,7 @@ class MainScreen(Screen[None]):
             status_line(
                 host,
                 app.link,
-                app.records,
+                app.tracker.counts,
                 app.tracker.last_poll,
                 now,
                 width=self.status_bar.content_size.width or 200,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections.abc import Mapping
 
 from rich.text import Text
 from textual.widgets import Static
 
 from tui.core.sanitize import clean
-from tui.domain.tracked import TrackedTask
 from tui.services.poller import LinkState
 from tui.ui.widgets.presentation import STATUS_LOOK
 
@@ -37,14 +36,13 @@ def link_text(link: LinkState, now: float) -> Text:
 def status_line(
     host: str,
     link: LinkState,
-    records: dict[str, TrackedTask],
+    counts: Mapping[str, int],
     last_poll: float | None,
     now: float,
     width: int = 200,
     unsaved: int = 0,
 ) -> Text:
     """The fullest form that fits ``width``: words, then bare counts, then no host."""
-    counts = Counter(r.status for r in records.values())
     others = sum(n for s, n in counts.items() if s not in COUNTED)
     for variant in ("full", "compact", "minimal"):
         parts: list[Text | str] = []
