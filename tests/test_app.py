@@ -425,3 +425,21 @@ async def test_status_bar_shows_trouble_and_recovery(sim_server, data_dir, clock
         await wait_for(
             pilot, lambda: all(app.records[t].last_error is None for t in ("s1", "s2")), timeout=10
         )
+
+
+async def test_palette_commands_act_on_the_dashboard_from_a_dialog(
+    sim_server, data_dir, clock
+) -> None:
+    for i in range(2):
+        sim_server.sim.book.seed(f"p{i}", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["p0", "p1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.main.table.row_count == 2)
+        await pilot.press("question_mark")  # the help screen is on top
+        await wait_for(pilot, lambda: "Keys" in screen_text(app))
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Remove task")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "p0" not in app.records)
+        assert list(app.records) == ["p1"]

@@ -136,7 +136,7 @@ def test_layer_contract_fails_on_a_violation(tmp_path: Path) -> None:
     (tmp_path / "tui" / "ui" / "widgets" / "fetcher.py").write_text("import httpx\n")
     result = lint_imports(tmp_path, tmp_path)
     assert result.returncode != 0, result.stdout
-    assert "Only the UI layer (and the launcher that starts it) imports Textual BROKEN" in (
+    assert "Only the UI layer (and the command line that starts it) imports Textual BROKEN" in (
         result.stdout
     )
     assert "tui.core.sneaky -> textual" in result.stdout

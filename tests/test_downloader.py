@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tui.api.models import Clip
@@ -118,3 +120,24 @@ def test_mpeg_frame_sync_variants_are_audio() -> None:
     for head in (b"ID3\x04", b"\xff\xfb\x90", b"\xff\xfa\x90", b"\xff\xf3\x40", b"\xff\xe3\x18"):
         assert _looks_like(head, "audio") == ".mp3"
     assert _looks_like(b"<html>", "audio") is None
+
+
+async def test_a_bug_in_a_download_is_reported_not_taken_for_a_cancel(tmp_path) -> None:
+    """The queue runs downloads as bare asyncio tasks: an unexpected exception
+    must still end as a failure with its reason."""
+    from tui.services.downloads import DownloadDone, DownloadQueue
+
+    class Broken(Downloader):
+        async def save_clip(self, clip, task_id, on_progress=lambda p: None):  # type: ignore[override]
+            raise RuntimeError("boom")
+
+    ended: list[DownloadDone] = []
+    queue = DownloadQueue(Broken(tmp_path), lambda p: None, ended.append)
+    clip = Clip("c1", "https://x/a.mp3", None, "t", 1.0, None, None, 0)
+    queue.start("task1", clip, "task1/c1")
+    async with asyncio.timeout(5):
+        while not ended:
+            await asyncio.sleep(0.01)
+    assert ended[0].saved is None and ended[0].error == "unexpected RuntimeError: boom"
+    assert len(queue) == 0
+    await queue.aclose()

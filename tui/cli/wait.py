@@ -105,7 +105,11 @@ async def wait_for(
     running = asyncio.create_task(poller.run())
     try:
         async with asyncio.timeout(timeout):
-            await finished.wait()
+            done = asyncio.create_task(finished.wait())
+            await asyncio.wait({done, running}, return_when=asyncio.FIRST_COMPLETED)
+            done.cancel()
+            if running.done():
+                running.result()  # the poller itself failed: a bug, raise it now
     except TimeoutError:
         pending = [o.task_id for o in outcomes.values() if not o.finished]
         message = f"timed out after {timeout:g}s; still pending: {', '.join(pending)}"

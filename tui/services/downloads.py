@@ -293,6 +293,7 @@ class DownloadQueue:
         self._on_done = on_done
         self._running: dict[str, asyncio.Task[None]] = {}
         self._progress: dict[str, Progress] = {}  # key -> its latest file progress
+        self._closing: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def key(task_id: str, clip: Clip, index: int) -> str:
@@ -327,7 +328,9 @@ class DownloadQueue:
             return
         old, self.downloader = self.downloader, Downloader(folder)
         if not self._running:
-            asyncio.get_running_loop().create_task(old.aclose())
+            closing = asyncio.get_running_loop().create_task(old.aclose())
+            self._closing.add(closing)  # keep a reference until it is done
+            closing.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
         self.cancel_all()
@@ -345,6 +348,8 @@ class DownloadQueue:
             done.saved = await self.downloader.save_clip(clip, task_id, report)
         except DownloadError as exc:
             done.error = str(exc)
+        except Exception as exc:  # a bug: say so rather than look cancelled
+            done.error = f"unexpected {type(exc).__name__}: {exc}"
         except asyncio.CancelledError:
             if progress := self._progress.get(key):
                 progress.state, progress.message = "cancelled", "by you"

@@ -181,6 +181,7 @@ class Tracker:
 
     # -- events --------------------------------------------------------------
     def polled(self, event: Polled) -> Change | None:
+        """A poll answered; ``None`` when it changed nothing worth showing."""
         record = self._records.get(event.task_id)
         if record is None:  # removed while the request was in flight
             return None
@@ -205,8 +206,9 @@ class Tracker:
                 change.auto_download = list(event.task.results)
         change.status_changed = record.status != old_status
         self._note(record)
-        if change.repaint:
-            self.dirty = True
+        if not (change.repaint or change.status_changed):
+            return None  # the same answer again: nothing for the UI to do
+        self.dirty = True
         return change
 
     def poll_failed(self, event: PollFailed) -> Change | None:
@@ -222,6 +224,8 @@ class Tracker:
         record.last_error = problem + retry
         change = Change(record)
         self._forget(record)
+        # The poller classified this as "gone" (polling stopped); the record
+        # keeps which of the two it was, as each reads differently on screen.
         if isinstance(error, NotFoundError):
             old_status = record.status
             record.gone = error.message

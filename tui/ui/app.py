@@ -28,7 +28,7 @@ from tui.core.logs import RecentErrors, log
 from tui.core.sanitize import scrub
 from tui.domain.tracked import TrackedTask
 from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Progress
-from tui.services.poller import LinkState, Polled, Poller, PollEvent, PollFailed
+from tui.services.poller import MAX_BACKOFF, LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.services.store import LoadResult, StoreError, TaskStore
 from tui.services.tracker import Tracker
 from tui.ui import keys
@@ -61,7 +61,7 @@ class MusicMintApp(App[int]):
         client: MusicMintClient | None = None,
         reload_config: Callable[[], Config] | None = None,
         demo: bool = False,
-        max_backoff: float = 60.0,
+        max_backoff: float = MAX_BACKOFF,
         recent_errors: RecentErrors | None = None,
         import_status: str | None = None,
     ) -> None:
@@ -88,6 +88,7 @@ class MusicMintApp(App[int]):
         self.downloads = DownloadQueue(
             Downloader(config.download_dir), self._download_progress, self._download_done
         )
+        #: The link as the screen last heard of it (the poller's may be newer).
         self.link = LinkState("ok")
         self.loaded = False  # the task file has been read and the table filled
         self._read_only: str | None = None  # why saving is off (unreadable/newer file)
@@ -145,7 +146,7 @@ class MusicMintApp(App[int]):
             self.poller.track(task_id, delay=rng.uniform(0, self.config.interval))
         for record in merged.added:
             self.poller.track(record.id)
-        self.main.post_message(TasksLoaded(merged.added))
+        self.main.post_message(TasksLoaded())
         self.loaded = True
         # Everything built so far (thousands of records and rows) lives as long as
         # the app: take it out of the cyclic GC's sweeps, and make full sweeps
@@ -164,6 +165,18 @@ class MusicMintApp(App[int]):
         for record in added:
             self.poller.track(record.id)
         return added
+
+    def untrack(self, task_id: str) -> TrackedTask | None:
+        """Stop tracking ``task_id`` (undoable with :meth:`restore`)."""
+        self.poller.untrack(task_id)
+        return self.tracker.remove(task_id)
+
+    def restore(self) -> TrackedTask | None:
+        """Undo the last removal; unfinished tasks are polled again."""
+        record = self.tracker.undo()
+        if record is not None and not record.finished:
+            self.poller.track(record.id)
+        return record
 
     # -- service events -----------------------------------------------------------
     def on_poller_update(self, message: PollerUpdate) -> None:
@@ -269,7 +282,9 @@ class MusicMintApp(App[int]):
     # -- command palette -------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        # Run on the dashboard whichever screen is on top: from a dialog, too,
+        # "Remove task" removes the highlighted task.
         for key in keys.KEYMAP:
             yield SystemCommand(
-                key.description, f"Key: {key.shown_keys}", partial(screen.run_action, key.action)
+                key.description, f"Key: {key.shown_keys}", partial(self.main.run_action, key.action)
             )

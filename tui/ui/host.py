@@ -38,6 +38,10 @@ class Host(Protocol):
 
     def track(self, task_ids: Iterable[str]) -> list[TrackedTask]: ...
 
+    def untrack(self, task_id: str) -> TrackedTask | None: ...
+
+    def restore(self) -> TrackedTask | None: ...
+
 
 if TYPE_CHECKING:
 

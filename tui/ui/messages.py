@@ -42,10 +42,6 @@ class LinkChanged(Message):
 class TasksLoaded(Message):
     """The task file was read and merged: the table can be filled."""
 
-    def __init__(self, added: list[TrackedTask]) -> None:
-        super().__init__()
-        self.added = added
-
 
 class DownloadUpdate(Message):
     """A file's transfer progressed, finished or failed (see ``tui.services.downloads``)."""

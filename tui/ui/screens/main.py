@@ -26,6 +26,7 @@ from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
 from tui.services.importer import recent_task_ids
 from tui.ui import keys, wording
+from tui.ui.clip_actions import ClipActions
 from tui.ui.host import HostApp
 from tui.ui.messages import (
     DownloadFinished,
@@ -35,7 +36,6 @@ from tui.ui.messages import (
     TasksLoaded,
 )
 from tui.ui.screens.add_tasks import AddTasksScreen
-from tui.ui.screens.clip_actions import ClipActions
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.log import LogScreen
 from tui.ui.widgets.detail_pane import DetailPane
@@ -269,20 +269,17 @@ class MainScreen(Screen[None]):
         if record is None:
             self.notify("Nothing to remove.", markup=False)
             return
-        self.app.tracker.remove(record.id)
-        self.app.poller.untrack(record.id)
+        self.app.untrack(record.id)
         self.table.drop(record.id)
         self._update_titles()
         self._show_highlighted()
         self.notify(f"Removed {record.id}. Press u to undo.", markup=False)
 
     def action_undo(self) -> None:
-        record = self.app.tracker.undo()
+        record = self.app.restore()
         if record is None:
             self.notify("Nothing to undo.", markup=False)
             return
-        if not record.finished:
-            self.app.poller.track(record.id)
         self.table.rebuild(self.app.records.values(), self.app.clock())
         if record.id in self.table.shown:
             self.table.move_cursor(row=self.table.get_row_index(record.id))
@@ -384,7 +381,7 @@ class MainScreen(Screen[None]):
     def action_prev_clip(self) -> None:
         self._select_clip(-1)
 
-    # -- actions: clip (see clip_actions.py) ---------------------------------------
+    # -- actions: clip (in tui/ui/clip_actions.py) ------------------------------
     def action_open_audio(self) -> None:
         self.clips.open_audio()
 
