@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from tui.core.config import load_config
-from tui.services.store import TaskStore
+from tui.services.store import DB_NAME, TaskStore
 from tui.simulator import SimulatorServer
 from tui.ui.app import MusicMintApp
 
@@ -46,7 +46,7 @@ def make_app(
     config = dataclasses.replace(load_config(env={}), **settings)  # type: ignore[arg-type]
     return MusicMintApp(
         config,
-        TaskStore(data_dir / "tasks.toml"),
+        TaskStore(data_dir / DB_NAME),
         initial_ids=ids or [],
         clock=clock,
         tick_interval=tick,

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from tui.services.store import DB_NAME
 from tui.simulator import Fault, SimulatorServer
 
 from .conftest import FakeClock
@@ -272,7 +273,7 @@ async def test_restart_keeps_list_and_shows_finished_without_requests(
         )
         title = app.records["keep-ok"].task.results[0].title
         await pilot.press("q")
-    assert (data_dir / "tasks.toml").exists()
+    assert (data_dir / DB_NAME).exists()
 
     fresh = SimulatorServer(type(sim_server.sim)(api_key=sim_server.sim.api_key, clock=clock))
     with fresh:
@@ -309,6 +310,19 @@ async def test_corrupt_store_is_moved_aside(sim_server, data_dir, clock) -> None
     aside = [p for p in os.listdir(data_dir) if ".corrupt-" in p]
     assert len(aside) == 1
     assert (data_dir / aside[0]).read_text() == "this is [not toml"
+
+
+async def test_damaged_database_is_moved_aside(sim_server, data_dir, clock) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / DB_NAME).write_bytes(b"this is not a database" * 50)
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loaded and notifications(app) != [])
+        note = notifications(app)[0]
+        assert "damaged" in note and "moved to" in note
+        assert app.records == {}
+    aside = [p for p in os.listdir(data_dir) if ".corrupt-" in p]
+    assert len(aside) == 1
 
 
 async def test_help_screen_lists_every_key(sim_server, data_dir, clock) -> None:

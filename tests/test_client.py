@@ -314,4 +314,4 @@ async def test_lone_surrogates_become_replacement_characters(tmp_path) -> None:
     async with _client_returning(lambda request: httpx.Response(200, content=raw)) as c:
         task = await c.get_task("abc")
     assert task.results[0].title == "a\ufffdb"
-    TaskStore(tmp_path / "t.toml").save([TrackedTask("abc", 1.0, task)])  # encodable
+    TaskStore(tmp_path / "t.db").save([TrackedTask("abc", 1.0, task)])  # encodable

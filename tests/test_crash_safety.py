@@ -1,5 +1,6 @@
-"""SIGKILL at random moments never leaves a torn task file or loses saved IDs;
-a second dashboard on the same folder is refused, not silently destructive."""
+"""SIGKILL at random moments never leaves a damaged task database or loses a
+committed task; a second dashboard on the same folder is refused, not silently
+destructive."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import os
 import random
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,25 +21,23 @@ from hypothesis import strategies as st
 from tui.api.models import Clip, Task
 from tui.core.lock import DataLock, FolderInUse
 from tui.domain.tracked import TrackedTask
-from tui.services.store import TaskStore
+from tui.services.store import DB_NAME, Changes, TaskStore
 
 KILLS = 200
 
 
 def _writer(path: Path, ack_fd: int) -> None:
-    """Child: save an ever-growing list forever, acknowledging each completed save."""
+    """Child: add tasks forever (changed rows only, as the dashboard saves),
+    acknowledging each committed write with the count so far."""
     store = TaskStore(path)
-    tasks = [TrackedTask(f"t{i}", float(i)) for i in range(len(store.load().tasks))]
+    count = len(store.load().tasks)
     while True:
-        tasks.append(
-            TrackedTask(
-                f"t{len(tasks)}",
-                float(len(tasks)),
-                Task(f"t{len(tasks)}", "queuing", created_ms(len(tasks))),
-            )
+        record = TrackedTask(
+            f"t{count}", float(count), Task(f"t{count}", "queuing", created_ms(count)), seq=count
         )
-        store.save(tasks)
-        os.write(ack_fd, f"{len(tasks)}\n".encode())
+        store.apply(Changes({record.id: record}))
+        count += 1
+        os.write(ack_fd, f"{count}\n".encode())
 
 
 def created_ms(n: int) -> int:
@@ -46,8 +45,8 @@ def created_ms(n: int) -> int:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_sigkill_never_tears_the_file_or_loses_saved_ids(tmp_path: Path) -> None:
-    path = tmp_path / "tasks.toml"
+def test_sigkill_never_damages_the_database_or_loses_saved_ids(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
     rng = random.Random(1234)
     saved = 0
     for _ in range(KILLS):
@@ -72,17 +71,15 @@ def test_sigkill_never_tears_the_file_or_loses_saved_ids(tmp_path: Path) -> None
         os.close(read_fd)
         if acks.strip():
             saved = max(saved, int(acks.split()[-1]))
-        try:
-            doc = tomllib.loads(path.read_text()) if path.exists() else {"tasks": []}
-        except tomllib.TOMLDecodeError as exc:
-            pytest.fail(f"torn file after SIGKILL: {exc}")
-        ids = [t.get("id") for t in doc.get("tasks", [])]
-        assert len(ids) >= saved, f"lost saved IDs: file has {len(ids)}, {saved} were acked"
+        loaded = TaskStore(path).load(read_only=True)
+        if loaded.problem:
+            pytest.fail(f"unreadable database after SIGKILL: {loaded.problem}")
+        ids = [t.id for t in loaded.tasks]
+        assert len(ids) >= saved, f"lost saved IDs: database has {len(ids)}, {saved} were acked"
         assert ids == [f"t{i}" for i in range(len(ids))]
-        leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
-        for name in leftovers:  # a killed writer may leave its temp file; never the target
-            os.unlink(tmp_path / name)
     assert saved > 0
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 def test_second_instance_is_refused_while_the_first_lives(tmp_path: Path) -> None:
@@ -149,7 +146,7 @@ records = st.builds(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(records, max_size=5, unique_by=lambda r: r.id))
 def test_any_record_survives_a_round_trip(tmp_path_factory, items: list[TrackedTask]) -> None:
-    path = tmp_path_factory.mktemp("rt") / "tasks.toml"
+    path = tmp_path_factory.mktemp("rt") / DB_NAME
     store = TaskStore(path)
     store.save(items)
     loaded = store.load()

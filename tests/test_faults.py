@@ -252,6 +252,7 @@ async def test_hostile_text_renders_literally_everywhere(sim_server, data_dir, c
         assert "\\x1b[31mRED" in text
         assert "\x1b" not in text and "\x07" not in text
         assert "c[/x]" in text
+        await wait_for(pilot, lambda: any("evil2 failed" in n for n in notifications(app)))
         failed_note = next(n for n in notifications(app) if "evil2 failed" in n)
         assert "[bold]X[/bold]" in failed_note and "\x1b" not in failed_note
         await pilot.press("j")

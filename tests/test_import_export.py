@@ -9,7 +9,7 @@ import json
 from tui.api.models import Clip
 from tui.cli.main import main
 from tui.domain.tracked import TrackedTask
-from tui.services.store import TaskStore
+from tui.services.store import DB_NAME, TaskStore
 
 from .harness import SIZE, loaded, make_app, notifications, wait_for
 
@@ -48,7 +48,7 @@ def _seed_store() -> None:
         0,
     )
     clip2 = Clip("c2", "https://x/2.mp3", None, "Second", 62.0, None, None, 1_800_000_000_000)
-    TaskStore(locations.data_dir() / "tasks.toml").save(
+    TaskStore(locations.data_dir() / DB_NAME).save(
         [
             TrackedTask(
                 "t1",

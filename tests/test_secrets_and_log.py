@@ -44,9 +44,9 @@ async def test_errors_are_logged_without_the_key(sim_server, tmp_path: Path, clo
 
 def test_key_never_reaches_the_data_file(sim_server, tmp_path: Path) -> None:
     from tui.domain.tracked import TrackedTask
-    from tui.services.store import TaskStore
+    from tui.services.store import DB_NAME, TaskStore
 
-    store = TaskStore(tmp_path / "tasks.toml")
+    store = TaskStore(tmp_path / DB_NAME)
     store.save([TrackedTask("t1", 1.0)])
     assert KEY not in store.path.read_text()
 

@@ -1,16 +1,20 @@
-"""The task file: round trips, hostile values, corruption, atomic replacement."""
+"""The task database: round trips, changed rows only, hostile values, damage,
+migration from tasks.toml, and reading while another process writes."""
 
 from __future__ import annotations
 
 import os
-import tomllib
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tui.api.models import Clip, Task
 from tui.domain.tracked import TrackedTask
-from tui.services.store import StoreError, TaskStore
+from tui.services.store import DB_NAME, SCHEMA_VERSION, Changes, StoreError, TaskStore
+from tui.services.toml_file import TomlFile
 
 
 def sample() -> list[TrackedTask]:
@@ -24,9 +28,10 @@ def sample() -> list[TrackedTask]:
 
 
 def test_round_trip(tmp_path: Path) -> None:
-    store = TaskStore(tmp_path / "tasks.toml")
+    store = TaskStore(tmp_path / DB_NAME)
     store.save(sample())
-    loaded = store.load()
+    store.close()
+    loaded = TaskStore(tmp_path / DB_NAME).load()
     assert loaded.problem is None
     by_id = {t.id: t for t in loaded.tasks}
     assert [t.id for t in loaded.tasks] == ["t1", "t2", "t3", "t4"]
@@ -34,51 +39,181 @@ def test_round_trip(tmp_path: Path) -> None:
     assert by_id["t1"].finished_at == 30.0
     assert by_id["t2"].task.error == "boom\nline2"
     assert by_id["t3"].task is None and not by_id["t3"].finished
-    assert by_id["t4"].task.created_at is None  # out of TOML's range: dropped, not fatal
+    assert by_id["t4"].task.created_at is None  # beyond 64 bits: stored as missing, not fatal
     assert by_id["t4"].gone == "task not found" and by_id["t4"].finished
 
 
-def test_no_temp_files_left_and_file_is_valid(tmp_path: Path) -> None:
+def test_only_the_database_and_its_journal_are_left(tmp_path: Path) -> None:
     folder = tmp_path / "data"
-    store = TaskStore(folder / "tasks.toml")
+    store = TaskStore(folder / DB_NAME)
     for _ in range(5):
         store.save(sample())
-    assert os.listdir(folder) == ["tasks.toml"]
-    tomllib.loads((folder / "tasks.toml").read_text())
+    assert set(os.listdir(folder)) <= {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"}
+    store.close()
+    check = sqlite3.connect(folder / DB_NAME).execute("PRAGMA integrity_check").fetchone()
+    assert check == ("ok",)
 
 
-def test_invalid_entries_are_skipped_not_fatal(tmp_path: Path) -> None:
-    path = tmp_path / "tasks.toml"
-    path.write_text(
+def test_changes_touch_only_their_rows_and_keep_order(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / DB_NAME)
+    records = sample()
+    store.save(records)
+    moved = records[2]
+    moved.downloads["c9"] = "/music/x.mp3"
+    store.apply(Changes({moved.id: moved}, {"t1"}))
+    store.apply(Changes({"t5": TrackedTask("t5", 9.0, seq=10)}))
+    loaded = TaskStore(tmp_path / DB_NAME).load().tasks
+    assert [t.id for t in loaded] == ["t2", "t3", "t4", "t5"]
+    assert loaded[1].downloads == {"c9": "/music/x.mp3"}
+
+
+def test_status_history_records_each_transition(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / DB_NAME)
+    record = TrackedTask("h1", 1.0, last_poll=10.0)
+    for status, at in (("queuing", 11.0), ("queuing", 12.0), ("processing", 20.0)):
+        record.task, record.last_poll = Task("h1", status), at
+        store.apply(Changes({"h1": record}))
+    record.task, record.last_poll = Task("h1", "completed"), 50.0
+    store.apply(Changes({"h1": record}))
+    rows = sqlite3.connect(tmp_path / DB_NAME).execute(
+        "SELECT status, at FROM status_history WHERE task_id = 'h1' ORDER BY rowid"
+    )
+    assert list(rows) == [("queuing", 11.0), ("processing", 20.0), ("completed", 50.0)]
+
+
+def test_background_batches_are_merged_in_order(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / DB_NAME)
+    errors: list[StoreError] = []
+    for n in range(50):
+        store.save_soon(Changes({f"b{n}": TrackedTask(f"b{n}", float(n), seq=n)}), errors.append)
+        if n % 10 == 9:
+            store.save_soon(Changes(deletes={f"b{n - 1}"}), errors.append)
+    store.save_soon(Changes({"b8": TrackedTask("b8", 8.0, seq=8)}), errors.append)  # undo
+    store.wait_saved()
+    ids = [t.id for t in TaskStore(tmp_path / DB_NAME).load().tasks]
+    gone = {f"b{n - 1}" for n in range(50) if n % 10 == 9} - {"b8"}
+    assert ids == [f"b{n}" for n in range(50) if f"b{n}" not in gone]
+    assert errors == []
+
+
+def test_a_failed_write_is_kept_and_retried(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / DB_NAME)
+    store.save([TrackedTask("k1", 1.0)])
+    blocker = sqlite3.connect(tmp_path / DB_NAME, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+    store._conn.execute("PRAGMA busy_timeout = 50")  # type: ignore[union-attr]
+    with pytest.raises(StoreError, match="cannot save"):
+        store.apply(Changes({"k2": TrackedTask("k2", 2.0, seq=1)}))
+    blocker.rollback()
+    blocker.close()
+    store.apply(Changes({"k3": TrackedTask("k3", 3.0, seq=2)}))  # k2 goes with it
+    assert [t.id for t in TaskStore(tmp_path / DB_NAME).load().tasks] == ["k1", "k2", "k3"]
+
+
+def test_unwritable_place_raises_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(StoreError):
+        TaskStore(blocker / DB_NAME).save(sample())
+    loaded = TaskStore(blocker / DB_NAME).load()
+    assert loaded.read_only and loaded.problem
+
+
+def test_missing_database_is_an_empty_list(tmp_path: Path) -> None:
+    loaded = TaskStore(tmp_path / "nope" / DB_NAME).load()
+    assert loaded.tasks == [] and loaded.problem is None
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a database at all" * 100, b"SQLite format 3\x00" + b"\x01" * 4000]
+)
+def test_damaged_database_is_moved_aside(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / DB_NAME
+    path.write_bytes(content)
+    loaded = TaskStore(path).load()
+    assert loaded.tasks == [] and loaded.problem and "damaged" in loaded.problem
+    assert loaded.moved_aside and loaded.moved_aside.read_bytes() == content
+    assert not path.exists()
+
+
+def test_database_from_a_newer_version_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    TaskStore(path).save(sample())
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    loaded = TaskStore(path).load()
+    assert loaded.read_only and "newer" in (loaded.problem or "")
+
+
+# -- migration from tasks.toml ------------------------------------------------------
+
+
+def test_tasks_toml_is_imported_once_and_kept(tmp_path: Path) -> None:
+    legacy = tmp_path / "tasks.toml"
+    TomlFile(legacy).save(sample())
+    loaded = TaskStore(tmp_path / DB_NAME).load()
+    assert loaded.problem is None
+    assert [t.id for t in loaded.tasks] == ["t1", "t2", "t3", "t4"]
+    assert not legacy.exists()
+    assert (tmp_path / "tasks.toml.migrated").exists()
+    again = TaskStore(tmp_path / DB_NAME).load()  # from the database now
+    assert [t.id for t in again.tasks] == ["t1", "t2", "t3", "t4"]
+    assert again.tasks[0].task == sample()[0].task
+
+
+def test_invalid_toml_entries_are_skipped_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "tasks.toml").write_text(
         'version = 1\n[[tasks]]\nid = "ok1"\nadded_at = 1.0\n'
         '[[tasks]]\nid = "../evil"\n[[tasks]]\nadded_at = 2\n'
         '[[tasks]]\nid = "ok1"\n[[tasks]]\nid = "ok2"\ntask = "not a table"\n'
     )
-    loaded = TaskStore(path).load()
+    loaded = TaskStore(tmp_path / DB_NAME).load()
     assert [t.id for t in loaded.tasks] == ["ok1", "ok2"]
     assert loaded.tasks[1].task is None
+    assert loaded.problem and loaded.moved_aside  # a copy of the original is kept
 
 
 @pytest.mark.parametrize("content", [b"not [toml", b"\xff\xfe", b"tasks = 3\n"])
-def test_corrupt_file_is_moved_aside(tmp_path: Path, content: bytes) -> None:
+def test_corrupt_toml_is_moved_aside(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "tasks.toml"
     path.write_bytes(content)
-    loaded = TaskStore(path).load()
+    loaded = TaskStore(tmp_path / DB_NAME).load()
     assert loaded.tasks == [] and loaded.problem and loaded.moved_aside
     assert loaded.moved_aside.read_bytes() == content
     assert not path.exists()
 
 
-def test_write_failure_raises_store_error_and_leaves_no_temp(tmp_path: Path) -> None:
-    folder = tmp_path / "data"
-    blocker = folder / "tasks.toml"
-    (blocker / "inside").mkdir(parents=True)  # a directory where the file should go
-    with pytest.raises(StoreError, match="cannot save"):
-        TaskStore(blocker).save(sample())
-    assert sorted(os.listdir(folder)) == ["tasks.toml"]
-    assert os.listdir(blocker) == ["inside"]
+def test_read_only_load_changes_no_file(tmp_path: Path) -> None:
+    legacy = tmp_path / "data" / "tasks.toml"
+    legacy.parent.mkdir()
+    TomlFile(legacy).save(sample())
+    loaded = TaskStore(legacy.with_name(DB_NAME)).load(read_only=True)
+    assert [t.id for t in loaded.tasks] == ["t1", "t2", "t3", "t4"]
+    assert sorted(os.listdir(legacy.parent)) == ["tasks.toml"]
 
 
-def test_missing_file_is_an_empty_list(tmp_path: Path) -> None:
-    loaded = TaskStore(tmp_path / "nope" / "tasks.toml").load()
-    assert loaded.tasks == [] and loaded.problem is None
+def test_read_while_another_process_writes(tmp_path: Path) -> None:
+    """``export`` opens the database read-only while a dashboard writes it."""
+    path = tmp_path / DB_NAME
+    TaskStore(path).save([TrackedTask("w0", 0.0)])
+    code = (
+        "import sys; from pathlib import Path;"
+        "from tui.domain.tracked import TrackedTask;"
+        "from tui.services.store import Changes, TaskStore;"
+        f"s = TaskStore(Path({str(path)!r})); s.load();"
+        "[s.apply(Changes({f'w{i}': TrackedTask(f'w{i}', float(i), seq=i)}))"
+        " for i in range(1, 400)];"
+        "print('done', flush=True)"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    seen = []
+    while writer.poll() is None:
+        loaded = TaskStore(path).load(read_only=True)
+        assert loaded.problem is None, loaded.problem
+        ids = [t.id for t in loaded.tasks]
+        assert ids == [f"w{i}" for i in range(len(ids))]  # every read is a consistent prefix
+        seen.append(len(ids))
+    assert writer.stdout is not None and writer.stdout.read().strip() == "done"
+    assert len(TaskStore(path).load(read_only=True).tasks) == 400
+    assert len(seen) > 1

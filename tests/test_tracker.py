@@ -33,7 +33,7 @@ def polled(task_id: str, status: str, at: float = 100.0, clips: int = 0) -> Poll
 def tracker() -> Tracker:
     t = Tracker(secret=KEY)
     t.add(["a", "b"], now=10.0)
-    t.snapshot()  # start clean
+    t.changes()  # start clean
     return t
 
 
@@ -52,7 +52,7 @@ def test_records_view_is_read_only(tracker: Tracker) -> None:
 def test_same_answer_twice_changes_nothing_the_second_time(tracker: Tracker) -> None:
     first = tracker.polled(polled("a", "queuing"))
     assert first is not None and first.repaint and first.status_changed
-    tracker.snapshot()
+    tracker.changes()
     assert tracker.polled(polled("a", "queuing", at=105.0)) is None
     assert not tracker.dirty
     assert tracker.records["a"].last_poll == 105.0  # still noted, for the detail pane
@@ -99,7 +99,7 @@ def test_not_found_and_expired_are_kept_and_saved(tracker: Tracker) -> None:
     assert change is not None and change.not_found and change.status_changed
     assert tracker.records["a"].status == "not found" and tracker.records["a"].finished
     assert tracker.dirty
-    tracker.snapshot()
+    tracker.changes()
     tracker.poll_failed(PollFailed("b", ResultExpiredError("gone", code=4005), 1.0, None))
     assert tracker.records["b"].expired == "gone" and tracker.dirty
 
@@ -132,9 +132,11 @@ def test_loaded_file_comes_first_then_what_was_added_meanwhile() -> None:
     assert t.dirty
 
 
-def test_snapshot_is_a_copy(tracker: Tracker) -> None:
+def test_changes_are_copies_of_what_changed(tracker: Tracker) -> None:
     tracker.download_saved("a", "clip-1", "/music/a.mp3")
-    copy = tracker.snapshot()
+    changes = tracker.changes()
+    copy = list(changes.upserts.values())
+    assert set(changes.upserts) == {"a"} and changes.deletes == set()
     assert not tracker.dirty
     tracker.download_saved("a", "clip-2", "/music/b.mp3")
     assert copy[0].downloads == {"clip-1": "/music/a.mp3"}

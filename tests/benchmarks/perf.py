@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from tui.services.store import DB_NAME
+
 KEY = "sk-mm-bench"
 #: Tasks take 1000× longer than normal: they stay queued for the whole run.
 TIME_SCALE = 1000.0
@@ -190,11 +192,11 @@ def _config(url: str, interval: float) -> Any:
 async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
     from tui.domain.tracked import TrackedTask
     from tui.services.poller import Polled
-    from tui.services.store import TaskStore
+    from tui.services.store import DB_NAME, TaskStore
     from tui.ui.app import MusicMintApp
 
     ids = task_ids(sizes.tasks, "app")
-    store = TaskStore(folder / "app" / "tasks.toml")
+    store = TaskStore(folder / "app" / DB_NAME)
     # Resumed tasks are spread over one interval, as after a restart.
     store.save([TrackedTask(task_id, float(i)) for i, task_id in enumerate(ids)])
     app = MusicMintApp(_config(url, sizes.interval), store)
@@ -350,7 +352,7 @@ def make_big_store(path: Path, n: int) -> None:
 
 
 def startup(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
-    path = folder / "big" / "tasks.toml"
+    path = folder / "big" / DB_NAME
     make_big_store(path, sizes.startup_tasks)
     root = Path(__file__).resolve().parents[2]
     start = time.time()
@@ -379,10 +381,10 @@ def startup(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
 
 
 async def idle(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
-    from tui.services.store import TaskStore
+    from tui.services.store import DB_NAME, TaskStore
     from tui.ui.app import MusicMintApp
 
-    path = folder / "idle" / "tasks.toml"
+    path = folder / "idle" / DB_NAME
     make_big_store(path, sizes.idle_tasks)
     store = TaskStore(path)
     records = [r for r in store.load().tasks if r.finished]

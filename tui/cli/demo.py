@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from tui.core.config import load_config
-from tui.services.store import TaskStore
+from tui.services.store import DB_NAME, TaskStore
 from tui.simulator import DEFAULT_KEY, Simulator, SimulatorServer
 
 DEMO_TIME_SCALE = 0.6
@@ -93,7 +93,7 @@ def run_demo(extra_ids: list[str], interval: float | None = None) -> int:
                 config,
                 ids,
                 demo=True,
-                store=TaskStore(folder / "tasks.toml"),
+                store=TaskStore(folder / DB_NAME),
                 reload_config=lambda: demo_config,
             )
     finally:

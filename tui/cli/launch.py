@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from tui.core import exit_codes, locations, logs
 from tui.core.config import Config
 from tui.core.lock import DataLock, FolderInUse
-from tui.services.store import TaskStore
+from tui.services.store import DB_NAME, TaskStore
 
 
 def run_app(
@@ -26,7 +26,7 @@ def run_app(
     """Run the dashboard; return its exit status."""
     from tui.ui.app import MusicMintApp  # Textual only for the dashboard, not `wait`
 
-    store = store or TaskStore(locations.data_dir() / "tasks.toml")
+    store = store or TaskStore(locations.data_dir() / DB_NAME)
     recent, _ = logs.setup(None if demo else locations.log_dir(), config.api_key)
     try:
         with DataLock(store.path.parent):

@@ -293,9 +293,9 @@ def _download_all(outcomes: list[Any], folder: str) -> int:
 def _run_export(args: argparse.Namespace) -> int:
     from tui.core import locations
     from tui.domain.export import to_csv, to_json
-    from tui.services.store import TaskStore
+    from tui.services.store import DB_NAME, TaskStore
 
-    loaded = TaskStore(locations.data_dir() / "tasks.toml").load(read_only=True)
+    loaded = TaskStore(locations.data_dir() / DB_NAME).load(read_only=True)
     if loaded.problem:
         print(f"musicmint-tui: warning: {loaded.problem}", file=sys.stderr)
         if not loaded.tasks:

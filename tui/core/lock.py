@@ -1,7 +1,7 @@
 """One dashboard per data folder.
 
-Two instances writing the same ``tasks.toml`` would each overwrite the
-other's additions, so the second one refuses to start and says which process
+Two instances writing the same task database would undo each other's
+removals and additions, so the second one refuses to start and says which process
 holds the folder. (We chose a lock over merge-on-write: merging removals and
 undo across processes is guesswork, and a clear refusal loses nothing.)
 The lock is an ``flock`` on ``tasks.lock``: the OS releases it when the

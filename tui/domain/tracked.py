@@ -39,6 +39,7 @@ class TrackedTask:
     downloads: dict[str, str] = field(default_factory=dict)  # clip ID -> saved audio path
     last_poll: float | None = None
     last_error: str | None = None
+    seq: int = 0  # place in the list (the order tasks were added)
 
     @property
     def status(self) -> str:

@@ -30,6 +30,7 @@ from tui.core.logs import log
 from tui.core.sanitize import scrub
 from tui.domain.tracked import WORKING, TrackedTask
 from tui.services.poller import Polled, PollFailed
+from tui.services.store import Changes
 
 #: (expire_at in ms, task ID, clip ID) of an unsaved clip that can still expire.
 _Expiry = tuple[int, str, str]
@@ -73,8 +74,9 @@ class Tracker:
         self.secret = secret
         self.auto_download = auto_download
         self._undo: list[tuple[int, TrackedTask]] = []  # (position, record)
-        #: Something worth saving changed since the last :meth:`snapshot`.
-        self.dirty = False
+        self._unsaved: set[str] = set()  # changed since the last changes()
+        self._removed: set[str] = set()  # removed since the last changes()
+        self._next_seq = 0  # list position of the next record added
         self.last_poll: float | None = None
         self._counts: Counter[str] = Counter()  # records per status
         self._expiries: list[_Expiry] = []  # sorted
@@ -116,11 +118,12 @@ class Tracker:
         added = []
         for task_id in task_ids:
             if task_id not in self._records:
-                record = self._records[task_id] = TrackedTask(id=task_id, added_at=now)
+                record = TrackedTask(id=task_id, added_at=now, seq=self._next_seq)
+                self._next_seq += 1
+                self._records[task_id] = record
                 self._note(record)
+                self._changed(record)
                 added.append(record)
-        if added:
-            self.dirty = True
         return added
 
     def remove(self, task_id: str) -> TrackedTask | None:
@@ -131,7 +134,8 @@ class Tracker:
         self._forget(record)
         del self._records[task_id]
         self._undo.append((position, record))
-        self.dirty = True
+        self._unsaved.discard(task_id)
+        self._removed.add(task_id)
         return record
 
     def undo(self) -> TrackedTask | None:
@@ -147,7 +151,7 @@ class Tracker:
         self._records.clear()  # the same dict: the read-only view must stay live
         self._records.update(items)
         self._note(record)
-        self.dirty = True
+        self._changed(record)  # keeps its seq: back in its old place
         return record
 
     def merge_loaded(
@@ -165,19 +169,39 @@ class Tracker:
         self._expiries, self._expiries_of = [], {}
         for record in self._records.values():
             self._note(record)
+        self._next_seq = max((r.seq for r in loaded), default=-1) + 1
+        for record in meanwhile:  # added before the file was read: after its tasks
+            if self._records.get(record.id) is record:
+                record.seq = self._next_seq
+                self._next_seq += 1
+                self._changed(record)
         added = self.add(initial_ids, now)
-        if meanwhile:
-            self.dirty = True
         return Merged([r.id for r in loaded if not r.finished], added)
 
-    def snapshot(self) -> list[TrackedTask]:
-        """Copies of every record for a save on another thread; clears ``dirty``.
+    def _changed(self, record: TrackedTask) -> None:
+        self._unsaved.add(record.id)
+        self._removed.discard(record.id)
+
+    @property
+    def dirty(self) -> bool:
+        """Something worth saving changed since the last :meth:`changes`."""
+        return bool(self._unsaved or self._removed)
+
+    def changes(self) -> Changes:
+        """What changed since the last call, for the store: copies of changed
+        records (they are written on another thread) and removed IDs.
 
         Shallow copies suffice: a record's ``task`` is immutable and replaced,
         never changed; ``downloads`` is copied.
         """
-        self.dirty = False
-        return [dataclasses.replace(r, downloads=dict(r.downloads)) for r in self._records.values()]
+        upserts = {
+            task_id: dataclasses.replace(record, downloads=dict(record.downloads))
+            for task_id in self._unsaved
+            if (record := self._records.get(task_id)) is not None
+        }
+        changes = Changes(upserts, set(self._removed))
+        self._unsaved, self._removed = set(), set()
+        return changes
 
     # -- events --------------------------------------------------------------
     def polled(self, event: Polled) -> Change | None:
@@ -208,7 +232,7 @@ class Tracker:
         self._note(record)
         if not (change.repaint or change.status_changed):
             return None  # the same answer again: nothing for the UI to do
-        self.dirty = True
+        self._changed(record)
         return change
 
     def poll_failed(self, event: PollFailed) -> Change | None:
@@ -231,11 +255,11 @@ class Tracker:
             record.gone = error.message
             change.not_found = problem
             change.status_changed = record.status != old_status
-            self.dirty = True
+            self._changed(record)
         elif isinstance(error, ResultExpiredError):
             record.expired = error.message
             record.last_error = f"{problem}: the files are gone"
-            self.dirty = True
+            self._changed(record)
         self._note(record)
         return change
 
@@ -246,7 +270,7 @@ class Tracker:
         self._forget(record)
         record.downloads[clip_id] = path
         self._note(record)
-        self.dirty = True
+        self._changed(record)
         return record
 
     # -- questions -----------------------------------------------------------

@@ -223,7 +223,7 @@ class MusicMintApp(App[int]):
     # -- saving -----------------------------------------------------------------------
     def _save_if_dirty(self) -> None:
         if self.tracker.dirty and self.loaded and not self._read_only:
-            self.store.save_soon(self.tracker.snapshot(), self._save_failed)
+            self.store.save_soon(self.tracker.changes(), self._save_failed)
 
     def _save_failed(self, exc: StoreError) -> None:
         """Called on the store's writer thread."""
@@ -235,9 +235,8 @@ class MusicMintApp(App[int]):
         if self._read_only or not self.loaded:
             return
         try:
-            self.store.save(self.tracker.snapshot())
+            self.store.apply(self.tracker.changes())  # a failed batch stays in the store
         except StoreError as exc:
-            self.tracker.dirty = True
             log.error("%s", exc)
             self.notify(str(exc), severity="error", markup=False)
 
@@ -252,6 +251,7 @@ class MusicMintApp(App[int]):
         if self.tracker.dirty:
             self.save_now()
         self.store.wait_saved(timeout=10)
+        self.store.close()
         await self.client.aclose()
 
     def action_reload_config(self) -> None:
