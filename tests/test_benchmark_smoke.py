@@ -21,6 +21,8 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
         idle_tasks=50,
         idle_seconds=0.2,
         key_presses=5,
+        scale_tasks=(300,),
+        store_tasks=300,
     )
     out = tmp_path / "bench.json"
     results = run(sizes, out, log=lambda message: None)
@@ -31,6 +33,8 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     assert len([v for v in [results["app"]["key_to_screen_p99_ms"]] if v > 0]) == 1
     assert results["startup"]["tasks"] == 200
     assert results["idle"]["tasks"] > 0
+    assert results["scale"]["300"]["tasks"] > 0 and results["scale"]["300"]["rss_mb"] > 0
+    assert results["store"]["rows_per_batch"] == 100 and results["app"]["cpu_per_poll_ms"] > 0
     assert set(results["targets"]) and all(isinstance(v, bool) for v in results["targets"].values())
     rendered = table(results)
     assert "baseline" in rendered and "idle" in rendered

@@ -43,6 +43,10 @@ class Sizes:
     idle_tasks: int = 1000
     idle_seconds: float = 10.0
     key_presses: int = 100
+    #: Lists a whole account reaches: each is started in its own process, left
+    #: idle, and measured (rows visible, CPU, RSS).
+    scale_tasks: tuple[int, ...] = (10_000, 50_000)
+    store_tasks: int = 10_000
 
 
 # -- simulator process -----------------------------------------------------------
@@ -215,7 +219,7 @@ async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
     async with app.run_test(size=(160, 48)) as pilot:
         await asyncio.sleep(sizes.interval)
         state["measuring"] = True
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         deadline = t0 + sizes.duration
         presses = 0
         while time.perf_counter() < deadline:
@@ -224,11 +228,14 @@ async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
                 key_ms.append(await key_to_screen(pilot, key))
                 presses += 1
             await asyncio.sleep(sizes.duration / max(sizes.key_presses, 1) / 2)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         polls = state["count"]
     target = sizes.tasks / sizes.interval
     return {
         "polls": polls,
+        # Everything the app does per poll: HTTP, tracker, messages, repaints
+        # (and the key presses measured meanwhile).
+        "cpu_per_poll_ms": cpu / max(polls, 1) * 1000,
         "polls_per_s": polls / wall,
         "target_polls_per_s": target,
         "achieved_pct": polls / wall / target * 100,
@@ -398,6 +405,101 @@ async def idle(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
     return {"tasks": len(records), "seconds": wall, "cpu_pct": cpu / wall * 100}
 
 
+# -- 6. a whole account: idle at scale (separate processes, for RSS) ----------------------
+
+_SCALE_CHILD = r"""
+import asyncio, resource, sys, time
+from pathlib import Path
+from tests.benchmarks.perf import _config
+from tui.services.store import TaskStore
+from tui.ui.app import MusicMintApp
+
+async def main():
+    path, url, idle_s = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    app = MusicMintApp(_config(url, 5.0), TaskStore(path))
+    async with app.run_test(size=(200, 60)) as pilot:
+        while not app.loaded:
+            await asyncio.sleep(0.005)
+        n = len(app.records)
+        while app.main.table.row_count < n:
+            await asyncio.sleep(0.005)
+        print("ROWS", time.time(), n, flush=True)
+        await asyncio.sleep(2)  # let the fill's garbage and first saves settle
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(idle_s)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+        rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
+        print("IDLE", cpu / wall * 100, rss, flush=True)
+
+asyncio.run(main())
+"""
+
+
+def scale(url: str, sizes: Sizes, folder: Path, n: int) -> dict[str, Any]:
+    """``n`` finished tasks: time until every row is in the table (from process
+    start), then idle CPU and RSS; peak RSS from the OS."""
+    from tui.services.store import TaskStore
+
+    path = folder / f"scale-{n}" / DB_NAME
+    make_big_store(path, n)
+    store = TaskStore(path)
+    store.save([r for r in store.load().tasks if r.finished])  # nothing to poll
+    store.close()
+    root = Path(__file__).resolve().parents[2]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.time()
+    child = subprocess.run(
+        [sys.executable, "-c", _SCALE_CHILD, str(path), url, str(sizes.idle_seconds)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    lines = {x.split()[0]: x.split()[1:] for x in child.stdout.splitlines() if x[:1].isupper()}
+    if "ROWS" not in lines or "IDLE" not in lines:
+        raise RuntimeError(f"scale child failed: {child.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "tasks": int(lines["ROWS"][1]),
+        "rows_visible_s": float(lines["ROWS"][0]) - start,
+        "idle_cpu_pct": float(lines["IDLE"][0]),
+        "rss_mb": float(lines["IDLE"][1]),
+        "peak_rss_mb": max(peak, before) / 1024,
+    }
+
+
+# -- 7. the task store: what a save costs -----------------------------------------------------
+
+
+def store_writes(sizes: Sizes, folder: Path, batches: int = 20, rows: int = 100) -> dict[str, Any]:
+    """Writes of changed rows into a store of ``sizes.store_tasks`` tasks."""
+    import random
+
+    from tui.services.store import Changes, TaskStore
+
+    path = folder / "store" / DB_NAME
+    make_big_store(path, sizes.store_tasks)
+    store = TaskStore(path)
+    records = store.load().tasks
+    rng = random.Random(7)
+    times = []
+    for _ in range(batches):
+        changed = {r.id: r for r in rng.sample(records, min(rows, len(records)))}
+        t0 = time.perf_counter()
+        store.apply(Changes(changed))
+        times.append(time.perf_counter() - t0)
+    store.close()
+    per_row = [t / min(rows, len(records)) * 1000 for t in times]
+    return {
+        "tasks": len(records),
+        "rows_per_batch": min(rows, len(records)),
+        "batch_p50_ms": _pct(times, 0.5) * 1000,
+        "batch_max_ms": max(times) * 1000,
+        "per_row_p50_ms": _pct(per_row, 0.5),
+    }
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -425,7 +527,38 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         lambda r: r["startup"]["peak_rss_mb"] < 200,
     ),
     ("idle CPU < 2 %", "idle.cpu_pct", lambda r: r["idle"]["cpu_pct"] < 2),
+    (
+        "full-app CPU per poll ≤ 1.5 × baseline",
+        "app_cpu_ratio",
+        lambda r: r["app_cpu_ratio"] <= 1.5,
+    ),
+    (
+        "10k idle: CPU < 1 %, rows < 1 s, RSS < 120 MB",
+        "scale.10000",
+        lambda r: _scale_ok(r, 10_000, cpu=1, rows_s=1, rss=120),
+    ),
+    (
+        "50k idle: CPU < 2 %, RSS < 300 MB",
+        "scale.50000",
+        lambda r: _scale_ok(r, 50_000, cpu=2, rows_s=None, rss=300),
+    ),
+    (
+        "store: a changed row costs < 1 ms",
+        "store.per_row_p50_ms",
+        lambda r: r["store"]["per_row_p50_ms"] < 1,
+    ),
 ]
+
+
+def _scale_ok(r: dict[str, Any], n: int, cpu: float, rows_s: float | None, rss: float) -> bool:
+    m = r["scale"].get(str(n))
+    if m is None:  # not measured at this size (smoke run): judged on the sizes measured
+        return all(v["idle_cpu_pct"] < 2 for v in r["scale"].values())
+    return (
+        m["idle_cpu_pct"] < cpu
+        and (rows_s is None or m["rows_visible_s"] < rows_s)
+        and m["rss_mb"] < rss
+    )
 
 
 def run(
@@ -434,19 +567,28 @@ def run(
     results: dict[str, Any] = {"sizes": dataclasses.asdict(sizes), "machine": machine()}
     with SimulatorProcess() as sim, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        log("1/5 baseline: bare httpx loop …")
+        log("1/7 baseline: bare httpx loop …")
         results["baseline"] = asyncio.run(baseline(sim.url, sizes))
-        log("2/5 our poller, no UI …")
+        log("2/7 our poller, no UI …")
         results["poller"] = asyncio.run(poller_only(sim.url, sizes))
         results["poller_cpu_ratio"] = (
             results["poller"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
         )
-        log("3/5 full app, headless …")
+        log("3/7 full app, headless …")
         results["app"] = asyncio.run(full_app(sim.url, sizes, folder))
-        log("4/5 startup …")
+        results["app_cpu_ratio"] = (
+            results["app"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
+        )
+        log("4/7 startup …")
         results["startup"] = startup(sim.url, sizes, folder)
-        log("5/5 idle …")
+        log("5/7 idle …")
         results["idle"] = asyncio.run(idle(sim.url, sizes, folder))
+        results["scale"] = {}
+        for n in sizes.scale_tasks:
+            log(f"6/7 a whole account: {n:,} tasks …")
+            results["scale"][str(n)] = scale(sim.url, sizes, folder, n)
+        log("7/7 task store writes …")
+        results["store"] = store_writes(sizes, folder)
     results["targets"] = {name: check(results) for name, _, check in TARGETS}
     if out is not None:
         out.write_text(json.dumps(results, indent=2))
@@ -465,6 +607,7 @@ def machine() -> dict[str, Any]:
 
 def table(r: dict[str, Any]) -> str:
     s, b, p, a, st, idl = r["sizes"], r["baseline"], r["poller"], r["app"], r["startup"], r["idle"]
+    sto = r["store"]
     rows = [
         ("Phase", "Measured", "Target"),
         (
@@ -503,6 +646,26 @@ def table(r: dict[str, Any]) -> str:
             f"{idl['cpu_pct']:.2f} % CPU over {idl['seconds']:.0f} s",
             "< 2 %",
         ),
+        (
+            "3 app CPU per poll",
+            f"{a['cpu_per_poll_ms']:.3f} ms = {r['app_cpu_ratio']:.2f}× baseline",
+            "≤ 1.5×",
+        ),
+        *(
+            (
+                f"6 idle {m['tasks']:,} tasks",
+                f"rows {m['rows_visible_s']:.2f} s, {m['idle_cpu_pct']:.2f} % CPU, "
+                f"RSS {m['rss_mb']:.0f} MB (peak {m['peak_rss_mb']:.0f} MB)",
+                {"10000": "< 1 s, < 1 %, < 120 MB", "50000": "< 2 %, < 300 MB"}.get(n, "—"),
+            )
+            for n, m in r["scale"].items()
+        ),
+        (
+            f"7 store, {sto['tasks']:,} tasks",
+            f"{sto['rows_per_batch']} changed rows: p50 {sto['batch_p50_ms']:.1f} ms, "
+            f"max {sto['batch_max_ms']:.1f} ms ({sto['per_row_p50_ms']:.3f} ms/row)",
+            "< 1 ms/row",
+        ),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
@@ -523,6 +686,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-tasks", type=int, default=defaults.startup_tasks)
     parser.add_argument("--idle-tasks", type=int, default=defaults.idle_tasks)
     parser.add_argument("--idle-seconds", type=float, default=defaults.idle_seconds)
+    parser.add_argument(
+        "--scale-tasks",
+        type=lambda v: tuple(int(x) for x in v.split(",")),
+        default=defaults.scale_tasks,
+        help="comma-separated list sizes for the whole-account phase",
+    )
+    parser.add_argument("--store-tasks", type=int, default=defaults.store_tasks)
     parser.add_argument("--out", type=Path, default=Path("benchmark-results.json"))
     args = parser.parse_args(argv)
     sizes = Sizes(
@@ -532,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
         args.startup_tasks,
         args.idle_tasks,
         args.idle_seconds,
+        scale_tasks=args.scale_tasks,
+        store_tasks=args.store_tasks,
     )
     results = run(sizes, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(table(results))
