@@ -424,7 +424,7 @@ async def main():
         while app.main.table.row_count < n:
             await asyncio.sleep(0.005)
         print("ROWS", time.time(), n, flush=True)
-        await asyncio.sleep(2)  # let the fill's garbage and first saves settle
+        await asyncio.sleep(min(2.0, idle_s))  # let the fill's garbage and first saves settle
         cpu0, t0 = time.process_time(), time.perf_counter()
         await asyncio.sleep(idle_s)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
