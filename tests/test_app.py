@@ -66,7 +66,7 @@ async def test_statuses_progress_without_keypresses(sim_server, data_dir, clock:
         await wait_for(pilot, lambda: records["goes-ok"].finished and records["goes-bad"].finished)
         await wait_for(pilot, lambda: "✔ 1 completed" in screen_text(app))  # status bar
         await wait_for(
-            pilot, lambda: "✘ failed" in app.main.table.shown["goes-bad"]["status"].plain
+            pilot, lambda: "✘ failed" in app.main.table.cells("goes-bad")["status"].plain
         )
         await pilot.pause()
         text = screen_text(app)
@@ -209,7 +209,7 @@ async def test_remove_and_undo(sim_server, data_dir, clock) -> None:
         await wait_for(pilot, lambda: app.main.table.row_count == 3)
         await pilot.press("down", "x")
         assert "t1" not in app.records
-        assert "t1" not in app.main.table._cells
+        assert "t1" not in app.main.table.shown
         assert "Press u to undo" in notifications(app)[-1]
         await pilot.press("u")
         assert app.main.table.row_ids() == ["t0", "t1", "t2"]
@@ -396,15 +396,16 @@ async def test_same_state_polls_repaint_nothing(sim_server, data_dir, clock) -> 
     app = make_app(sim_server, data_dir, clock, ids=["idle"], tick=3600)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["idle"].status == "queuing")
-        await wait_for(pilot, lambda: "◷ queuing" in app.main.table.shown["idle"]["status"].plain)
+        await wait_for(pilot, lambda: "◷ queuing" in app.main.table.cells("idle")["status"].plain)
+        await wait_for(pilot, lambda: not app.main.table._pending)  # the first change is drawn
         calls: list[tuple] = []
-        original = app.main.table.update_cell
+        original = app.main.table.upsert
 
         def counting(*args, **kwargs):
             calls.append(args)
             return original(*args, **kwargs)
 
-        app.main.table.update_cell = counting  # type: ignore[method-assign]
+        app.main.table.upsert = counting  # type: ignore[method-assign]
         app.save_now()  # the add itself was a change; from here on nothing changes
         polls = len(sim_server.sim.task_requests("idle"))
         await wait_for(pilot, lambda: len(sim_server.sim.task_requests("idle")) >= polls + 5)

@@ -1,5 +1,5 @@
 """The shape of the code: layers, no import cycles, and the private Textual
-internals the task table leans on.
+internals the footer leans on.
 
 The layer contract itself lives in ``pyproject.toml`` (import-linter) and runs
 in CI as ``lint-imports``; here it is shown to *fail* when a module breaks it,
@@ -13,8 +13,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-from tui.ui.widgets.task_table import TaskTable
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tui"
@@ -145,34 +143,6 @@ def test_layer_contract_fails_on_a_violation(tmp_path: Path) -> None:
 
 
 # -- private Textual API guard ---------------------------------------------------
-
-
-def test_private_datatable_internals_still_have_the_shape_task_table_needs() -> None:
-    """TaskTable overrides ``DataTable._update_dimensions`` (skips per-cell
-    measuring) and writes ``_row_locations``/``_update_count`` to reorder rows
-    in place, as ``DataTable.sort`` does. If a Textual release renames or
-    reshapes these, fail here, loudly, rather than show a wrong table."""
-    import inspect
-
-    from textual._two_way_dict import TwoWayDict
-    from textual.widgets import DataTable
-
-    base = DataTable._update_dimensions
-    assert list(inspect.signature(base).parameters) == ["self", "new_rows"], (
-        "TaskTable._update_dimensions overrides DataTable._update_dimensions(new_rows): "
-        "its signature changed in this Textual version"
-    )
-    sort_source = inspect.getsource(DataTable.sort)
-    assert "self._row_locations = TwoWayDict(" in sort_source, (
-        "TaskTable._reorder writes DataTable._row_locations as DataTable.sort did; "
-        "DataTable.sort no longer does that in this Textual version"
-    )
-    assert "self._update_count += 1" in sort_source, (
-        "TaskTable._reorder bumps DataTable._update_count as DataTable.sort did; "
-        "that changed in this Textual version"
-    )
-    assert TaskTable._update_dimensions is not base
-    assert TwoWayDict({1: 2}).get_key(2) == 1
 
 
 def test_footer_internals_still_have_the_shape_key_footer_needs() -> None:

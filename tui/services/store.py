@@ -172,16 +172,31 @@ class TaskStore:
         if not self.path.exists():
             return read_toml(self.legacy, read_only=True)
         try:
-            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=5)
-            try:
-                if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    return LoadResult([])  # created, but no schema committed yet
-                return LoadResult(_read_all(conn))
-            finally:
-                conn.close()
+            return self._read_with(f"{self.path.as_uri()}?mode=ro")
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                reason = f"cannot read {self.path}: {exc}"
+                return LoadResult([], problem=reason, read_only=reason)
         except sqlite3.Error as exc:
             reason = f"cannot read {self.path}: {exc}"
             return LoadResult([], problem=reason, read_only=reason)
+        # The last writer died with its journal open: only a read-write
+        # connection may replay it. Still nothing is written by us.
+        try:
+            return self._read_with(self.path.as_uri())
+        except sqlite3.Error as exc:
+            reason = f"cannot read {self.path}: {exc}"
+            return LoadResult([], problem=reason, read_only=reason)
+
+    @staticmethod
+    def _read_with(uri: str) -> LoadResult:
+        conn = sqlite3.connect(uri, uri=True, timeout=5)
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                return LoadResult([])  # created, but no schema committed yet
+            return LoadResult(_read_all(conn))
+        finally:
+            conn.close()
 
     def _finish_migration(self, migrated: LoadResult) -> LoadResult:
         """Write what ``tasks.toml`` held into the new database, then rename it."""

@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from tui.api import MusicMintError
 from tui.api.ids import ParsedIds, classify_task_ids
@@ -82,7 +82,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.app
-        self.table.bind_source(lambda: app.records.values(), app.clock)
+        self.table.bind_source(app.records, app.clock)
         self.table.border_title = "Tasks (loading…)"
         self.set_interval(app.tick_interval, self.tick)
         self.table.focus()
@@ -195,11 +195,11 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self.refresh_status)
 
     # -- selection ---------------------------------------------------------------
-    @on(DataTable.RowHighlighted)
+    @on(TaskTable.Highlighted)
     def _row_highlighted(self) -> None:
         self._show_highlighted()
 
-    @on(DataTable.RowSelected)
+    @on(TaskTable.Selected)
     def _row_selected(self) -> None:
         """``enter`` on a row (the table's own binding) opens its details."""
         self.action_focus_detail()

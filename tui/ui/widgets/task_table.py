@@ -1,23 +1,37 @@
-"""The task table: one keyed row per tracked task, updated cell by cell.
+"""The task table: one row per tracked task, rendered only where it is seen.
 
-Rows are keyed by task ID and each row's last rendered cells are cached, so
-an update touches only the cells whose text changed and a poll that returns
-the same state repaints nothing. Rows keep their place when a status changes
-(calm beats jumpy); sorting and filtering apply when the user asks for them.
+A line-API widget (as Textualize/toolong renders millions of lines): it keeps
+the shown task IDs in order and draws each visible line on demand from the
+records, with small LRU caches of cells and finished lines. Nothing per row
+lives in widgets, so 50,000 tasks cost an ordered list of IDs, not 450,000
+cell objects, and filling the table is sorting that list.
+
+Rows keep their place when a status changes (calm beats jumpy): a new task
+is appended, and sorting and filtering apply when the user asks. Updates are
+coalesced (:meth:`TaskTable.schedule`) and repaint only their own line; the
+1 s tick recomputes the clock columns of the rows on screen only.
+
+DataTable's look is kept: a bold header on ``$panel``, zebra stripes, the
+block cursor (blurred when the table has no focus), one cell of padding.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.timer import Timer
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist, RowKey
 
 from tui.domain.tracked import TrackedTask
 from tui.ui.widgets.presentation import (
@@ -30,16 +44,16 @@ from tui.ui.widgets.presentation import (
     earliest_expiry,
     expiry_cell,
     row_cells,
+    time_looks,
 )
 
 #: Seconds between applying queued row updates (see :meth:`TaskTable.schedule`).
 FLUSH_DELAY = 0.25
-#: A rebuild that would remove more rows than this re-fills the table instead
-#: (``remove_row`` is O(n) per row).
-REFILL_ABOVE = 50
+#: Rendered rows kept (cells and finished lines): a few screens' worth.
+CACHE_ROWS = 1024
 
 SORTS: dict[str, Callable[[TrackedTask], object]] = {
-    "added": lambda r: r.added_at,
+    "added": lambda r: r.seq,
     "created": lambda r: -(r.task.created_at or 0) if r.task else 0,
     "status": lambda r: STATUS_ORDER.get(r.status, 6),
     "expiry": lambda r: _expiry_key(r),
@@ -53,99 +67,125 @@ def _expiry_key(record: TrackedTask) -> float:
     return stamp
 
 
-class TaskTable(DataTable[Text]):
+class TaskTable(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    TaskTable {
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .task-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .task-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        &:dark {
+            & > .task-table--even-row {
+                background: $surface-darken-1 40%;
+            }
+        }
+        & > .task-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        & > .task-table--even-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .task-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "task-table--header",
+        "task-table--even-row",
+        "task-table--cursor",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
         Binding("g,home", "first_row", "First row", show=False),
         Binding("G,end", "last_row", "Last row", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("enter", "select", "Details", show=False),
     ]
 
+    cursor_row: reactive[int] = reactive(0, always_update=False, init=False)
+
+    class Highlighted(Message):
+        """The cursor moved to another task (or the one under it changed)."""
+
+        def __init__(self, task_id: str | None) -> None:
+            super().__init__()
+            self.task_id = task_id
+
+    class Selected(Message):
+        """``enter`` or a click on the highlighted row."""
+
+        def __init__(self, task_id: str) -> None:
+            super().__init__()
+            self.task_id = task_id
+
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-        self._cells: dict[str, dict[str, Text]] = {}
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.filter_text = ""
         self.sort_name = "added"
         self.widths = column_widths(120)
-        self._records: Callable[[], Iterable[TrackedTask]] = list
-        self._tick_records: dict[str, TrackedTask] | None = None
+        self._records: Mapping[str, TrackedTask] = {}
+        self._now: Callable[[], float] = lambda: 0.0
+        self._order: list[str] = []  # shown task IDs, top to bottom
+        self._index: dict[str, int] = {}  # task ID -> row
+        self._cells: LRUCache[str, dict[str, Text]] = LRUCache(CACHE_ROWS)
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(CACHE_ROWS)
+        self._versions: dict[str, int] = {}  # bumped when a row's content changes
+        #: What the clock columns showed at the last tick, per row on screen.
+        self._time_looks: LRUCache[str, tuple[object, ...]] = LRUCache(CACHE_ROWS)
         self._pending: dict[str, TrackedTask] = {}
         self._flush_timer: Timer | None = None
-        self._now: Callable[[], float] = lambda: 0.0
+        self._last_highlighted: str | None = None
 
-    def bind_source(
-        self, records: Callable[[], Iterable[TrackedTask]], now: Callable[[], float]
-    ) -> None:
-        """Where to re-read rows from when a resize needs a rebuild."""
+    def bind_source(self, records: Mapping[str, TrackedTask], now: Callable[[], float]) -> None:
+        """Where rows are drawn from (the tracker's read-only view) and the clock."""
         self._records, self._now = records, now
 
-    def on_mount(self) -> None:
-        self._add_columns()
-
-    def _add_columns(self) -> None:
-        for key, label in COLUMNS:
-            if key in self.widths:
-                self.add_column(Text(label), key=key, width=self.widths[key])
-
-    def on_resize(self) -> None:
-        self.fit_columns()
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Skip DataTable's per-cell measuring of new rows.
-
-        Every column here has a fixed width and every row is one line, so the
-        measurement (a Rich render per cell) only costs time: ~0.2 s per
-        thousand rows, the bulk of startup with a long list. The virtual size
-        is still recomputed by the base class.
-        """
-        super()._update_dimensions(())
-
-    def visible_row_keys(self) -> list[str]:
-        """Keys of the rows currently on screen (plus a small margin)."""
-        first = max(0, int(self.scroll_y) - 2)
-        last = first + self.size.height + 4
-        return [row.key.value for row in self.ordered_rows[first:last] if row.key.value]
-
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        super().watch_scroll_y(old, new)
-        if self._tick_records is not None:
-            self.tick(self._tick_records, self._now())
-
-    def fit_columns(self) -> bool:
-        """Recompute column widths for the current size and IDs; rebuild if they changed."""
-        longest = max((len(r.id) for r in self._records()), default=FULL_ID_WIDTH)
-        widths = column_widths(self.size.width, min(longest, FULL_ID_WIDTH * 2))
-        if widths == self.widths:
-            return False
-        self.widths = widths
-        self.rebuild(self._records(), self._now(), columns=True)
-        return True
-
-    def action_first_row(self) -> None:
-        self.move_cursor(row=0)
-
-    def action_last_row(self) -> None:
-        self.move_cursor(row=self.row_count - 1)
+    # -- what is shown -------------------------------------------------------
+    @property
+    def shown(self) -> Mapping[str, int]:
+        """Task IDs with a row right now (the filter may hide others) -> row."""
+        return self._index
 
     @property
-    def shown(self) -> dict[str, dict[str, Text]]:
-        """Task IDs with a row right now (the filter may hide others)."""
-        return self._cells
+    def row_count(self) -> int:
+        return len(self._order)
 
     def row_ids(self) -> list[str]:
         """Task IDs in the order the rows are shown."""
-        return [row.key.value for row in self.ordered_rows if row.key.value is not None]
+        return list(self._order)
 
-    # -- queries -------------------------------------------------------------
+    def get_row_index(self, task_id: str) -> int:
+        return self._index[task_id]
+
     @property
     def highlighted_id(self) -> str | None:
-        if not self.row_count:
+        if not self._order:
             return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:  # cursor outside the table during a rebuild
-            return None
-        return key.value
+        return self._order[min(self.cursor_row, len(self._order) - 1)]
+
+    def cells(self, task_id: str) -> dict[str, Text]:
+        """The row's cells as they are drawn (computed when not cached)."""
+        cells = self._cells.get(task_id)
+        if cells is None:
+            cells = row_cells(self._records[task_id], self._now(), self.widths)
+            self._cells[task_id] = cells
+        return cells
 
     def matches(self, record: TrackedTask) -> bool:
         if not self.filter_text:
@@ -159,30 +199,44 @@ class TaskTable(DataTable[Text]):
         return any(needle in item.lower() for item in haystack)
 
     # -- updates -------------------------------------------------------------
+    def rebuild(self, records: Iterable[TrackedTask], now: float, columns: bool = False) -> None:
+        """Show the matching records in sort order (after a sort, filter or width change)."""
+        keep = self.highlighted_id
+        ordered = sorted((r for r in records if self.matches(r)), key=SORTS[self.sort_name])
+        self._order = [r.id for r in ordered]
+        self._index = {task_id: row for row, task_id in enumerate(self._order)}
+        if columns:
+            self._cells.clear()
+        self._lines.clear()
+        self._resized()
+        if keep is not None and keep in self._index:
+            self.move_cursor(row=self._index[keep])
+        else:
+            self.move_cursor(row=min(self.cursor_row, max(0, len(self._order) - 1)))
+        self.refresh()
+
     def upsert(self, record: TrackedTask, now: float) -> None:
-        """Add or update one row, touching only changed cells."""
+        """Add a row (at the end: rows never jump) or redraw an existing one."""
         if not self.matches(record):
-            if record.id in self._cells:
-                self.drop(record.id)
+            self.drop(record.id)
             return
-        cells = row_cells(record, now, self.widths)
-        old = self._cells.get(record.id)
-        if old is None:
-            self._add(record, cells)
-            return
-        for key, value in cells.items():
-            if old[key] != value and key in self.widths:
-                self.update_cell(record.id, key, value)
-                old[key] = value
+        self._cells.discard(record.id)
+        self._versions[record.id] = self._versions.get(record.id, 0) + 1
+        row = self._index.get(record.id)
+        if row is None:
+            self._index[record.id] = len(self._order)
+            self._order.append(record.id)
+            self._resized()
+            if len(self._order) == 1:
+                self._highlight_changed()
+        else:
+            self._refresh_row(row)
+            if row == self.cursor_row:
+                self._highlight_changed(force=True)
 
     def schedule(self, record: TrackedTask) -> None:
-        """Queue a row update; queued updates are applied together a moment later.
-
-        Any cell change makes DataTable re-render every visible cell (its cell
-        cache is keyed on a global update counter), so a thousand tasks changing
-        within a few seconds would otherwise repaint the table on every frame.
-        Coalescing to a few flushes a second keeps the UI and the poller on time.
-        """
+        """Queue a row update; queued updates are applied together a moment later,
+        so a burst of a thousand changes repaints a few times, not a thousand."""
         self._pending[record.id] = record
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_DELAY, self._flush)
@@ -191,29 +245,44 @@ class TaskTable(DataTable[Text]):
         self._flush_timer = None
         pending, self._pending = self._pending, {}
         now = self._now()
-        with self.app.batch_update():
-            for record in pending.values():
-                if record.id in self._cells or self.matches(record):
-                    self.upsert(record, now)
+        for record in pending.values():
+            if record.id in self._index or self.matches(record):
+                self.upsert(record, now)
 
     def drop(self, task_id: str) -> None:
         self._pending.pop(task_id, None)
-        if self._cells.pop(task_id, None) is not None:
-            with contextlib.suppress(RowDoesNotExist):
-                self.remove_row(task_id)
+        row = self._index.pop(task_id, None)
+        if row is None:
+            return
+        del self._order[row]
+        for later in range(row, len(self._order)):
+            self._index[self._order[later]] = later
+        self._cells.discard(task_id)
+        self._versions.pop(task_id, None)
+        self._lines.clear()  # rows below moved up: their zebra stripe changed
+        self._resized()
+        if self.cursor_row >= len(self._order):
+            self.move_cursor(row=max(0, len(self._order) - 1))
+        self._highlight_changed()
+        self.refresh()
 
-    def tick(self, records: dict[str, TrackedTask], now: float) -> None:
+    def tick(self, records: Mapping[str, TrackedTask], now: float) -> None:
         """Refresh the clock-driven cells (age, expires) of the rows on screen.
 
-        Off-screen rows are brought up to date when they scroll into view, so
-        the per-second cost does not grow with the length of the list.
+        Off-screen rows are drawn fresh when they scroll into view, so the
+        per-second cost does not grow with the length of the list; on screen,
+        plain values are compared first and cells are rebuilt only on change.
         """
-        self._tick_records = records
-        for task_id in self.visible_row_keys():
+        for row in self._visible_rows():
+            task_id = self._order[row]
             record = records.get(task_id)
             old = self._cells.get(task_id)
             if record is None or old is None:
                 continue
+            looks = time_looks(record, now)
+            if self._time_looks.get(task_id) == looks:
+                continue
+            self._time_looks[task_id] = looks
             task = record.task
             fresh = {
                 "age": age_cell(task.created_at if task else None, now),
@@ -221,53 +290,164 @@ class TaskTable(DataTable[Text]):
                     task.results if task else (), now, record.expired is not None
                 ),
             }
-            for key in TIME_COLUMNS:
-                if old[key] != fresh[key]:
-                    self.update_cell(task_id, key, fresh[key])
-                    old[key] = fresh[key]
+            if any(old[key] != fresh[key] for key in TIME_COLUMNS):
+                old.update(fresh)
+                self._versions[task_id] = self._versions.get(task_id, 0) + 1
+                self._refresh_row(row)
 
-    def rebuild(self, records: Iterable[TrackedTask], now: float, columns: bool = False) -> None:
-        """Show the matching records in sort order (after a sort/filter/width change).
+    def fit_columns(self) -> bool:
+        """Recompute column widths for the current size and IDs; rebuild if they changed."""
+        longest = max((len(task_id) for task_id in self._records), default=FULL_ID_WIDTH)
+        widths = column_widths(self.size.width, min(longest, FULL_ID_WIDTH * 2))
+        if widths == self.widths:
+            return False
+        self.widths = widths
+        self.rebuild(self._records.values(), self._now(), columns=True)
+        return True
 
-        Rows that stay are reordered in place and keep their rendered cells; only
-        when many rows go (a filter) or the columns change is the table re-filled.
-        """
-        keep = self.highlighted_id
-        ordered = sorted((r for r in records if self.matches(r)), key=SORTS[self.sort_name])
-        wanted = {r.id for r in ordered}
-        stale = [task_id for task_id in self._cells if task_id not in wanted]
-        with self.app.batch_update():
-            if columns or len(stale) > REFILL_ABOVE:
-                reusable = {} if columns else self._cells
-                self.clear(columns=columns)
-                if columns:
-                    self._add_columns()
-                self._cells = {}
-                for record in ordered:
-                    self._add(
-                        record, reusable.get(record.id) or row_cells(record, now, self.widths)
-                    )
-            else:
-                for task_id in stale:
-                    self.drop(task_id)
-                for record in ordered:
-                    if record.id not in self._cells:
-                        self._add(record, row_cells(record, now, self.widths))
-                self._reorder([r.id for r in ordered])
-            if keep is not None and keep in self._cells:
-                self.move_cursor(row=self.get_row_index(keep), animate=False)
+    def on_resize(self) -> None:
+        self.fit_columns()
+        self._resized()
 
-    def _add(self, record: TrackedTask, cells: dict[str, Text]) -> None:
-        self._cells[record.id] = cells
-        self.add_row(*(cells[key] for key, _ in COLUMNS if key in self.widths), key=record.id)
+    # -- the cursor ----------------------------------------------------------
+    def move_cursor(self, *, row: int, animate: bool = False) -> None:
+        self.cursor_row = max(0, min(row, len(self._order) - 1)) if self._order else 0
+        self._scroll_to_cursor()
+        self._highlight_changed()
 
-    def _reorder(self, order: list[str]) -> None:
-        """Put existing rows in ``order`` without re-adding them.
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._refresh_row(old)
+        self._refresh_row(new)
 
-        DataTable.sort does exactly this, but sorts by cell values only; we sort
-        by task fields, so we set the row order the same way it does.
-        """
-        keys = {row_key.value: row_key for row_key in self.rows}
-        self._row_locations = TwoWayDict({keys[k]: i for i, k in enumerate(order)})
-        self._update_count += 1
+    def _highlight_changed(self, force: bool = False) -> None:
+        task_id = self.highlighted_id
+        if force or task_id != self._last_highlighted:
+            self._last_highlighted = task_id
+            self.post_message(self.Highlighted(task_id))
+
+    def _scroll_to_cursor(self) -> None:
+        rows = max(1, self.scrollable_content_region.height - 1)  # under the header
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + rows:
+            self.scroll_to(y=self.cursor_row - rows + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - max(1, self.size.height - 2))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + max(1, self.size.height - 2))
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=len(self._order) - 1)
+
+    def action_select(self) -> None:
+        if (task_id := self.highlighted_id) is not None:
+            self.post_message(self.Selected(task_id))
+
+    def on_click(self, event: events.Click) -> None:
+        row = int(self.scroll_y) + event.y - 1
+        if event.y < 1 or not 0 <= row < len(self._order):
+            return
+        if row == self.cursor_row:
+            self.action_select()
+        else:
+            self.move_cursor(row=row)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.tick(self._records, self._now())
+
+    def on_focus(self) -> None:
+        self._lines.clear()  # the cursor's colour follows focus
         self.refresh()
+
+    def on_blur(self) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()  # theme or CSS changed: every colour may have
+
+    # -- drawing -------------------------------------------------------------
+    def _resized(self) -> None:
+        width = sum(w + 2 for key, w in self.widths.items())
+        self.virtual_size = Size(width, len(self._order) + 1)
+
+    def _visible_rows(self) -> range:
+        first = int(self.scroll_y)
+        return range(first, min(len(self._order), first + self.size.height))
+
+    def _refresh_row(self, row: int) -> None:
+        if row in self._visible_rows():
+            self.refresh_line(row + 1)  # virtual y: the header is line 0
+
+    def _columns(self) -> list[str]:
+        return [key for key, _ in COLUMNS if key in self.widths]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            strip = self._header(width)
+        else:
+            row = int(self.scroll_y) + y - 1
+            if row >= len(self._order):
+                return Strip.blank(width, self.rich_style)
+            strip = self._row(row, width)
+        scroll_x = int(self.scroll_x)
+        return strip.crop(scroll_x, scroll_x + width)
+
+    def _header(self, width: int) -> Strip:
+        key = ("header", tuple(self.widths.items()), width)
+        strip = self._lines.get(key)
+        if strip is None:
+            style = self.rich_style + self.get_component_rich_style("task-table--header")
+            labels = dict(COLUMNS)
+            cells = {k: Text(labels[k]) for k in self._columns()}
+            strip = self._assemble(cells, style, None, width)
+            self._lines[key] = strip
+        return strip
+
+    def _row(self, row: int, width: int) -> Strip:
+        task_id = self._order[row]
+        cursor = row == self.cursor_row
+        version = self._versions.get(task_id, 0)
+        key = (task_id, version, cursor, row % 2, self.has_focus, width)
+        strip = self._lines.get(key)
+        if strip is None:
+            style = self.rich_style
+            if row % 2 == 0:  # as DataTable: rows 0, 2, 4... carry the stripe
+                style += self.get_component_rich_style("task-table--even-row")
+            top = self.get_component_rich_style("task-table--cursor") if cursor else None
+            strip = self._assemble(self.cells(task_id), style, top, width)
+            self._lines[key] = strip
+        return strip
+
+    def _assemble(
+        self, cells: dict[str, Text], style: Style, top: Style | None, width: int
+    ) -> Strip:
+        """One line: each cell cut or padded to its column, one space each side,
+        on ``style`` (the row's colours under the cells' own), with ``top`` (the
+        cursor) over everything, filled to the widget's width."""
+        line = Text(no_wrap=True, end="")
+        for key in self._columns():
+            cell = cells[key].copy()
+            cell.truncate(self.widths[key], overflow="ellipsis", pad=True)
+            line.append(" ")
+            line.append_text(cell)
+            line.append(" ")
+        if line.cell_len < width:
+            line.append(" " * (width - line.cell_len))
+        segments = Segment.apply_style(line.render(self.app.console), style, top)
+        return Strip(Segment.simplify(segments), max(line.cell_len, width))
