@@ -92,6 +92,7 @@ class MusicMintApp(App[int]):
         self.link = LinkState("ok")
         self.loaded = False  # the task file has been read and the table filled
         self._read_only: str | None = None  # why saving is off (unreadable/newer file)
+        self._saved_at = 0.0  # monotonic time of the last save check
         self.main = MainScreen()
 
     @property
@@ -119,7 +120,9 @@ class MusicMintApp(App[int]):
         # Read the file only once the first frame is out: with thousands of tasks
         # parsing takes a while, and the GIL would slow the first paint down.
         self.call_after_refresh(self._load_store)
-        self.set_interval(SAVE_EVERY, self._save_if_dirty)
+        # One heartbeat for the clock-driven text and saving: every timer wakes
+        # the whole app (measured: ~0.25 % of a core each, idle).
+        self.set_interval(self.tick_interval, self._heartbeat)
 
     @work(thread=True, exit_on_error=False)
     def _load_store(self) -> None:
@@ -220,8 +223,14 @@ class MusicMintApp(App[int]):
         if event.worker.name == "poller":
             self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
 
+    def _heartbeat(self) -> None:
+        self.main.tick()
+        if time.monotonic() - self._saved_at >= SAVE_EVERY:
+            self._save_if_dirty()
+
     # -- saving -----------------------------------------------------------------------
     def _save_if_dirty(self) -> None:
+        self._saved_at = time.monotonic()
         if self.tracker.dirty and self.loaded and not self._read_only:
             self.store.save_soon(self.tracker.changes(), self._save_failed)
 

@@ -58,6 +58,7 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._status_pending = False
+        self._status_inputs: tuple[object, ...] = ()
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
         self.clips = ClipActions(self, lambda: self.highlighted, self._clip_index)
@@ -84,7 +85,6 @@ class MainScreen(Screen[None]):
         app = self.app
         self.table.bind_source(app.records, app.clock)
         self.table.border_title = "Tasks (loading…)"
-        self.set_interval(app.tick_interval, self.tick)
         self.table.focus()
 
     @property
@@ -160,6 +160,7 @@ class MainScreen(Screen[None]):
 
     # -- time ----------------------------------------------------------------------
     def tick(self) -> None:
+        """Clock-driven text: called by the app's heartbeat."""
         now = self.app.clock()
         self.table.tick(self.app.records, now)
         self.detail.tick(now)
@@ -178,17 +179,19 @@ class MainScreen(Screen[None]):
         host = app.config.base_url.split("://", 1)[-1]
         if app.demo:
             host = f"demo · {host}"
-        self.status_bar.show(
-            status_line(
-                host,
-                app.link,
-                app.tracker.counts,
-                app.tracker.last_poll,
-                now,
-                width=self.status_bar.content_size.width or 200,
-                unsaved=app.tracker.expiring_unsaved(now, app.config.warn_hours),
-            )
+        link = app.link
+        counts = tuple(sorted(app.tracker.counts.items()))
+        unsaved = app.tracker.expiring_unsaved(now, app.config.warn_hours)
+        width = self.status_bar.content_size.width or 200
+        countdown = round(link.resume_at - now) if link.resume_at else None
+        inputs = (host, link, counts, app.tracker.last_poll, unsaved, width, countdown)
+        if inputs == self._status_inputs:
+            return  # the same line: nothing to build (this runs every second)
+        self._status_inputs = inputs
+        line = status_line(
+            host, link, app.tracker.counts, app.tracker.last_poll, now, width, unsaved
         )
+        self.status_bar.show(line)
 
     def on_resize(self) -> None:
         """The status bar picks its wording by width: re-pick after a resize."""

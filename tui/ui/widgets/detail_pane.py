@@ -21,7 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from tui.api.models import Clip
-from tui.core.formatting import clip_length, local_time, span
+from tui.core.formatting import clip_length, coarse_span, local_time, span
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask
 from tui.ui.widgets.presentation import expiry_countdown, status_text
@@ -35,11 +35,14 @@ def _grid() -> Table:
 
 
 def _ago(epoch_seconds: float | None, now: float) -> str:
+    """``2026-11-25 12:03:07 (4s ago)``; past the first minute the relative
+    part counts minutes (the absolute time has the seconds), so a task left on
+    screen does not repaint the pane every second."""
     if epoch_seconds is None:
         return "—"
     stamp = local_time(int(epoch_seconds * 1000))
     delta = now - epoch_seconds
-    relative = f"{span(delta)} ago" if delta >= 0 else f"in {span(-delta)}"
+    relative = f"{coarse_span(delta)} ago" if delta >= 0 else f"in {coarse_span(-delta)}"
     return f"{stamp} ({relative})"
 
 

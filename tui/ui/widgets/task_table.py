@@ -151,6 +151,7 @@ class TaskTable(ScrollView, can_focus=True):
         self._pending: dict[str, TrackedTask] = {}
         self._flush_timer: Timer | None = None
         self._last_highlighted: str | None = None
+        self._page = 0  # lines for rows (set on resize)
 
     def bind_source(self, records: Mapping[str, TrackedTask], now: Callable[[], float]) -> None:
         """Where rows are drawn from (the tracker's read-only view) and the clock."""
@@ -306,6 +307,8 @@ class TaskTable(ScrollView, can_focus=True):
         return True
 
     def on_resize(self) -> None:
+        # Asking the DOM for the region every second costs more than the tick.
+        self._page = self.scrollable_content_region.height
         self.fit_columns()
         self._resized()
 
@@ -387,11 +390,11 @@ class TaskTable(ScrollView, can_focus=True):
 
     def _visible_rows(self) -> range:
         first = int(self.scroll_y)
-        return range(first, min(len(self._order), first + self.size.height))
+        return range(first, min(len(self._order), first + self._page))
 
     def _refresh_row(self, row: int) -> None:
-        if row in self._visible_rows():
-            self.refresh_line(row + 1)  # virtual y: the header is line 0
+        """Repaint one row's line (a no-op off screen: the region is clipped)."""
+        self.refresh_line(row + 1)  # virtual y: the header is line 0
 
     def _columns(self) -> list[str]:
         return [key for key, _ in COLUMNS if key in self.widths]
