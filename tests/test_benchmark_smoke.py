@@ -23,6 +23,7 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
         key_presses=5,
         scale_tasks=(300,),
         store_tasks=300,
+        active_tasks=40,
     )
     out = tmp_path / "bench.json"
     results = run(sizes, out, log=lambda message: None)
@@ -34,6 +35,7 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     assert results["startup"]["tasks"] == 200
     assert results["idle"]["tasks"] > 0
     assert results["scale"]["300"]["tasks"] > 0 and results["scale"]["300"]["rss_mb"] > 0
+    assert results["active"]["polls"] > 0 and results["churn"]["polls"] > 0
     assert results["store"]["rows_per_batch"] == 100 and results["app"]["cpu_per_poll_ms"] > 0
     assert set(results["targets"]) and all(isinstance(v, bool) for v in results["targets"].values())
     rendered = table(results)

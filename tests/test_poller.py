@@ -346,3 +346,17 @@ def test_refusals_sent_before_resume_do_not_stop_polling_again() -> None:
         assert {e.task_id for e in events if isinstance(e, Polled)} == {"first", "second"}
 
     run_virtual(main)
+
+
+def test_lateness_includes_the_wait_for_a_free_slot() -> None:
+    async def main() -> None:
+        events: list[PollEvent] = []
+        source = Scripted(latency=2.0)
+        poller = make_poller(source, events, interval=60.0, max_concurrency=1)
+        for i in range(3):
+            poller.track(f"s{i}")
+        await run_for(poller, 7)
+        late = sorted(e.lateness for e in events if isinstance(e, Polled))
+        assert late == [0.0, 2.0, 4.0]  # due at 0; sent at 0, 2 and 4
+
+    run_virtual(main)

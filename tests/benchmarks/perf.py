@@ -32,6 +32,8 @@ from tui.services.store import DB_NAME
 KEY = "sk-mm-bench"
 #: Tasks take 1000× longer than normal: they stay queued for the whole run.
 TIME_SCALE = 1000.0
+#: For the churn phase: tasks move through every status and finish (about 5-15 s).
+CHURN_SCALE = 0.25
 
 
 @dataclasses.dataclass
@@ -47,6 +49,8 @@ class Sizes:
     #: idle, and measured (rows visible, CPU, RSS).
     scale_tasks: tuple[int, ...] = (10_000, 50_000)
     store_tasks: int = 10_000
+    #: Unfinished tasks polled at once in the "active" phase (5,000 at 5 s: 1,000 polls/s).
+    active_tasks: int = 5_000
 
 
 # -- simulator process -----------------------------------------------------------
@@ -59,7 +63,8 @@ def _free_port() -> int:
 
 
 class SimulatorProcess:
-    def __init__(self) -> None:
+    def __init__(self, time_scale: float = TIME_SCALE) -> None:
+        self.time_scale = time_scale
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -76,7 +81,7 @@ class SimulatorProcess:
                 "--key",
                 KEY,
                 "--time-scale",
-                str(TIME_SCALE),
+                str(self.time_scale),
             ],
             stderr=subprocess.DEVNULL,
         )
@@ -193,26 +198,32 @@ def _config(url: str, interval: float) -> Any:
     )
 
 
-async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
+async def full_app(url: str, sizes: Sizes, folder: Path, prefix: str = "app") -> dict[str, Any]:
     from tui.domain.tracked import TrackedTask
     from tui.services.poller import Polled
     from tui.services.store import DB_NAME, TaskStore
     from tui.ui.app import MusicMintApp
 
-    ids = task_ids(sizes.tasks, "app")
-    store = TaskStore(folder / "app" / DB_NAME)
+    ids = task_ids(sizes.tasks, prefix)
+    store = TaskStore(folder / prefix / DB_NAME)
     # Resumed tasks are spread over one interval, as after a restart.
     store.save([TrackedTask(task_id, float(i)) for i, task_id in enumerate(ids)])
     app = MusicMintApp(_config(url, sizes.interval), store)
     lateness: list[float] = []
     key_ms: list[float] = []
-    state = {"count": 0, "measuring": False}
+    state = {"count": 0, "measuring": False, "changes": 0, "finished": 0}
+    last_status: dict[str, str | None] = {}
     forward = app.poller.on_event
 
     def counting(event: Any) -> None:
         if state["measuring"] and isinstance(event, Polled):
             state["count"] += 1
             lateness.append(event.lateness)
+            if last_status.get(event.task_id, "queuing") != event.task.status:
+                state["changes"] += 1
+                state["finished"] += event.task.is_terminal
+        if isinstance(event, Polled):
+            last_status[event.task_id] = event.task.status
         forward(event)
 
     app.poller.on_event = counting
@@ -243,6 +254,8 @@ async def full_app(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
         "lateness_p99_s": _pct(lateness, 0.99),
         "key_to_screen_p50_ms": _pct(key_ms, 0.5),
         "key_to_screen_p99_ms": _pct(key_ms, 0.99),
+        "status_changes": state["changes"],
+        "finished": state["finished"],
     }
 
 
@@ -543,6 +556,23 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         lambda r: _scale_ok(r, 50_000, cpu=2, rows_s=None, rss=300),
     ),
     (
+        "churn: full-app CPU per poll ≤ 1.5 × baseline",
+        "churn_cpu_ratio",
+        lambda r: r["churn_cpu_ratio"] <= 1.5,
+    ),
+    (
+        "churn and active: key-to-screen p99 < 100 ms",
+        "churn.key_to_screen_p99_ms",
+        lambda r: (
+            max(r["churn"]["key_to_screen_p99_ms"], r["active"]["key_to_screen_p99_ms"]) < 100
+        ),
+    ),
+    (
+        "active: ≥ 99 % of N/interval polls/s, or ≥ 90 % of the bare loop's",
+        "active.achieved_pct",
+        lambda r: r["active"]["achieved_pct"] >= 99 or r["active_vs_ceiling"] >= 90,
+    ),
+    (
         "store: a changed row costs < 1 ms",
         "store.per_row_p50_ms",
         lambda r: r["store"]["per_row_p50_ms"] < 1,
@@ -567,28 +597,44 @@ def run(
     results: dict[str, Any] = {"sizes": dataclasses.asdict(sizes), "machine": machine()}
     with SimulatorProcess() as sim, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        log("1/7 baseline: bare httpx loop …")
+        log("1/9 baseline: bare httpx loop …")
         results["baseline"] = asyncio.run(baseline(sim.url, sizes))
-        log("2/7 our poller, no UI …")
+        log("2/9 our poller, no UI …")
         results["poller"] = asyncio.run(poller_only(sim.url, sizes))
         results["poller_cpu_ratio"] = (
             results["poller"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
         )
-        log("3/7 full app, headless …")
+        log("3/9 full app, headless …")
         results["app"] = asyncio.run(full_app(sim.url, sizes, folder))
         results["app_cpu_ratio"] = (
             results["app"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
         )
-        log("4/7 startup …")
+        log("4/9 startup …")
         results["startup"] = startup(sim.url, sizes, folder)
-        log("5/7 idle …")
+        log("5/9 idle …")
         results["idle"] = asyncio.run(idle(sim.url, sizes, folder))
         results["scale"] = {}
         for n in sizes.scale_tasks:
-            log(f"6/7 a whole account: {n:,} tasks …")
+            log(f"6/9 a whole account: {n:,} tasks …")
             results["scale"][str(n)] = scale(sim.url, sizes, folder, n)
-        log("7/7 task store writes …")
+        log("7/9 task store writes …")
         results["store"] = store_writes(sizes, folder)
+        active = dataclasses.replace(sizes, tasks=sizes.active_tasks)
+        log(f"8/9 {active.tasks:,} active tasks: bare loop, then the app …")
+        results["active_baseline"] = asyncio.run(baseline(sim.url, active))
+        results["active"] = asyncio.run(full_app(sim.url, active, folder, prefix="active"))
+        results["active_vs_ceiling"] = (
+            results["active"]["polls_per_s"] / results["active_baseline"]["polls_per_s"] * 100
+        )
+    with (
+        SimulatorProcess(time_scale=CHURN_SCALE) as churn_sim,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        log("9/9 churn: statuses changing, tasks finishing …")
+        results["churn"] = asyncio.run(full_app(churn_sim.url, sizes, Path(tmp), prefix="churn"))
+        results["churn_cpu_ratio"] = (
+            results["churn"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
+        )
     results["targets"] = {name: check(results) for name, _, check in TARGETS}
     if out is not None:
         out.write_text(json.dumps(results, indent=2))
@@ -607,7 +653,7 @@ def machine() -> dict[str, Any]:
 
 def table(r: dict[str, Any]) -> str:
     s, b, p, a, st, idl = r["sizes"], r["baseline"], r["poller"], r["app"], r["startup"], r["idle"]
-    sto = r["store"]
+    sto, act, ch = r["store"], r["active"], r["churn"]
     rows = [
         ("Phase", "Measured", "Target"),
         (
@@ -661,6 +707,21 @@ def table(r: dict[str, Any]) -> str:
             for n, m in r["scale"].items()
         ),
         (
+            f"8 active {r['sizes']['active_tasks']:,} tasks",
+            f"app {act['polls_per_s']:.0f} of {act['target_polls_per_s']:.0f} polls/s "
+            f"({act['achieved_pct']:.1f} %); bare loop {r['active_baseline']['polls_per_s']:.0f}"
+            f" (app = {r['active_vs_ceiling']:.0f} % of it); key p99 "
+            f"{act['key_to_screen_p99_ms']:.0f} ms",
+            "≥ 99 % or ≥ 90 % of bare",
+        ),
+        (
+            "9 churn",
+            f"{ch['cpu_per_poll_ms']:.3f} ms CPU/poll = {r['churn_cpu_ratio']:.2f}× baseline; "
+            f"{ch['status_changes']} status changes, {ch['finished']} finished; key p99 "
+            f"{ch['key_to_screen_p99_ms']:.0f} ms",
+            "≤ 1.5×, < 100 ms",
+        ),
+        (
             f"7 store, {sto['tasks']:,} tasks",
             f"{sto['rows_per_batch']} changed rows: p50 {sto['batch_p50_ms']:.1f} ms, "
             f"max {sto['batch_max_ms']:.1f} ms ({sto['per_row_p50_ms']:.3f} ms/row)",
@@ -693,6 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated list sizes for the whole-account phase",
     )
     parser.add_argument("--store-tasks", type=int, default=defaults.store_tasks)
+    parser.add_argument("--active-tasks", type=int, default=defaults.active_tasks)
     parser.add_argument("--out", type=Path, default=Path("benchmark-results.json"))
     args = parser.parse_args(argv)
     sizes = Sizes(
@@ -704,6 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         args.idle_seconds,
         scale_tasks=args.scale_tasks,
         store_tasks=args.store_tasks,
+        active_tasks=args.active_tasks,
     )
     results = run(sizes, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(table(results))

@@ -255,7 +255,9 @@ class Poller:
         heapq.heappop(self._heap)
         del self._due[task_id]
         self._inflight.add(task_id)
-        task = asyncio.create_task(self._poll(task_id, due, now - due))
+        # Lateness at send time, after any wait for a free slot: a saturated
+        # poller shows its backlog instead of hiding it in the semaphore.
+        task = asyncio.create_task(self._poll(task_id, due, self.clock() - due))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
