@@ -148,6 +148,35 @@ async def baseline(url: str, sizes: Sizes, max_connections: int = 8) -> dict[str
     return {"polls": polls, "polls_per_s": polls / wall, "cpu_per_poll_ms": cpu / polls * 1000}
 
 
+async def ceiling(url: str, seconds: float, sweep: tuple[int, ...] = (4, 8, 16)) -> dict[str, Any]:
+    """The most polls/s one process gets from httpx here: a closed loop of
+    ``c`` workers on one keep-alive client (HTTP/1.1), for each ``c`` in ``sweep``.
+
+    The open-loop baseline above starts one coroutine per task; with thousands
+    of them waiting on httpx's connection pool it measures the pool, not the
+    machine, so the active phase is judged against this instead.
+    """
+    headers = {"Authorization": f"Bearer {KEY}"}
+    rates: dict[str, float] = {}
+    for workers in sweep:
+        limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+        async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as client:
+            count = 0
+            stop = time.perf_counter() + seconds
+
+            async def loop(n: int, client: httpx.AsyncClient = client, stop: float = stop) -> None:
+                nonlocal count
+                while time.perf_counter() < stop:
+                    response = await client.post(f"/api/v1/task/ceil{n}x{count % 97}", json={})
+                    response.json()
+                    count += 1
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(loop(n) for n in range(workers)))
+            rates[str(workers)] = count / (time.perf_counter() - t0)
+    return {"by_workers": rates, "polls_per_s": max(rates.values())}
+
+
 # -- 2. our poller, no UI ------------------------------------------------------------------
 
 
@@ -568,7 +597,7 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         ),
     ),
     (
-        "active: ≥ 99 % of N/interval polls/s, or ≥ 90 % of the bare loop's",
+        "active: ≥ 99 % of N/interval polls/s, or ≥ 90 % of the one-process ceiling",
         "active.achieved_pct",
         lambda r: r["active"]["achieved_pct"] >= 99 or r["active_vs_ceiling"] >= 90,
     ),
@@ -620,8 +649,8 @@ def run(
         log("7/9 task store writes …")
         results["store"] = store_writes(sizes, folder)
         active = dataclasses.replace(sizes, tasks=sizes.active_tasks)
-        log(f"8/9 {active.tasks:,} active tasks: bare loop, then the app …")
-        results["active_baseline"] = asyncio.run(baseline(sim.url, active))
+        log(f"8/9 {active.tasks:,} active tasks: one-process ceiling, then the app …")
+        results["active_baseline"] = asyncio.run(ceiling(sim.url, min(sizes.duration, 5.0)))
         results["active"] = asyncio.run(full_app(sim.url, active, folder, prefix="active"))
         results["active_vs_ceiling"] = (
             results["active"]["polls_per_s"] / results["active_baseline"]["polls_per_s"] * 100
@@ -709,10 +738,10 @@ def table(r: dict[str, Any]) -> str:
         (
             f"8 active {r['sizes']['active_tasks']:,} tasks",
             f"app {act['polls_per_s']:.0f} of {act['target_polls_per_s']:.0f} polls/s "
-            f"({act['achieved_pct']:.1f} %); bare loop {r['active_baseline']['polls_per_s']:.0f}"
+            f"({act['achieved_pct']:.1f} %); ceiling {r['active_baseline']['polls_per_s']:.0f}"
             f" (app = {r['active_vs_ceiling']:.0f} % of it); key p99 "
             f"{act['key_to_screen_p99_ms']:.0f} ms",
-            "≥ 99 % or ≥ 90 % of bare",
+            "≥ 99 % or ≥ 90 % of ceiling",
         ),
         (
             "9 churn",
