@@ -72,6 +72,7 @@ async def test_statuses_progress_without_keypresses(sim_server, data_dir, clock:
         text = screen_text(app)
         assert "✔ completed" in text and "✘ failed" in text
         assert "✘ 1 failed" in text
+        await wait_for(pilot, lambda: any("goes-bad failed" in n for n in notifications(app)))
         notes = notifications(app)
         assert any("completed" in n for n in notes) and any("goes-bad failed" in n for n in notes)
         # Finished tasks are not polled again: the poller has let go of them (that
@@ -458,3 +459,31 @@ async def test_palette_commands_act_on_the_dashboard_from_a_dialog(
         await pilot.press("enter")
         await wait_for(pilot, lambda: "p0" not in app.records)
         assert list(app.records) == ["p1"]
+
+
+async def test_finishes_close_together_are_one_notification_and_one_bell(
+    sim_server, data_dir, clock
+) -> None:
+    book = sim_server.sim.book
+    for i in range(5):
+        book.seed(f"burst{i}", queued_for=1, processing_for=1, outcome="completed")
+    book.seed("burst-bad", queued_for=1, processing_for=1, outcome="failed")
+    ids = [f"burst{i}" for i in range(5)] + ["burst-bad"]
+    app = make_app(sim_server, data_dir, clock, ids=ids, bell=True)
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all(app.records[i].status == "queuing" for i in ids))
+        clock.advance(5)
+        await wait_for(pilot, lambda: all(app.records[i].finished for i in ids))
+        await wait_for(pilot, lambda: any("Tasks finished" in t for t in titles(app)))
+        assert app.main._finished == [] and app.main._announce_timer is None  # none pending
+        finished = [n for n in app._notifications if n.title == "Tasks finished"]
+        assert len(finished) == 1 and rings == [1]
+        message = finished[0].message
+        assert message.startswith("✔ 5 completed, ✘ 1 failed: burst-bad failed")
+        assert message.endswith("and 3 more")
+
+
+def titles(app) -> list[str]:
+    return [n.title for n in app._notifications]

@@ -46,6 +46,27 @@ def finished(record: TrackedTask) -> tuple[str, str]:
     return "Task failed", f"✘ {record.id} failed: {reason}"
 
 
+def finished_group(records: list[TrackedTask]) -> tuple[str, str, bool]:
+    """(title, message, any failed) for tasks that finished close together:
+    one notification for a burst, naming the first few."""
+    if len(records) == 1:
+        title, message = finished(records[0])
+        return title, message, records[0].status != "completed"
+    done = [r for r in records if r.status == "completed"]
+    failed = [r for r in records if r.status != "completed"]
+    counts = ", ".join(
+        part
+        for part in (
+            f"✔ {len(done)} completed" if done else "",
+            f"✘ {len(failed)} failed" if failed else "",
+        )
+        if part
+    )
+    shown = [finished(r)[1][2:] for r in (failed + done)[:3]]  # failures first
+    more = f"; and {len(records) - 3} more" if len(records) > 3 else ""
+    return "Tasks finished", f"{counts}: {'; '.join(shown)}{more}", bool(failed)
+
+
 def key_refused(config: Config, server_message: str) -> str:
     """The banner shown while polling is stopped by a refused key.
 

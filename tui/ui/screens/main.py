@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.api import MusicMintError
@@ -45,6 +46,8 @@ from tui.ui.widgets.status_bar import StatusBar, status_line
 from tui.ui.widgets.task_table import SORTS, TaskTable
 
 SORT_CYCLE = tuple(SORTS)
+#: Finishes this close together are announced as one notification.
+ANNOUNCE_WINDOW = 0.5
 
 
 class MainScreen(Screen[None]):
@@ -59,6 +62,8 @@ class MainScreen(Screen[None]):
         super().__init__()
         self._status_pending = False
         self._status_inputs: tuple[object, ...] = ()
+        self._finished: list[TrackedTask] = []  # finishes waiting to be announced
+        self._announce_timer: Timer | None = None
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
         self.clips = ClipActions(self, lambda: self.highlighted, self._clip_index)
@@ -147,9 +152,22 @@ class MainScreen(Screen[None]):
             self.notify(f"Saved {done.saved.audio}", title="Downloaded", markup=False)
 
     def _announce(self, record: TrackedTask) -> None:
-        title, message = wording.finished(record)
-        severity = "information" if record.status == "completed" else "error"
-        self.notify(message, title=title, severity=severity, markup=False)
+        """Queue a finish; finishes within :data:`ANNOUNCE_WINDOW` are one notification
+        and one bell (a thousand toasts would bury the screen and, being redrawn
+        together, cost more CPU than the polling)."""
+        self._finished.append(record)
+        if self._announce_timer is None:
+            self._announce_timer = self.set_timer(ANNOUNCE_WINDOW, self._announce_now)
+
+    def _announce_now(self) -> None:
+        self._announce_timer = None
+        records, self._finished = self._finished, []
+        if not records:
+            return
+        title, message, failed = wording.finished_group(records)
+        self.notify(
+            message, title=title, severity="error" if failed else "information", markup=False
+        )
         if self.app.config.bell:
             self.app.bell()
 
