@@ -84,4 +84,7 @@ class StatusBar(Static):
     def show(self, text: Text) -> None:
         if text != self._last:
             self._last = text
-            self.update(text)
+            # One line, always (height: 1 in the CSS): no need to relayout the
+            # screen, which the default update does (it showed up as most of
+            # the UI's cost while statuses churn).
+            self.update(text, layout=False)
