@@ -1,7 +1,8 @@
 """The benchmark runs end to end at toy sizes, so it cannot rot.
 
 Numbers are not judged here (timed assertions flake); the real run is
-``uv run python -m tests.benchmarks`` and its table lives in the README.
+``uv run python -m tests.benchmarks`` and its table lives in the README. The
+phases are split over two tests so that two test workers share the wait.
 """
 
 from __future__ import annotations
@@ -11,32 +12,44 @@ from pathlib import Path
 
 from tests.benchmarks.perf import Sizes, run, table
 
+SIZES = Sizes(
+    tasks=20,
+    interval=0.2,
+    duration=0.4,
+    startup_tasks=200,
+    idle_tasks=50,
+    idle_seconds=0.2,
+    key_presses=5,
+    scale_tasks=(300,),
+    store_tasks=300,
+    active_tasks=40,
+)
 
-def test_benchmark_smoke(tmp_path: Path) -> None:
-    sizes = Sizes(
-        tasks=20,
-        interval=0.2,
-        duration=0.4,
-        startup_tasks=200,
-        idle_tasks=50,
-        idle_seconds=0.2,
-        key_presses=5,
-        scale_tasks=(300,),
-        store_tasks=300,
-        active_tasks=40,
-    )
+
+def test_benchmark_smoke_polling_phases(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    results = run(sizes, out, log=lambda message: None)
+    results = run(SIZES, out, log=lambda message: None, phases=frozenset({2, 3, 8, 9}))
     saved = json.loads(out.read_text())
     assert saved["sizes"]["tasks"] == 20
     assert results["baseline"]["polls"] > 0 and results["poller"]["polls"] > 0
-    assert results["app"]["polls"] > 0
+    assert results["app"]["polls"] > 0 and results["app"]["cpu_per_poll_ms"] > 0
     assert len([v for v in [results["app"]["key_to_screen_p99_ms"]] if v > 0]) == 1
+    assert results["active"]["polls"] > 0 and results["churn"]["polls"] > 0
+    assert results["active_baseline"]["polls_per_s"] > 0
+    assert "full-app CPU per poll ≤ 1.5 × baseline" in results["targets"]
+    assert all(isinstance(v, bool) for v in results["targets"].values())
+    rendered = table(results)
+    assert "baseline" in rendered and "9 churn" in rendered and "idle" not in rendered
+
+
+def test_benchmark_smoke_list_phases(tmp_path: Path) -> None:
+    results = run(
+        SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({4, 5, 6, 7})
+    )
     assert results["startup"]["tasks"] == 200
     assert results["idle"]["tasks"] > 0
     assert results["scale"]["300"]["tasks"] > 0 and results["scale"]["300"]["rss_mb"] > 0
-    assert results["active"]["polls"] > 0 and results["churn"]["polls"] > 0
-    assert results["store"]["rows_per_batch"] == 100 and results["app"]["cpu_per_poll_ms"] > 0
-    assert set(results["targets"]) and all(isinstance(v, bool) for v in results["targets"].values())
+    assert results["store"]["rows_per_batch"] == 100
+    assert "baseline" not in results
     rendered = table(results)
-    assert "baseline" in rendered and "idle" in rendered
+    assert "4 startup" in rendered and "7 store" in rendered
