@@ -477,7 +477,7 @@ async def test_finishes_close_together_are_one_notification_and_one_bell(
         clock.advance(5)
         await wait_for(pilot, lambda: all(app.records[i].finished for i in ids))
         await wait_for(pilot, lambda: any("Tasks finished" in t for t in titles(app)))
-        assert app.main._finished == [] and app.main._announce_timer is None  # none pending
+        assert app.main.announcer.pending == [] and app.main.announcer.timer is None  # none pending
         finished = [n for n in app._notifications if n.title == "Tasks finished"]
         assert len(finished) == 1 and rings == [1]
         message = finished[0].message

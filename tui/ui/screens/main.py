@@ -17,7 +17,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.api import MusicMintError
@@ -27,6 +26,7 @@ from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
 from tui.services.importer import recent_task_ids
 from tui.ui import keys, wording
+from tui.ui.announcer import Announcer
 from tui.ui.clip_actions import ClipActions
 from tui.ui.host import HostApp
 from tui.ui.messages import (
@@ -42,12 +42,11 @@ from tui.ui.screens.log import LogScreen
 from tui.ui.widgets.detail_pane import DetailPane
 from tui.ui.widgets.downloads_panel import DownloadsPanel
 from tui.ui.widgets.footer import KeyFooter
-from tui.ui.widgets.status_bar import StatusBar, status_line
-from tui.ui.widgets.task_table import SORTS, TaskTable
+from tui.ui.widgets.presentation import SORTS
+from tui.ui.widgets.status_bar import StatusBar
+from tui.ui.widgets.task_table import TaskTable
 
 SORT_CYCLE = tuple(SORTS)
-#: Finishes this close together are announced as one notification.
-ANNOUNCE_WINDOW = 0.5
 
 
 class MainScreen(Screen[None]):
@@ -61,9 +60,7 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._status_pending = False
-        self._status_inputs: tuple[object, ...] = ()
-        self._finished: list[TrackedTask] = []  # finishes waiting to be announced
-        self._announce_timer: Timer | None = None
+        self.announcer = Announcer(self)
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
         self.clips = ClipActions(self, lambda: self.highlighted, self._clip_index)
@@ -115,7 +112,7 @@ class MainScreen(Screen[None]):
                 markup=False,
             )
         if change.finished:
-            self._announce(record)
+            self.announcer.finished(record)
         if change.auto_download:
             self.clips.download(record, change.auto_download, quiet=True)
         if change.repaint:
@@ -151,26 +148,6 @@ class MainScreen(Screen[None]):
                 self._refresh_detail_if(message.record)
             self.notify(f"Saved {done.saved.audio}", title="Downloaded", markup=False)
 
-    def _announce(self, record: TrackedTask) -> None:
-        """Queue a finish; finishes within :data:`ANNOUNCE_WINDOW` are one notification
-        and one bell (a thousand toasts would bury the screen and, being redrawn
-        together, cost more CPU than the polling)."""
-        self._finished.append(record)
-        if self._announce_timer is None:
-            self._announce_timer = self.set_timer(ANNOUNCE_WINDOW, self._announce_now)
-
-    def _announce_now(self) -> None:
-        self._announce_timer = None
-        records, self._finished = self._finished, []
-        if not records:
-            return
-        title, message, failed = wording.finished_group(records)
-        self.notify(
-            message, title=title, severity="error" if failed else "information", markup=False
-        )
-        if self.app.config.bell:
-            self.app.bell()
-
     def _scrub(self, server_text: str) -> str:
         """Server text for display: one line, no control characters, and never our key
         (a server may echo it back in an error message)."""
@@ -195,21 +172,10 @@ class MainScreen(Screen[None]):
         app = self.app
         now = app.clock() if now is None else now
         host = app.config.base_url.split("://", 1)[-1]
-        if app.demo:
-            host = f"demo · {host}"
-        link = app.link
-        counts = tuple(sorted(app.tracker.counts.items()))
+        host = f"demo · {host}" if app.demo else host
         unsaved = app.tracker.expiring_unsaved(now, app.config.warn_hours)
-        width = self.status_bar.content_size.width or 200
-        countdown = round(link.resume_at - now) if link.resume_at else None
-        inputs = (host, link, counts, app.tracker.last_poll, unsaved, width, countdown)
-        if inputs == self._status_inputs:
-            return  # the same line: nothing to build (this runs every second)
-        self._status_inputs = inputs
-        line = status_line(
-            host, link, app.tracker.counts, app.tracker.last_poll, now, width, unsaved
-        )
-        self.status_bar.show(line)
+        counts, last_poll = app.tracker.counts, app.tracker.last_poll
+        self.status_bar.refresh_from(host, app.link, counts, last_poll, unsaved, now)
 
     def on_resize(self) -> None:
         """The status bar picks its wording by width: re-pick after a resize."""

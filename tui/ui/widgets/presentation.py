@@ -7,6 +7,8 @@ as typed and escape sequences never reach the terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 
 from tui.api.models import Clip
@@ -191,3 +193,19 @@ def age_cell(created_at: int | None, now: float) -> Text:
     if created_at is None or created_at <= 0:
         return Text("—", style="dim")
     return Text(coarse_span(now - created_at / 1000))
+
+
+#: Sort orders of the table, by name (``s`` cycles through them).
+SORTS: dict[str, Callable[[TrackedTask], object]] = {
+    "added": lambda r: r.seq,
+    "created": lambda r: -(r.task.created_at or 0) if r.task else 0,
+    "status": lambda r: STATUS_ORDER.get(r.status, 6),
+    "expiry": lambda r: _expiry_key(r),
+}
+
+
+def _expiry_key(record: TrackedTask) -> float:
+    stamp = earliest_expiry(record.task.results) if record.task else None
+    if not stamp:
+        return float("inf")  # never, or unknown: last
+    return stamp

@@ -75,11 +75,28 @@ def status_line(
 
 
 class StatusBar(Static):
-    """Updated on the 1 s tick; ``update`` is skipped when the text is the same."""
+    """Updated on the 1 s tick; nothing is built when what it shows is the same."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self._last: Text | None = None
+        self._inputs: tuple[object, ...] = ()
+
+    def refresh_from(
+        self,
+        host: str,
+        link: LinkState,
+        counts: Mapping[str, int],
+        last_poll: float | None,
+        unsaved: int,
+        now: float,
+    ) -> None:
+        width = self.content_size.width or 200
+        countdown = round(link.resume_at - now) if link.resume_at else None
+        inputs = (host, link, tuple(sorted(counts.items())), last_poll, unsaved, width, countdown)
+        if inputs != self._inputs:  # this runs every second: build only on change
+            self._inputs = inputs
+            self.show(status_line(host, link, counts, last_poll, now, width, unsaved))
 
     def show(self, text: Text) -> None:
         if text != self._last:

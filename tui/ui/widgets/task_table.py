@@ -37,11 +37,10 @@ from tui.domain.tracked import TrackedTask
 from tui.ui.widgets.presentation import (
     COLUMNS,
     FULL_ID_WIDTH,
-    STATUS_ORDER,
+    SORTS,
     TIME_COLUMNS,
     age_cell,
     column_widths,
-    earliest_expiry,
     expiry_cell,
     row_cells,
     time_looks,
@@ -52,57 +51,8 @@ FLUSH_DELAY = 0.25
 #: Rendered rows kept (cells and finished lines): a few screens' worth.
 CACHE_ROWS = 1024
 
-SORTS: dict[str, Callable[[TrackedTask], object]] = {
-    "added": lambda r: r.seq,
-    "created": lambda r: -(r.task.created_at or 0) if r.task else 0,
-    "status": lambda r: STATUS_ORDER.get(r.status, 6),
-    "expiry": lambda r: _expiry_key(r),
-}
-
-
-def _expiry_key(record: TrackedTask) -> float:
-    stamp = earliest_expiry(record.task.results) if record.task else None
-    if not stamp:
-        return float("inf")  # never, or unknown: last
-    return stamp
-
 
 class TaskTable(ScrollView, can_focus=True):
-    DEFAULT_CSS = """
-    TaskTable {
-        background: $surface;
-        color: $foreground;
-        &:focus {
-            background-tint: $foreground 5%;
-            & > .task-table--cursor {
-                background: $block-cursor-background;
-                color: $block-cursor-foreground;
-                text-style: $block-cursor-text-style;
-            }
-            & > .task-table--header {
-                background-tint: $foreground 5%;
-            }
-        }
-        &:dark {
-            & > .task-table--even-row {
-                background: $surface-darken-1 40%;
-            }
-        }
-        & > .task-table--header {
-            text-style: bold;
-            background: $panel;
-            color: $foreground;
-        }
-        & > .task-table--even-row {
-            background: $surface-lighten-1 50%;
-        }
-        & > .task-table--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-            text-style: $block-cursor-blurred-text-style;
-        }
-    }
-    """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "task-table--header",
         "task-table--even-row",
