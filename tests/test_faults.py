@@ -87,7 +87,7 @@ async def test_hung_request_times_out_and_is_retried(sim_server, data_dir, clock
     sim_server.sim.book.seed("slow", queued_for=1000)
     app = make_app(sim_server, data_dir, clock, ids=["slow"], timeout=0.3)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "no answer within the timeout" in screen_text(app))
+        await wait_for(pilot, lambda: "no complete answer within 0.3 s" in screen_text(app))
         await wait_for(pilot, lambda: app.records["slow"].status == "queuing", timeout=5)
 
 
