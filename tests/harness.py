@@ -58,6 +58,13 @@ def screen_text(app: MusicMintApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+def region_text(app: MusicMintApp, widget: object) -> str:
+    """What the terminal shows inside ``widget``'s region (e.g. just the detail pane)."""
+    region = widget.region  # type: ignore[attr-defined]
+    lines = screen_text(app).splitlines()[region.y : region.bottom]
+    return "\n".join(line[region.x : region.right] for line in lines)
+
+
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Let the app run until ``condition()`` holds (or fail after ``timeout`` s).
 

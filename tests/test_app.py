@@ -10,7 +10,7 @@ from tui.services.store import DB_NAME
 from tui.simulator import Fault, SimulatorServer
 
 from .conftest import FakeClock
-from .harness import SIZE, loaded, make_app, notifications, screen_text, wait_for
+from .harness import SIZE, loaded, make_app, notifications, region_text, screen_text, wait_for
 
 
 async def test_paste_several_ids_with_invalid_and_duplicate(sim_server, data_dir, clock) -> None:
@@ -353,6 +353,24 @@ async def test_quit_key_exits(sim_server, data_dir, clock) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_detail_follows_the_cursor_between_tasks_not_polled_yet(
+    sim_server, data_dir, clock
+) -> None:
+    """Two tasks with nothing known yet look alike but for their IDs; the pane
+    once kept showing the first (found by the benchmark's real-terminal phase)."""
+    for task_id in ("first-task", "second-task"):
+        sim_server.sim.inject(task_id, Fault.hang(30))
+    # A long timeout: no poll ends (with an error to show) while the test runs.
+    ids = ["first-task", "second-task"]
+    app = make_app(sim_server, data_dir, clock, ids=ids, timeout=60)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "Polled     not yet" in region_text(app, app.main.detail))
+        assert "first-task" in region_text(app, app.main.detail)
+        await pilot.press("j")
+        await wait_for(pilot, lambda: "second-task" in region_text(app, app.main.detail))
+        assert "first-task" not in region_text(app, app.main.detail)
 
 
 async def test_narrow_terminal_puts_details_below(sim_server, data_dir, clock) -> None:
