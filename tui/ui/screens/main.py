@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.api import MusicMintError
@@ -44,7 +45,7 @@ from tui.ui.widgets.downloads_panel import DownloadsPanel
 from tui.ui.widgets.footer import KeyFooter
 from tui.ui.widgets.presentation import SORTS
 from tui.ui.widgets.status_bar import StatusBar
-from tui.ui.widgets.task_table import TaskTable
+from tui.ui.widgets.task_table import FLUSH_DELAY, TaskTable
 
 SORT_CYCLE = tuple(SORTS)
 
@@ -59,7 +60,7 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._status_pending = False
+        self._status_timer: Timer | None = None
         self.announcer = Announcer(self)
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
@@ -162,13 +163,16 @@ class MainScreen(Screen[None]):
         self.refresh_status(now)
 
     def _refresh_status_soon(self) -> None:
-        """Coalesce bursts (a thousand tasks finishing together) into one repaint."""
-        if not self._status_pending:
-            self._status_pending = True
-            self.set_timer(0.1, self.refresh_status)
+        """Coalesce bursts (a thousand tasks finishing together) into one repaint,
+        in step with the table's own (same delay, so one frame shows both)."""
+        if self._status_timer is None:
+            self._status_timer = self.set_timer(FLUSH_DELAY, self._status_due)
+
+    def _status_due(self) -> None:
+        self._status_timer = None
+        self.refresh_status()
 
     def refresh_status(self, now: float | None = None) -> None:
-        self._status_pending = False
         app = self.app
         now = app.clock() if now is None else now
         host = app.config.base_url.split("://", 1)[-1]

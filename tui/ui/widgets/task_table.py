@@ -68,7 +68,8 @@ class TaskTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Details", show=False),
     ]
 
-    cursor_row: reactive[int] = reactive(0, always_update=False, init=False)
+    #: No repaint of its own: the watcher repaints just the two rows involved.
+    cursor_row: reactive[int] = reactive(0, repaint=False, init=False)
 
     class Highlighted(Message):
         """The cursor moved to another task (or the one under it changed)."""
