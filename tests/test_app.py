@@ -249,6 +249,32 @@ async def test_filter_and_sort(sim_server, data_dir, clock) -> None:
         assert "sort: status" in screen_text(app)
 
 
+async def test_filter_narrows_as_you_type_widens_on_delete_and_follows_changes(
+    sim_server, data_dir, clock: FakeClock
+) -> None:
+    book = sim_server.sim.book
+    book.seed("aaa-done", outcome="completed", age=300)
+    book.seed("abc-later", queued_for=10, processing_for=10, outcome="completed")
+    book.seed("bbb-fail", outcome="failed", age=600)
+    ids = ["aaa-done", "abc-later", "bbb-fail"]
+    app = make_app(sim_server, data_dir, clock, ids=ids)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.main.table
+        await wait_for(pilot, lambda: app.records["abc-later"].status == "queuing")
+        await wait_for(pilot, lambda: app.records["bbb-fail"].status == "failed")
+        await pilot.press("slash", "a")
+        await wait_for(pilot, lambda: table.row_ids() == ids)  # all three have an "a"
+        await pilot.press("a")
+        await wait_for(pilot, lambda: table.row_ids() == ["aaa-done"])
+        await pilot.press("backspace")  # wider again: every match, in sort order
+        await wait_for(pilot, lambda: table.row_ids() == ids)
+        await pilot.press("backspace", *"completed")
+        await wait_for(pilot, lambda: table.row_ids() == ["aaa-done"])
+        clock.advance(21)  # abc-later completes: its row joins the filtered list
+        await wait_for(pilot, lambda: table.row_ids() == ["aaa-done", "abc-later"])
+        assert "2 of 3" in screen_text(app)
+
+
 async def test_refresh_polls_a_finished_task_again(sim_server, data_dir, clock) -> None:
     sim_server.sim.book.seed("fin", outcome="completed", age=60)
     app = make_app(sim_server, data_dir, clock, ids=["fin"])

@@ -99,6 +99,7 @@ class MainScreen(Screen[None]):
         now = self.app.clock()
         if not self.table.fit_columns():
             self.table.rebuild(self.app.records.values(), now)
+        self.table.prepare_filter()
         self._update_titles()
         self._show_highlighted()
         self.refresh_status(now)
@@ -219,6 +220,9 @@ class MainScreen(Screen[None]):
             return
         self._clip = (record.id, (self._clip_index(record) + delta) % len(clips))
         self.detail.show(record, self.app.clock(), self._clip[1], scroll=True)
+
+    def on_task_table_rows_changed(self, message: TaskTable.RowsChanged) -> None:
+        self._update_titles()
 
     def _update_titles(self) -> None:
         shown, total = self.table.row_count, len(self.app.records)
@@ -342,8 +346,7 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.filter_text = event.value.strip()
-        self.table.rebuild(self.app.records.values(), self.app.clock())
+        self.table.set_filter(event.value.strip(), self.app.records, self.app.clock())
         self._update_titles()
         self._show_highlighted()
 

@@ -48,6 +48,8 @@ from tui.ui.widgets.presentation import (
 
 #: Seconds between applying queued row updates (see :meth:`TaskTable.schedule`).
 FLUSH_DELAY = 0.25
+#: Search texts built per slice while warming up the filter (~2.5 ms each).
+WARM_SLICE = 2000
 #: Rendered rows kept (cells and finished lines): a few screens' worth.
 CACHE_ROWS = 1024
 
@@ -78,6 +80,10 @@ class TaskTable(ScrollView, can_focus=True):
             super().__init__()
             self.task_id = task_id
 
+    class RowsChanged(Message):
+        """Queued updates added or removed rows (a change made a task match the
+        filter, or stop matching it): titles that count rows are out of date."""
+
     class Selected(Message):
         """``enter`` or a click on the highlighted row."""
 
@@ -99,6 +105,8 @@ class TaskTable(ScrollView, can_focus=True):
         self._versions: dict[str, int] = {}  # bumped when a row's content changes
         #: What the clock columns showed at the last tick, per row on screen.
         self._time_looks: LRUCache[str, tuple[object, ...]] = LRUCache(CACHE_ROWS)
+        #: Lower-cased text the filter searches, per task; dropped when the row changes.
+        self._search: dict[str, str] = {}
         self._pending: dict[str, TrackedTask] = {}
         self._flush_timer: Timer | None = None
         self._last_highlighted: str | None = None
@@ -142,20 +150,65 @@ class TaskTable(ScrollView, can_focus=True):
     def matches(self, record: TrackedTask) -> bool:
         if not self.filter_text:
             return True
-        needle = self.filter_text.lower()
-        task = record.task
-        haystack = [record.id, record.status]
-        if task:
-            for clip in task.results:
-                haystack += [clip.title or "", clip.tags or ""]
-        return any(needle in item.lower() for item in haystack)
+        return self.filter_text.lower() in self._search_text(record)
+
+    def _search_text(self, record: TrackedTask) -> str:
+        """ID, status, clip titles and tags, lower-cased and joined (NUL between,
+        so a needle never spans two of them). Kept until the row changes
+        (``schedule``, ``upsert``, ``drop`` forget it), so a keystroke costs a
+        substring test per task: measured 50 ms -> ~10 ms at 50,000 tasks."""
+        text = self._search.get(record.id)
+        if text is None:
+            task = record.task
+            parts = [record.id, record.status or ""]
+            if task:
+                for clip in task.results:
+                    parts += [clip.title or "", clip.tags or ""]
+            text = self._search[record.id] = "\0".join(parts).lower()
+        return text
+
+    def prepare_filter(self, start: int = 0) -> None:
+        """Build the search text of every task ahead of the first keystroke, in
+        slices of :data:`WARM_SLICE` a moment apart (keys are handled between
+        them): ~60 ms at 50,000 tasks in one go would be a visible stall.
+        Called once the list is loaded; a filter typed before it is done builds
+        what is missing as it goes."""
+        ids = list(self._records)[start : start + WARM_SLICE]
+        for task_id in ids:
+            record = self._records.get(task_id)
+            if record is not None and task_id not in self._search:
+                self._search_text(record)
+        if len(ids) == WARM_SLICE:
+            self.set_timer(0.02, lambda: self.prepare_filter(start + WARM_SLICE))
 
     # -- updates -------------------------------------------------------------
+    def set_filter(self, text: str, records: Mapping[str, TrackedTask], now: float) -> None:
+        """Filter as the user types. A needle that contains the previous one can
+        only narrow the rows shown, so those are tested and kept in their order:
+        no scan of the whole list and no re-sort per keystroke."""
+        old, self.filter_text = self.filter_text.lower(), text
+        needle = text.lower()
+        if old in needle:  # also from no filter at all: every task has a row then
+            search, find = self._search, self._search_text
+            self._show(
+                [
+                    i
+                    for i in self._order
+                    if i in records and needle in (search.get(i) or find(records[i]))
+                ],
+                False,
+            )
+        else:
+            self.rebuild(records.values(), now)
+
     def rebuild(self, records: Iterable[TrackedTask], now: float, columns: bool = False) -> None:
         """Show the matching records in sort order (after a sort, filter or width change)."""
-        keep = self.highlighted_id
         ordered = sorted((r for r in records if self.matches(r)), key=SORTS[self.sort_name])
-        self._order = [r.id for r in ordered]
+        self._show([r.id for r in ordered], columns)
+
+    def _show(self, order: list[str], columns: bool) -> None:
+        keep = self.highlighted_id
+        self._order = order
         self._index = {task_id: row for row, task_id in enumerate(self._order)}
         if columns:
             self._cells.clear()
@@ -169,6 +222,7 @@ class TaskTable(ScrollView, can_focus=True):
 
     def upsert(self, record: TrackedTask, now: float) -> None:
         """Add a row (at the end: rows never jump) or redraw an existing one."""
+        self._search.pop(record.id, None)  # its title, tags or status may have changed
         if not self.matches(record):
             self.drop(record.id)
             return
@@ -190,6 +244,7 @@ class TaskTable(ScrollView, can_focus=True):
         """Queue a row update; queued updates are applied together a moment later,
         so a burst of a thousand changes repaints a few times, not a thousand."""
         self._pending[record.id] = record
+        self._search.pop(record.id, None)
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_DELAY, self._flush)
 
@@ -197,9 +252,12 @@ class TaskTable(ScrollView, can_focus=True):
         self._flush_timer = None
         pending, self._pending = self._pending, {}
         now = self._now()
+        rows = len(self._order)
         for record in pending.values():
             if record.id in self._index or self.matches(record):
                 self.upsert(record, now)
+        if len(self._order) != rows:
+            self.post_message(self.RowsChanged())
 
     def drop(self, task_id: str) -> None:
         self._pending.pop(task_id, None)
@@ -211,6 +269,7 @@ class TaskTable(ScrollView, can_focus=True):
             self._index[self._order[later]] = later
         self._cells.discard(task_id)
         self._versions.pop(task_id, None)
+        self._search.pop(task_id, None)
         self._lines.clear()  # rows below moved up: their zebra stripe changed
         self._resized()
         if self.cursor_row >= len(self._order):
