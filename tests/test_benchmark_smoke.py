@@ -8,7 +8,10 @@ phases are split over three tests so that the test workers share the wait.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+import pytest
 
 from tests.benchmarks.perf import Sizes, run, table
 
@@ -23,6 +26,8 @@ SIZES = Sizes(
     scale_tasks=(300,),
     store_tasks=300,
     active_tasks=40,
+    terminal_cases=(("idle", 200), ("active", 40)),
+    terminal_presses=3,
 )
 
 
@@ -60,3 +65,13 @@ def test_benchmark_smoke_list_phases(tmp_path: Path) -> None:
     assert "baseline" not in results
     rendered = table(results)
     assert "4 startup" in rendered and "7 store" in rendered
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="phase 10 drives a real terminal: tmux")
+def test_benchmark_smoke_terminal_phase(tmp_path: Path) -> None:
+    results = run(SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({10}))
+    idle, active = results["terminal"]["idle 200"], results["terminal"]["active 40"]
+    assert idle["tasks"] == 190  # the 5 % still running are left out: nothing to poll
+    assert active["keys"] == 3 + 2 + 4  # moves, sorts, then "/" and three characters
+    assert all(case["p99_ms"] > 0 for case in (idle, active))
+    assert "10 terminal, active 40" in table(results)

@@ -51,6 +51,15 @@ class Sizes:
     store_tasks: int = 10_000
     #: Unfinished tasks polled at once in the "active" phase (5,000 at 5 s: 1,000 polls/s).
     active_tasks: int = 5_000
+    #: Phase 10, keys in a real terminal (tmux): (kind, tasks) per case, where
+    #: kind is "idle" (finished tasks) or "active" (all polled at full cadence).
+    terminal_cases: tuple[tuple[str, int], ...] = (
+        ("idle", 10_000),
+        ("idle", 50_000),
+        ("active", 5_000),
+    )
+    #: Cursor moves per case; sorts and filter rounds are a fraction of it.
+    terminal_presses: int = 40
 
 
 # -- simulator process -----------------------------------------------------------
@@ -602,6 +611,11 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         lambda r: r["active"]["achieved_pct"] >= 99 or r["active_vs_ceiling"] >= 90,
     ),
     (
+        "terminal: key → screen p99 < 100 ms in every case (move, sort, filter typing)",
+        "terminal",
+        lambda r: all(case["p99_ms"] < 100 for case in r["terminal"].values()),
+    ),
+    (
         "store: a changed row costs < 1 ms",
         "store.per_row_p50_ms",
         lambda r: r["store"]["per_row_p50_ms"] < 1,
@@ -620,7 +634,7 @@ def _scale_ok(r: dict[str, Any], n: int, cpu: float, rows_s: float | None, rss: 
     )
 
 
-ALL_PHASES = frozenset(range(1, 10))
+ALL_PHASES = frozenset(range(1, 11))
 
 
 def run(
@@ -637,37 +651,37 @@ def run(
     with SimulatorProcess() as sim, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if 1 in phases:
-            log("1/9 baseline: bare httpx loop …")
+            log("1/10 baseline: bare httpx loop …")
             results["baseline"] = asyncio.run(baseline(sim.url, sizes))
         if 2 in phases:
-            log("2/9 our poller, no UI …")
+            log("2/10 our poller, no UI …")
             results["poller"] = asyncio.run(poller_only(sim.url, sizes))
             results["poller_cpu_ratio"] = (
                 results["poller"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
             )
         if 3 in phases:
-            log("3/9 full app, headless …")
+            log("3/10 full app, headless …")
             results["app"] = asyncio.run(full_app(sim.url, sizes, folder))
             results["app_cpu_ratio"] = (
                 results["app"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
             )
         if 4 in phases:
-            log("4/9 startup …")
+            log("4/10 startup …")
             results["startup"] = startup(sim.url, sizes, folder)
         if 5 in phases:
-            log("5/9 idle …")
+            log("5/10 idle …")
             results["idle"] = asyncio.run(idle(sim.url, sizes, folder))
         if 6 in phases:
             results["scale"] = {}
             for n in sizes.scale_tasks:
-                log(f"6/9 a whole account: {n:,} tasks …")
+                log(f"6/10 a whole account: {n:,} tasks …")
                 results["scale"][str(n)] = scale(sim.url, sizes, folder, n)
         if 7 in phases:
-            log("7/9 task store writes …")
+            log("7/10 task store writes …")
             results["store"] = store_writes(sizes, folder)
         if 8 in phases:
             active = dataclasses.replace(sizes, tasks=sizes.active_tasks)
-            log(f"8/9 {active.tasks:,} active tasks: one-process ceiling, then the app …")
+            log(f"8/10 {active.tasks:,} active tasks: one-process ceiling, then the app …")
             results["active_baseline"] = asyncio.run(ceiling(sim.url, min(sizes.duration / 4, 5.0)))
             results["active"] = asyncio.run(full_app(sim.url, active, folder, prefix="active"))
             results["active_vs_ceiling"] = (
@@ -678,12 +692,20 @@ def run(
             SimulatorProcess(time_scale=CHURN_SCALE) as churn_sim,
             tempfile.TemporaryDirectory() as tmp,
         ):
-            log("9/9 churn: statuses changing, tasks finishing …")
+            log("9/10 churn: statuses changing, tasks finishing …")
             results["churn"] = asyncio.run(
                 full_app(churn_sim.url, sizes, Path(tmp), prefix="churn")
             )
             results["churn_cpu_ratio"] = (
                 results["churn"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
+            )
+    if 10 in phases:
+        from tests.benchmarks.terminal import keys_in_terminal
+
+        with SimulatorProcess() as sim:
+            log("10/10 keys in a real terminal (tmux) …")
+            results["terminal"] = keys_in_terminal(
+                sim.url, sizes.terminal_cases, sizes.terminal_presses
             )
     results["targets"] = {}
     for name, _, check in TARGETS:
@@ -807,6 +829,16 @@ def table(r: dict[str, Any]) -> str:
                 "< 1 ms/row",
             )
         ],
+        lambda: [
+            (
+                f"10 terminal, {m['kind']} {m['tasks']:,}",
+                f"move p50 {m['move_p50_ms']:.0f} / p99 {m['move_p99_ms']:.0f} ms, "
+                f"sort {m['sort_p50_ms']:.0f} / {m['sort_p99_ms']:.0f} ms, "
+                f"filter typing {m['filter_p50_ms']:.0f} / {m['filter_p99_ms']:.0f} ms",
+                "p99 < 100 ms",
+            )
+            for m in r["terminal"].values()
+        ],
     ]
     rows: list[tuple[str, str, str]] = []
     for make in makers:
@@ -841,6 +873,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--store-tasks", type=int, default=defaults.store_tasks)
     parser.add_argument("--active-tasks", type=int, default=defaults.active_tasks)
+    parser.add_argument(
+        "--phases",
+        type=lambda v: frozenset(int(x) for x in v.split(",")),
+        default=ALL_PHASES,
+        help="comma-separated phase numbers to run (default: all 10)",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmark-results.json"))
     args = parser.parse_args(argv)
     sizes = Sizes(
@@ -854,7 +892,9 @@ def main(argv: list[str] | None = None) -> int:
         store_tasks=args.store_tasks,
         active_tasks=args.active_tasks,
     )
-    results = run(sizes, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    results = run(
+        sizes, args.out, log=lambda m: print(m, file=sys.stderr, flush=True), phases=args.phases
+    )
     print(table(results))
     print(f"\nJSON: {args.out}")
     return 0 if all(results["targets"].values()) else 1
