@@ -275,6 +275,21 @@ async def test_filter_narrows_as_you_type_widens_on_delete_and_follows_changes(
         assert "2 of 3" in screen_text(app)
 
 
+async def test_slash_opens_the_filter_from_anywhere_and_types_itself_inside_it(
+    sim_server, data_dir, clock
+) -> None:
+    """``/`` is a priority binding (checked before the key reaches the focused
+    widget); inside the filter it must still type a slash."""
+    app = make_app(sim_server, data_dir, clock, ids=["a-1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")  # the detail pane has focus
+        await pilot.press("slash")
+        assert app.main.filter_input.has_focus
+        await pilot.press("a", "slash", "b")
+        assert app.main.filter_input.value == "a/b"
+        assert "filter: a/b" in screen_text(app)
+
+
 async def test_refresh_polls_a_finished_task_again(sim_server, data_dir, clock) -> None:
     sim_server.sim.book.seed("fin", outcome="completed", age=60)
     app = make_app(sim_server, data_dir, clock, ids=["fin"])

@@ -131,7 +131,7 @@ def _measure(pane: Pane, n: int, presses: int) -> dict[str, list[float]]:
                 pane.timed(typed[-1], lambda s, typed=typed: f"filter: {typed} " in s)
             )
         pane.send("Escape")
-        pane.wait(lambda s: "filter:" not in s)
+        pane.wait(lambda s: "filter:" not in s and "filter by ID" not in s)
     return times
 
 

@@ -21,6 +21,9 @@ class Key:
     show: bool = True  # in the footer
     label: str = ""  # how the help screen writes the key; defaults to keys
     short: str = ""  # the footer's word for it; defaults to the description
+    #: Checked before the key travels to the focused widget and bubbles back
+    #: (each hop waits on a message queue: ~50 ms while the screen repaints).
+    priority: bool = False
 
     @property
     def shown_keys(self) -> str:
@@ -33,7 +36,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("u", "undo", "Undo remove", "Tasks", show=False),
     Key("r", "refresh", "Poll task now", "Tasks", short="Poll"),
     Key("R", "refresh_all", "Poll all unfinished", "Tasks", show=False, label="shift+r"),
-    Key("slash", "filter", "Filter", "View", label="/"),
+    Key("slash", "filter", "Filter", "View", label="/", priority=True),
     Key("s", "sort", "Cycle sort", "View", short="Sort"),
     Key("enter", "focus_detail", "Details", "View", show=False),
     Key("escape", "focus_table", "Back to table", "View", show=False, label="esc"),
@@ -58,4 +61,7 @@ KEYMAP: tuple[Key, ...] = (
 
 
 def bindings() -> list[Binding]:
-    return [Binding(k.keys, k.action, k.short or k.description, show=k.show) for k in KEYMAP]
+    return [
+        Binding(k.keys, k.action, k.short or k.description, show=k.show, priority=k.priority)
+        for k in KEYMAP
+    ]

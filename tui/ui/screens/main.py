@@ -336,11 +336,19 @@ class MainScreen(Screen[None]):
     def action_focus_table(self) -> None:
         filter_input = self.filter_input
         if filter_input.has_focus:
-            filter_input.value = ""
-            filter_input.remove_class("-visible")
+            # Clear the filter now rather than on the Input.Changed that follows,
+            # so the wider list and the hidden input are one frame, not two.
+            with self.app.batch_update():
+                filter_input.value = ""
+                self.table.set_filter("", self.app.records, self.app.clock())
+                self._update_titles()
+                filter_input.remove_class("-visible")
         self.table.focus()
 
     def action_filter(self) -> None:
+        if self.filter_input.has_focus:  # "/" is a priority key: type it there
+            self.filter_input.insert_text_at_cursor("/")
+            return
         self.filter_input.add_class("-visible")
         self.filter_input.focus()
 

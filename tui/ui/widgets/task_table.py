@@ -186,6 +186,8 @@ class TaskTable(ScrollView, can_focus=True):
         """Filter as the user types. A needle that contains the previous one can
         only narrow the rows shown, so those are tested and kept in their order:
         no scan of the whole list and no re-sort per keystroke."""
+        if text == self.filter_text:
+            return
         old, self.filter_text = self.filter_text.lower(), text
         needle = text.lower()
         if old in needle:  # also from no filter at all: every task has a row then
@@ -210,9 +212,9 @@ class TaskTable(ScrollView, can_focus=True):
         keep = self.highlighted_id
         self._order = order
         self._index = {task_id: row for row, task_id in enumerate(self._order)}
-        if columns:
+        if columns:  # cached cells and lines have the old widths
             self._cells.clear()
-        self._lines.clear()
+            self._lines.clear()
         self._resized()
         if keep is not None and keep in self._index:
             self.move_cursor(row=self._index[keep])
@@ -382,11 +384,9 @@ class TaskTable(ScrollView, can_focus=True):
         self.tick(self._records, self._now())
 
     def on_focus(self) -> None:
-        self._lines.clear()  # the cursor's colour follows focus
-        self.refresh()
+        self.refresh()  # the border and the cursor's colour follow focus
 
     def on_blur(self) -> None:
-        self._lines.clear()
         self.refresh()
 
     def notify_style_update(self) -> None:
@@ -436,7 +436,8 @@ class TaskTable(ScrollView, can_focus=True):
         task_id = self._order[row]
         cursor = row == self.cursor_row
         version = self._versions.get(task_id, 0)
-        key = (task_id, version, cursor, row % 2, self.has_focus, width)
+        # Focus changes only the cursor's colour: other rows keep their cached lines.
+        key = (task_id, version, cursor, row % 2, cursor and self.has_focus, width)
         strip = self._lines.get(key)
         if strip is None:
             style = self.rich_style
