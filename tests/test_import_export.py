@@ -22,6 +22,8 @@ async def test_import_adds_exactly_the_missing_tasks(sim_server, data_dir, clock
     app = make_app(sim_server, data_dir, clock, ids=["acct005", "acct100", "mine"])
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        # "mine" joins the account list only once it has been polled.
+        await wait_for(pilot, lambda: app.records["mine"].last_poll is not None)
         await pilot.press("I")
         await wait_for(pilot, lambda: len(app.records) == 231)
         assert (

@@ -225,6 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: The listen backlog. socketserver's default of 5 overflows when a client
+    #: opens 8-16 keep-alive connections at once (the app's pool, the benchmark's
+    #: ceiling sweep): the kernel then drops handshakes and connections reset.
+    request_queue_size = 128
     sim: Simulator
     files_url: str
 
