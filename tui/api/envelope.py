@@ -24,7 +24,15 @@ from tui.api.errors import (
     ResultExpiredError,
     ServerError,
 )
-from tui.api.models import Task, TaskPage, TaskSummary, as_int, as_str
+from tui.api.models import (
+    Task,
+    TaskPage,
+    TaskSummary,
+    as_count,
+    as_int,
+    as_str,
+    as_timestamp_ms,
+)
 
 #: Envelope codes the real service uses for a key it will not accept.
 AUTH_CODES = frozenset({1001, 1002, 1003, 1004})
@@ -79,7 +87,22 @@ def _describe_body(content: bytes, content_type: str) -> str:
 def _envelope_fields(body: Any) -> tuple[int | None, str | None, str | None]:
     if not isinstance(body, dict):
         return None, None, None
-    return as_int(body.get("code")), as_str(body.get("message")), as_str(body.get("request_id"))
+    return (
+        as_int(body.get("code")),
+        _bounded(as_str(body.get("message")), MAX_MESSAGE),
+        _bounded(as_str(body.get("request_id")), MAX_REQUEST_ID),
+    )
+
+
+#: Server text shown in one notification or error line is cut to this length.
+MAX_MESSAGE = 500
+MAX_REQUEST_ID = 100
+
+
+def _bounded(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
 
 
 def check_envelope(
@@ -169,10 +192,10 @@ def parse_list_response(
             TaskSummary(
                 id=task_id,
                 status=as_str(item.get("status")),
-                created_at=as_int(item.get("created_at")),
+                created_at=as_timestamp_ms(item.get("created_at"), "created_at"),
                 error=as_str(item.get("error")),
             )
         )
     return TaskPage(
-        items=tuple(items), total=as_int(data.get("total")), page=as_int(data.get("page"))
+        items=tuple(items), total=as_count(data.get("total")), page=as_count(data.get("page"))
     )

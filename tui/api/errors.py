@@ -34,7 +34,9 @@ class MusicMintError(Exception):
         """One line for humans: the message plus whatever identifies the failure."""
         parts = [self.message]
         if self.code is not None:
-            parts.append(f"code {self.code}")
+            # A server may send any integer; a 400-digit one is not worth a screen.
+            shown = self.code if abs(self.code) < 10**12 else "out of range"
+            parts.append(f"code {shown}")
         if self.http_status is not None:
             parts.append(f"HTTP {self.http_status}")
         if self.request_id:

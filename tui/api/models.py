@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core.logs import log
+
 QUEUING = "queuing"
 PROCESSING = "processing"
 COMPLETED = "completed"
@@ -47,6 +49,65 @@ def as_int(value: Any) -> int | None:
     return None
 
 
+#: Timestamps are ms since the epoch. Before 2001 a value makes no sense as
+#: milliseconds (a server sending seconds would make every clip "expired");
+#: past the year 9999 it is not a time at all (and would overflow on / 1000).
+EARLIEST_MS = 978_307_200_000
+LATEST_MS = 253_402_300_799_999
+#: Longest clip length believed, in seconds; longer is shown as unknown.
+MAX_DURATION_S = 7 * 86_400
+#: Counts (list totals, page numbers) past this are treated as missing.
+MAX_COUNT = 1_000_000_000
+
+_noted: set[str] = set()
+
+
+def _note(message: str) -> None:
+    """Record an out-of-range value in the error log, once per distinct message
+    (a task polled every 5 s would otherwise repeat it forever)."""
+    if message in _noted or len(_noted) > 1000:
+        return
+    _noted.add(message)
+    log.warning("%s", message)
+
+
+def _describe_number(number: int | float) -> str:
+    if isinstance(number, int) and number.bit_length() > 64:
+        return f"a {len(str(number))}-digit number"
+    return repr(number)
+
+
+def as_timestamp_ms(value: Any, name: str) -> int | None:
+    """An epoch time in ms within :data:`EARLIEST_MS`..:data:`LATEST_MS`, or 0
+    ("never", for ``expire_at``). A value that is plausible only as seconds is
+    read as seconds; anything else out of range is treated as missing. Both
+    are noted in the error log."""
+    number = as_int(value)
+    if number is None or number == 0 or EARLIEST_MS <= number <= LATEST_MS:
+        return number
+    if EARLIEST_MS // 1000 <= number <= LATEST_MS // 1000:
+        _note(f"{name} {number} looks like seconds, not milliseconds; read as seconds")
+        return number * 1000
+    _note(f"{name} {_describe_number(number)} is out of range; treated as missing")
+    return None
+
+
+def as_duration(value: Any) -> float | None:
+    """A clip length in seconds within 0..:data:`MAX_DURATION_S`, else missing."""
+    number = as_float(value)
+    if number is None and isinstance(value, int) and not isinstance(value, bool):
+        number = math.inf  # too big for a float: out of range below
+    if number is None or 0 <= number <= MAX_DURATION_S:
+        return number
+    _note(f"duration {_describe_number(value)} is out of range; treated as missing")
+    return None
+
+
+def as_count(value: Any) -> int | None:
+    number = as_int(value)
+    return number if number is not None and 0 <= number <= MAX_COUNT else None
+
+
 def as_float(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -77,10 +138,10 @@ class Clip:
             audio_url=as_str(obj.get("audio_url")),
             image_url=as_str(obj.get("image_url")),
             title=as_str(obj.get("title")),
-            duration=as_float(obj.get("duration")),
+            duration=as_duration(obj.get("duration")),
             tags=as_str(obj.get("tags")),
             prompt=as_str(obj.get("prompt")),
-            expire_at=as_int(obj.get("expire_at")),
+            expire_at=as_timestamp_ms(obj.get("expire_at"), "expire_at"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -127,7 +188,7 @@ class Task:
         return cls(
             id=as_str(data.get("id")) or expected_id or "",
             status=as_str(data.get("status")),
-            created_at=as_int(data.get("created_at")),
+            created_at=as_timestamp_ms(data.get("created_at"), "created_at"),
             results=clips,
             error=as_str(data.get("error")),
             raw=data if keep_raw else {},

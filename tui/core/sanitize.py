@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 
-# C0 controls except tab/newline, DEL, C1 controls, and bidi/format overrides
-# that can visually reorder text (Trojan-Source style).
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_UNSAFE_ONE_LINE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+# C0 controls except tab/newline, DEL, C1 controls, bidi marks and overrides
+# that can visually reorder text (Trojan-Source style: U+061C, U+200E/F,
+# U+202A-E, U+2066-9), and invisible characters that hide text or make two
+# titles look alike (U+200B zero width space, U+2060-4 word joiner and
+# invisible operators, U+FEFF byte order mark, U+180E). Zero width (non-)
+# joiners stay: emoji sequences and several scripts need them.
+_INVISIBLE = "\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}\ud800-\udfff]")
+_UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 
 from tui.api.ids import is_valid_task_id
-from tui.api.models import Clip, Task, as_float, as_int, as_str
+from tui.api.models import Clip, Task, as_duration, as_float, as_str, as_timestamp_ms
 from tui.domain.tracked import TrackedTask
 
 #: Each entry upgrades the schema by one version (index + 1).
@@ -168,10 +168,10 @@ def read_all(conn: sqlite3.Connection) -> list[TrackedTask]:
                 as_str(row[4]),
                 as_str(row[5]),
                 as_str(row[3]),
-                as_float(row[6]),
+                as_duration(row[6]),
                 as_str(row[7]),
                 as_str(row[8]),
-                as_int(row[9]),
+                as_timestamp_ms(row[9], "expire_at"),
             )
         )
     downloads: dict[str, dict[str, str]] = {}
@@ -189,7 +189,8 @@ def read_all(conn: sqlite3.Connection) -> list[TrackedTask]:
         task = None
         if row[3]:
             results = tuple(clips.get(task_id, ()))
-            task = Task(task_id, as_str(row[4]), as_int(row[5]), results, as_str(row[6]))
+            created = as_timestamp_ms(row[5], "created_at")
+            task = Task(task_id, as_str(row[4]), created, results, as_str(row[6]))
         records.append(
             TrackedTask(
                 id=task_id,
