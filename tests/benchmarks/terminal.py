@@ -163,6 +163,7 @@ def keys_in_terminal(url: str, cases: tuple[tuple[str, int], ...], presses: int)
                 for q in (50, 99)
             },
             "keys": len(everything),
+            "times_ms": {name: [round(t, 1) for t in values] for name, values in times.items()},
             "p99_ms": _pct(everything, 0.99),
         }
     return results

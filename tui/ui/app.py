@@ -36,7 +36,6 @@ from tui.ui.messages import (
     DownloadFinished,
     DownloadUpdate,
     LinkChanged,
-    PollerUpdate,
     TaskChanged,
     TasksLoaded,
 )
@@ -79,7 +78,7 @@ class MusicMintApp(App[int]):
         self.client = client or MusicMintClient.from_config(config)
         self.poller = Poller(
             self.client,
-            lambda event: self.post_message(PollerUpdate(event)),
+            self._poll_event,
             interval=config.interval,
             max_concurrency=config.max_concurrency,
             max_backoff=max_backoff,
@@ -182,8 +181,11 @@ class MusicMintApp(App[int]):
         return record
 
     # -- service events -----------------------------------------------------------
-    def on_poller_update(self, message: PollerUpdate) -> None:
-        event: PollEvent = message.event
+    def _poll_event(self, event: PollEvent) -> None:
+        """Every poll's outcome, called by the poller on this loop (it runs as an
+        async worker here). The tracker takes it directly; only changes become
+        messages. A message per poll cost ~0.1 ms each at 1,000 polls/s, and
+        queued ahead of key presses."""
         if isinstance(event, LinkState):
             previous, self.link = self.link, event
             if event.state != previous.state:

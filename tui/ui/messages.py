@@ -12,16 +12,8 @@ from textual.message import Message
 
 from tui.domain.tracked import TrackedTask
 from tui.services.downloads import DownloadDone, Progress
-from tui.services.poller import LinkState, PollEvent
+from tui.services.poller import LinkState
 from tui.services.tracker import Change
-
-
-class PollerUpdate(Message):
-    """A raw poller event, on its way to the tracker (handled by the app)."""
-
-    def __init__(self, event: PollEvent) -> None:
-        super().__init__()
-        self.event = event
 
 
 class TaskChanged(Message):
