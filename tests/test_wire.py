@@ -12,13 +12,21 @@ import asyncio
 import gzip
 import json
 import time
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
-from tui.api import MusicMintClient, NetworkError, ProtocolError, RequestTimeoutError
+from tui.api import (
+    MusicMintClient,
+    NetworkError,
+    ProtocolError,
+    RateLimitedError,
+    RequestTimeoutError,
+)
 from tui.api.client import MAX_BODY_BYTES, environment_proxy
 
 from .conftest import KEY
@@ -173,9 +181,15 @@ async def test_gzip_bomb_stops_at_the_body_cap() -> None:
     """64 MB of zeros compress to ~64 KB; decoding stops just past the cap."""
     bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
     async with serving(sends(answer(bomb, "Content-Encoding: gzip"))) as (_, c):
-        with pytest.raises(ProtocolError, match="larger than 8 MB"):
-            await c.get_task("abc")
+        tracemalloc.start()
+        try:
+            with pytest.raises(ProtocolError, match="larger than 8 MB"):
+                await c.get_task("abc")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
     assert MAX_BODY_BYTES == 8 * 1024 * 1024
+    assert peak < 3 * MAX_BODY_BYTES  # not the 64 MB it inflates to
 
 
 async def test_undecodable_or_unknown_encoding_is_a_protocol_error() -> None:
@@ -205,11 +219,80 @@ async def test_a_trickling_body_meets_one_overall_deadline() -> None:
 
 
 async def test_a_proxy_in_the_environment_sends_requests_through_httpx(monkeypatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
-    monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
     assert environment_proxy("https://api.musicmint.example") == "http://proxy.example:3128"
     assert environment_proxy("http://api.musicmint.example") is None
-    assert environment_proxy("https://127.0.0.1:8443") is None
     client = MusicMintClient("https://api.musicmint.example", KEY)
     assert client.proxy == "http://proxy.example:3128" and client._wire is None
     await client.aclose()
+    plain = MusicMintClient("http://api.musicmint.example", KEY)
+    assert plain.proxy is None and plain._wire is not None
+    await plain.aclose()
+
+
+async def test_a_request_is_sent_again_at_most_once() -> None:
+    """Two idle connections that the server closes as each request arrives:
+    the read goes out on one of them, then once on a fresh connection, never
+    on the second idle one too."""
+
+    async def answer_two_then_hang_up(reader, writer, n) -> None:
+        if n <= 2:
+            writer.write(answer(OK))
+        else:
+            writer.close()
+
+    async with serving(answer_two_then_hang_up) as (raw, c):
+        await asyncio.gather(c.get_task("abc"), c.get_task("abc"))  # two idle connections
+        with pytest.raises(NetworkError):
+            await c.get_task("abc")
+    assert len(raw.requests) == 4  # 2 answered + the read on a reused and a fresh connection
+
+
+async def test_bytes_sent_on_an_idle_connection_are_not_the_next_answer() -> None:
+    """A server may send a 408 on an idle keep-alive connection before closing it."""
+
+    async def answer_then_408(reader, writer, n) -> None:
+        writer.write(answer(OK))
+        if n == 1:
+            await writer.drain()
+            await asyncio.sleep(0.1)  # after the client has put the connection back
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+
+    async with serving(answer_then_408) as (raw, c):
+        await c.get_task("abc")
+        (idle,) = c._wire._idle
+        async with asyncio.timeout(5):
+            while idle.reusable():  # until the 408 has arrived
+                await asyncio.sleep(0.01)
+        assert (await c.get_task("abc")).status == "queuing"
+    assert raw.connections == 2
+
+
+async def test_an_empty_gzip_answer_is_empty_so_a_429_still_pauses() -> None:
+    rate_limited = (
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
+        b"Content-Encoding: gzip\r\nContent-Length: 0\r\n\r\n"
+    )
+    async with serving(sends(rate_limited)) as (_, c):
+        with pytest.raises(RateLimitedError) as info:
+            await c.get_task("abc")
+    assert info.value.retry_after == 3
+
+
+async def test_raw_deflate_is_decoded() -> None:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw_deflate = packer.compress(OK) + packer.flush()
+    async with serving(sends(answer(raw_deflate, "Content-Encoding: deflate"))) as (_, c):
+        assert (await c.get_task("abc")).status == "queuing"
+
+
+async def test_a_key_no_header_can_carry_is_a_clear_error() -> None:
+    async with serving(sends(answer(OK))) as (raw, _):
+        c = MusicMintClient(raw.url, "sk-mm-bad\nkey")
+        try:
+            with pytest.raises(ProtocolError, match="cannot send the request"):
+                await c.get_task("abc")
+        finally:
+            await c.aclose()

@@ -170,12 +170,15 @@ class MusicMintClient:
 
 
 def environment_proxy(url: str) -> str | None:
-    """The proxy that ``https_proxy``, ``all_proxy`` and ``no_proxy`` name for ``url``."""
-    proxies = urllib.request.getproxies_environment()
-    parts = urllib.parse.urlsplit(url)
-    if not proxies or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
-        return None
-    return proxies.get(parts.scheme) or proxies.get("all")
+    """The proxy configured for ``url``'s scheme (``https_proxy``, ``all_proxy``,
+    or the system's settings on macOS and Windows), if any.
+
+    Deliberately coarse: whenever one is configured, the client leaves the
+    request to httpx, whose own rules (``no_proxy`` included) then decide. Only
+    with no proxy at all do polls take the lean path."""
+    proxies = urllib.request.getproxies()
+    scheme = urllib.parse.urlsplit(url).scheme
+    return proxies.get(scheme) or proxies.get("all") or None
 
 
 def _reason(exc: Exception) -> str:

@@ -9,8 +9,8 @@ from polling 5,000 tasks at full cadence.
 
 The scope is deliberately small, and the client falls back to httpx outside it:
 - ``POST`` of a small JSON body to one origin (``http`` or ``https``), reads
-  only: a request may be sent again once on a fresh connection if a reused
-  keep-alive connection turns out to be closed before any answer arrived;
+  only: a request is sent again once, on a fresh connection, if the reused
+  keep-alive connection it went out on closed before any answer arrived;
 - no proxy (the client uses httpx when the environment names one), no
   redirects, no cookies, no HTTP/2.
 
@@ -59,10 +59,15 @@ class _Conn:
         self.state = h11.Connection(h11.CLIENT)
 
     def reusable(self) -> bool:
+        """Idle, open, and silent since its last answer: bytes that arrived
+        while idle (a 408, a close notice) would be taken for the next answer.
+        StreamReader has no public "buffered bytes" query; ``_buffer`` is
+        checked, and a test sends such bytes to keep this honest."""
         return (
             self.state.our_state is h11.IDLE
             and not self.reader.at_eof()
             and not self.writer.is_closing()
+            and not getattr(self.reader, "_buffer", b"")
         )
 
     def close(self) -> None:
@@ -75,12 +80,13 @@ class _Decoder:
     def __init__(self, encoding: str, limit: int) -> None:
         self.limit = limit
         self.size = 0
-        name = encoding.strip().lower()
-        if name in ("", "identity"):
+        self.fed = 0
+        self.name = encoding.strip().lower()
+        if self.name in ("", "identity"):
             self._z = None
-        elif name in ("gzip", "x-gzip"):
+        elif self.name in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif name == "deflate":
+        elif self.name == "deflate":
             self._z = zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip header
         else:
             raise ProtocolError(f"unsupported Content-Encoding {encoding[:40]!r}")
@@ -92,14 +98,20 @@ class _Decoder:
             try:
                 out = self._z.decompress(data, self.limit - self.size + 1)
             except zlib.error as exc:
-                raise ProtocolError(f"undecodable response body: {exc}") from exc
+                if self.name != "deflate" or self.fed:
+                    raise ProtocolError(f"undecodable response body: {exc}") from exc
+                # "deflate" servers often send raw deflate, without the zlib header.
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(data)
+        self.fed += len(data)
         self.size += len(out)
         if self.size > self.limit:
             raise ProtocolError(f"response larger than {self.limit // 1024 // 1024} MB")
         return out
 
     def finish(self) -> None:
-        if self._z is not None and not self._z.eof:
+        # An empty body "in gzip" (a 204, or a 429 with Retry-After) is just empty.
+        if self._z is not None and self.fed and not self._z.eof:
             raise ProtocolError("undecodable response body: compressed data ends early")
 
 
@@ -134,14 +146,12 @@ class Wire:
 
     async def post_json(self, path: str, body: bytes) -> WireResponse:
         """Send ``body`` (JSON) to ``path``; one deadline covers the whole exchange."""
-        async with self._slots:
-            try:
-                async with asyncio.timeout(self._timeout):
+        try:
+            async with asyncio.timeout(self._timeout):  # a free connection included
+                async with self._slots:
                     return await self._exchange(path, body)
-            except TimeoutError:
-                raise RequestTimeoutError(
-                    f"no complete answer within {self._timeout:g} s"
-                ) from None
+        except TimeoutError:
+            raise RequestTimeoutError(f"no complete answer within {self._timeout:g} s") from None
 
     async def aclose(self) -> None:
         self._closed = True
@@ -156,7 +166,7 @@ class Wire:
                 try:
                     return await self._roundtrip(conn, path, body, reused=True)
                 except _Stale:
-                    continue  # the server closed it while idle; nothing was answered
+                    break  # closed as we sent: send again once, on a new connection
             conn.close()
         return await self._roundtrip(await self._connect(), path, body, reused=False)
 
@@ -234,6 +244,9 @@ class Wire:
         except h11.RemoteProtocolError as exc:
             conn.close()
             raise ProtocolError(f"malformed HTTP response: {_reason(exc)}") from exc
+        except h11.LocalProtocolError as exc:  # e.g. a key with characters no header allows
+            conn.close()
+            raise ProtocolError(f"cannot send the request: {_reason(exc)}") from exc
         except OSError as exc:
             conn.close()
             raise NetworkError(f"lost {self.base_url}: {_reason(exc)}") from exc
