@@ -360,3 +360,34 @@ def test_lateness_includes_the_wait_for_a_free_slot() -> None:
         assert late == [0.0, 2.0, 4.0]  # due at 0; sent at 0, 2 and 4
 
     run_virtual(main)
+
+
+def test_a_bug_in_the_receiver_is_logged_and_polling_goes_on(caplog) -> None:
+    """The dashboard's tracker runs inside the poller's callback: an exception
+    there must not end the poll task silently or stop the schedule."""
+    seen: list[PollEvent] = []
+
+    def broken(event: PollEvent) -> None:
+        seen.append(event)
+        if len(seen) == 1:
+            raise RuntimeError("tracker bug")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        source = Scripted()
+        poller = Poller(
+            source, broken, interval=5.0, clock=loop.time, wall=loop.time, rng=random.Random(3)
+        )
+        poller.track("a")
+        await run_for(poller, 24)
+        assert len(source.starts["a"]) == 5  # t = 0, 5, 10, 15, 20 (each ±10 %)
+
+    from tui.core.logs import log
+
+    log.propagate = True  # let caplog see our logger for this test
+    try:
+        run_virtual(main)
+    finally:
+        log.propagate = False
+    assert "handling a poll result failed" in caplog.text
+    assert "tracker bug" in caplog.text

@@ -36,6 +36,7 @@ from tui.api import (
     Task,
 )
 from tui.api.errors import NetworkError, ServerError
+from tui.core.logs import log
 
 MAX_BACKOFF = 60.0
 #: The longest Retry-After we obey, in seconds.
@@ -304,7 +305,7 @@ class Poller:
             # request latency does not stretch the period; if we fell behind, now.
             jitter = self.rng.uniform(1 - JITTER, 1 + JITTER)
             self._schedule(task_id, max(due + self.interval * jitter, self.clock()))
-        self.on_event(Polled(task_id, task, self.wall(), lateness))
+        self._emit(Polled(task_id, task, self.wall(), lateness))
 
     def _failed(self, task_id: str, exc: MusicMintError, stale: bool = False) -> None:
         now, wall = self.clock(), self.wall()
@@ -347,7 +348,7 @@ class Poller:
                 self._note_trouble(exc, wall, retry_in)
         if retry_in is not None and task_id in self._active and task_id not in self._due:
             self._schedule(task_id, now + retry_in)
-        self.on_event(PollFailed(task_id, exc, wall, retry_in))
+        self._emit(PollFailed(task_id, exc, wall, retry_in))
 
     def _note_trouble(self, exc: MusicMintError, wall: float, retry_in: float) -> None:
         if self._trouble_since is None:
@@ -369,7 +370,16 @@ class Poller:
             )
         )
 
+    def _emit(self, event: PollEvent) -> None:
+        """Hand ``event`` on. The receiver runs in this loop (the dashboard's
+        tracker); a bug there is logged, never allowed to end the poll task
+        silently or stop the schedule."""
+        try:
+            self.on_event(event)
+        except Exception:
+            log.exception("handling a poll result failed (a bug; polling goes on)")
+
     def _set_link(self, link: LinkState) -> None:
         if link != self._link:
             self._link = link
-            self.on_event(link)
+            self._emit(link)
