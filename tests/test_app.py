@@ -275,6 +275,26 @@ async def test_filter_narrows_as_you_type_widens_on_delete_and_follows_changes(
         assert "2 of 3" in screen_text(app)
 
 
+async def test_a_row_hidden_by_the_filter_shows_its_news_when_it_comes_back(
+    sim_server, data_dir, clock: FakeClock
+) -> None:
+    sim_server.sim.book.seed("xyz-2", queued_for=10, processing_for=1, outcome="completed")
+    sim_server.sim.book.seed("aaa-1", queued_for=1000)
+    app = make_app(sim_server, data_dir, clock, ids=["aaa-1", "xyz-2"])
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.main.table
+        await wait_for(pilot, lambda: "queuing" in table.cells("xyz-2")["status"].plain)
+        await pilot.press("slash", *"aaa")
+        await wait_for(pilot, lambda: table.row_ids() == ["aaa-1"])
+        clock.advance(20)  # xyz-2 completes while it is hidden
+        await wait_for(pilot, lambda: app.records["xyz-2"].finished)
+        await wait_for(pilot, lambda: not table._pending)  # the update was applied
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: table.row_ids() == ["aaa-1", "xyz-2"])
+        line = next(x for x in screen_text(app).splitlines() if "xyz-2" in x)
+        assert "completed" in line and "queuing" not in line
+
+
 async def test_slash_opens_the_filter_from_anywhere_and_types_itself_inside_it(
     sim_server, data_dir, clock
 ) -> None:

@@ -173,6 +173,8 @@ class TaskTable(ScrollView, can_focus=True):
         them): ~60 ms at 50,000 tasks in one go would be a visible stall.
         Called once the list is loaded; a filter typed before it is done builds
         what is missing as it goes."""
+        if start == 0:
+            self._search.clear()  # the records may have been replaced (loading)
         ids = list(self._records)[start : start + WARM_SLICE]
         for task_id in ids:
             record = self._records.get(task_id)
@@ -258,11 +260,15 @@ class TaskTable(ScrollView, can_focus=True):
         for record in pending.values():
             if record.id in self._index or self.matches(record):
                 self.upsert(record, now)
+            else:  # hidden by the filter: drawn fresh if it comes back
+                self._cells.discard(record.id)
+                self._versions[record.id] = self._versions.get(record.id, 0) + 1
         if len(self._order) != rows:
             self.post_message(self.RowsChanged())
 
     def drop(self, task_id: str) -> None:
         self._pending.pop(task_id, None)
+        self._search.pop(task_id, None)
         row = self._index.pop(task_id, None)
         if row is None:
             return
@@ -271,7 +277,6 @@ class TaskTable(ScrollView, can_focus=True):
             self._index[self._order[later]] = later
         self._cells.discard(task_id)
         self._versions.pop(task_id, None)
-        self._search.pop(task_id, None)
         self._lines.clear()  # rows below moved up: their zebra stripe changed
         self._resized()
         if self.cursor_row >= len(self._order):
