@@ -71,7 +71,7 @@ def test_benchmark_smoke_list_phases(tmp_path: Path) -> None:
 def test_benchmark_smoke_terminal_phase(tmp_path: Path) -> None:
     results = run(SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({10}))
     idle, active = results["terminal"]["idle 200"], results["terminal"]["active 40"]
-    assert idle["tasks"] == 190  # the 5 % still running are left out: nothing to poll
-    assert active["keys"] == 3 + 2 + 4  # moves, sorts, then "/" and three characters
+    assert idle["tasks"] == 200
+    assert active["keys"] == 3 + 2 + 5  # moves, sorts, then "/", three characters, backspace
     assert all(case["p99_ms"] > 0 for case in (idle, active))
     assert "10 terminal, active 40" in table(results)

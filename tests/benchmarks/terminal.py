@@ -11,8 +11,8 @@ this one is what a person at the keyboard sees.
 Measured per case (a list of finished tasks, or unfinished ones polled at full
 cadence): cursor movement (``down`` until the detail pane names the next
 task), sorting (``s`` until the table's sort label changes) and filter typing
-(``/`` until the input shows, then each character until the table title
-shows the filter with it).
+(``/`` until the input shows, each character until the table title shows
+the filter with it, then a backspace, which widens the filter and re-sorts).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ SORT = re.compile(r"sort: ([a-z ]+?) ─")
 TITLE = re.compile(r"Tasks \((\d+)(?: of \d+)?\)")
 #: Typed into the filter, one character at a time, in each round.
 FILTER_TEXT = "123"
+#: The title after a backspace: the filter minus its last character.
+WIDER = f"filter: {FILTER_TEXT[:-1]} "
 
 
 class Pane:
@@ -42,21 +44,22 @@ class Pane:
 
     def __init__(self, name: str, env: dict[str, str]) -> None:
         self.name = name
+        self.tmux = ["tmux", "-L", name]  # a private server: the user's tmux is left alone
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         command = f"env {exports} {sys.executable} {os.environ.get('BENCH_APP', '-m tui')}"
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
         width, height = (str(v) for v in SIZE)
         place = ["-c", str(ROOT), "-x", width, "-y", height]
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, *place, command], check=True)
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", name, *place, command], check=True)
 
     def screen(self) -> str:
         done = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+            [*self.tmux, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
         )
         return done.stdout
 
     def send(self, key: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, key], check=True)
 
     def wait(self, check: Callable[[str], bool], timeout: float = 60.0) -> str:
         deadline = time.perf_counter() + timeout
@@ -75,7 +78,7 @@ class Pane:
         return (time.perf_counter() - start) * 1000
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:
@@ -98,9 +101,9 @@ def _prepare(folder: Path, url: str, kind: str, n: int) -> tuple[dict[str, str],
     config.chmod(0o600)
     store_path = folder / "data" / "musicmint-tui" / DB_NAME
     if kind == "idle":
-        make_big_store(store_path, n)
+        make_big_store(store_path, n, unfinished_every=0)  # all finished: nothing to poll
         store = TaskStore(store_path)
-        records = [r for r in store.load().tasks if r.finished]  # nothing to poll
+        records = store.load().tasks
     else:  # unfinished: every one is polled every 5 s for the whole measurement
         store = TaskStore(store_path)
         records = [TrackedTask(f"term{i:06d}", float(i)) for i in range(n)]
@@ -130,6 +133,8 @@ def _measure(pane: Pane, n: int, presses: int) -> dict[str, list[float]]:
             times["filter"].append(
                 pane.timed(typed[-1], lambda s, typed=typed: f"filter: {typed} " in s)
             )
+        # Deleting a character widens the filter: a full re-sort of the list.
+        times["filter"].append(pane.timed("BSpace", lambda s: WIDER in s))
         pane.send("Escape")
         pane.wait(lambda s: "filter:" not in s and "filter by ID" not in s)
     return times
