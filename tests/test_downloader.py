@@ -128,13 +128,13 @@ async def test_a_bug_in_a_download_is_reported_not_taken_for_a_cancel(tmp_path) 
     from tui.services.downloads import DownloadDone, DownloadQueue
 
     class Broken(Downloader):
-        async def save_clip(self, clip, task_id, on_progress=lambda p: None):  # type: ignore[override]
+        async def save_clip(self, clip, task_id, on_progress=lambda p: None, **kw):  # type: ignore[override]
             raise RuntimeError("boom")
 
     ended: list[DownloadDone] = []
     queue = DownloadQueue(Broken(tmp_path), lambda p: None, ended.append)
     clip = Clip("c1", "https://x/a.mp3", None, "t", 1.0, None, None, 0)
-    queue.start("task1", clip, "task1/c1")
+    queue.start("task1", clip, "c1")
     async with asyncio.timeout(5):
         while not ended:
             await asyncio.sleep(0.01)

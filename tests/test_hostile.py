@@ -7,9 +7,16 @@ clear message, nothing lost.
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
+import pytest
+
+from tui.api.models import Clip
 from tui.core import logs
+from tui.services.downloads import Downloader, DownloadError
+from tui.simulator import Fault
 
 from .conftest import FakeClock
 from .harness import make_app, region_text, screen_text, wait_for
@@ -85,3 +92,81 @@ async def test_invisible_and_bidi_characters_in_titles_are_made_visible(
         shown = "A\\u200bB\\u061cC\\ufeffD\\u202eE 👨\u200d👩\u200d👧"
         await wait_for(pilot, lambda: shown in region_text(app, app.main.detail))
         assert "\u200b" not in screen_text(app) and "\u202e" not in screen_text(app)
+
+
+# -- downloads ----------------------------------------------------------------------
+
+
+async def test_clips_with_null_int_or_duplicate_ids_each_get_their_own_file(
+    sim_server, data_dir: Path, clock: FakeClock, music: Path
+) -> None:
+    """Null, integer and repeated clip IDs with one title once all landed on
+    ``Same [clip].mp3``, each reported "Saved"; across tasks too."""
+    files_url = f"{sim_server.url}/files"
+    same = [
+        {"id": clip_id, "title": "Same", "audio_url": f"{files_url}/{name}.mp3", "expire_at": 0}
+        for clip_id, name in [(None, "a"), (7, "b"), ("dup", "c"), ("dup", "d")]
+    ]
+    book = sim_server.sim.book
+    book.override("t1", {"id": "t1", "status": "completed", "results": same})
+    book.override("t2", {"id": "t2", "status": "completed", "results": same[:1]})
+    app = make_app(sim_server, data_dir, clock, ids=["t1", "t2"], download_dir=music)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.records["t1"].finished and app.records["t2"].finished)
+        await pilot.press("D")
+        await wait_for(pilot, lambda: len(app.records["t1"].downloads) == 4)
+        await pilot.press("j", "D")
+        await wait_for(pilot, lambda: len(app.records["t2"].downloads) == 1)
+        saved = [p for r in ("t1", "t2") for p in app.records[r].downloads.values()]
+        await wait_for(pilot, lambda: "Saved" in screen_text(app))
+    audio = sorted(p for p in music.iterdir() if p.suffix == ".mp3")
+    assert len(audio) == 5 and len(set(saved)) == 5
+    assert sorted(Path(p) for p in saved) == audio
+    owners = set()
+    for path in audio:
+        meta = json.loads(path.with_suffix(".json").read_text())
+        owners.add((meta["task_id"], meta["clip_key"]))
+    assert owners == {("t1", "#1"), ("t1", "#2"), ("t1", "#3"), ("t1", "#4"), ("t2", "#1")}
+
+
+def _clip(sim_server, name: str, duration: float = 1.0) -> Clip:
+    return Clip(name, f"{sim_server.url}/files/{name}.mp3", None, "T", duration, None, None, 0)
+
+
+async def test_an_endless_download_stops_at_the_size_cap_and_leaves_nothing(
+    sim_server, tmp_path: Path
+) -> None:
+    sim_server.sim.file_faults["big"] = Fault.endless_file()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    async with Downloader(folder, max_bytes=256 * 1024) as downloader:
+        with pytest.raises(DownloadError, match=r"larger than the 0\.25 MB limit"):
+            await downloader.save_clip(_clip(sim_server, "big"), "t")
+    assert list(folder.iterdir()) == []  # no .part left behind
+
+
+async def test_a_body_longer_than_announced_is_not_reported_saved(
+    sim_server, tmp_path: Path
+) -> None:
+    """Content-Length: 100 on a whole MP3: 100 bytes arrive, which cannot hold
+    95 s of audio."""
+    sim_server.sim.file_faults["short"] = Fault(short_length=100)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    async with Downloader(folder, retry_base=0.01) as downloader:
+        with pytest.raises(DownloadError, match="too small for 1:35 of audio"):
+            await downloader.save_clip(_clip(sim_server, "short", duration=95), "t")
+    assert list(folder.iterdir()) == []
+
+
+async def test_a_trickling_download_fails_at_the_rate_floor(sim_server, tmp_path: Path) -> None:
+    sim_server.sim.file_faults["slow"] = Fault.slow_file(0.2)  # an eighth per 200 ms
+    folder = tmp_path / "out"
+    folder.mkdir()
+    floor = (1024 * 1024, 0.5)  # at least 1 MB in any half second
+    async with Downloader(folder, retry_base=0.01, min_rate=floor) as downloader:
+        started = time.monotonic()
+        with pytest.raises(DownloadError, match="stalled"):
+            await downloader.save_clip(_clip(sim_server, "slow"), "t")
+    assert time.monotonic() - started < 5
+    assert list(folder.iterdir()) == []

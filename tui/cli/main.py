@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -246,9 +247,11 @@ def _run_wait(args: argparse.Namespace) -> int:
                 max_concurrency=config.max_concurrency,
             )
 
+    started = time.monotonic()
     status, outcomes, message = asyncio.run(run())
     if args.download:
-        status = max(status, _download_all(outcomes, args.download))
+        left = args.wait_timeout - (time.monotonic() - started)
+        status = max(status, _download_all(outcomes, args.download, left, config))
     try:
         print(render_json(outcomes) if args.json else render_table(outcomes), flush=True)
     except BrokenPipeError:
@@ -260,22 +263,26 @@ def _run_wait(args: argparse.Namespace) -> int:
     return status
 
 
-def _download_all(outcomes: list[Any], folder: str) -> int:
-    """``wait --download``: save every clip of every completed task; 1 if any failed."""
+def _download_all(outcomes: list[Any], folder: str, seconds: float, config: Config) -> int:
+    """``wait --download``: save every clip of every completed task within what
+    is left of ``--timeout``; 1 if any failed, 3 if time ran out (a file cut off
+    by the deadline is removed, never left half-written)."""
     from pathlib import Path
 
+    from tui.domain.tracked import clip_keys
     from tui.services.downloads import Downloader, DownloadError
 
     async def run() -> int:
         failed = 0
-        async with Downloader(Path(folder).expanduser()) as downloader:
+        downloader = Downloader(Path(folder).expanduser(), max_bytes=config.max_download_bytes)
+        async with downloader:
             for outcome in outcomes:
                 task = outcome.task
                 if task is None or task.status != "completed":
                     continue
-                for clip in task.results:
+                for clip, key in zip(task.results, clip_keys(task.results), strict=True):
                     try:
-                        saved = await downloader.save_clip(clip, task.id)
+                        saved = await downloader.save_clip(clip, task.id, clip_key=key)
                     except DownloadError as exc:
                         failed += 1
                         where = clean(f"{task.id}/{clip.id}", one_line=True)
@@ -287,7 +294,15 @@ def _download_all(outcomes: list[Any], folder: str) -> int:
                         print(f"saved {clean(str(saved.audio), one_line=True)}", file=sys.stderr)
         return exit_codes.TASK_FAILED if failed else exit_codes.OK
 
-    return asyncio.run(run())
+    async def within_deadline() -> int:
+        try:
+            async with asyncio.timeout(max(seconds, 0.0)):
+                return await run()
+        except TimeoutError:
+            print("musicmint-tui: --timeout reached while downloading", file=sys.stderr)
+            return exit_codes.TIMEOUT
+
+    return asyncio.run(within_deadline())
 
 
 def _run_export(args: argparse.Namespace) -> int:

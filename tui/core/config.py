@@ -77,6 +77,12 @@ def _positive_int(value: Any) -> int:
     return value
 
 
+def _megabytes(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100_000:
+        raise ValueError("a number of megabytes between 0 and 100000")
+    return float(value)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("true or false")
@@ -114,6 +120,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "directory": Key(_path, locations.default_download_dir),
         "auto": Key(_bool, lambda: False),
         "warn_hours": Key(_positive_float_hours, lambda: 24.0),
+        "max_mb": Key(_megabytes, lambda: 200.0),
     },
 }
 
@@ -133,8 +140,13 @@ class Config:
     auto_download: bool
     warn_hours: float
     path: Path
+    max_download_mb: float = 200.0
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def max_download_bytes(self) -> int:
+        return int(self.max_download_mb * 1024 * 1024)
 
     @property
     def masked_key(self) -> str:
@@ -153,6 +165,7 @@ class Config:
             "downloads.directory": str(self.download_dir),
             "downloads.auto": self.auto_download,
             "downloads.warn_hours": self.warn_hours,
+            "downloads.max_mb": self.max_download_mb,
         }
         return [
             f"{name} = {value}  ({self.sources.get(name, 'default')})"
@@ -171,6 +184,7 @@ _FIELD_FOR = {
     "downloads.directory": "download_dir",
     "downloads.auto": "auto_download",
     "downloads.warn_hours": "warn_hours",
+    "downloads.max_mb": "max_download_mb",
 }
 
 

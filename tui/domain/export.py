@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from tui.core.sanitize import clean
-from tui.domain.tracked import TrackedTask
+from tui.domain.tracked import TrackedTask, clip_keys
 
 CSV_FIELDS = (
     "task_id",
@@ -40,9 +40,10 @@ def task_json(record: TrackedTask) -> dict[str, Any]:
         "error": (task.error if task else None) or record.gone,
         "results": [],
     }
-    for clip in task.results if task else ():
+    clips = task.results if task else ()
+    for clip, key in zip(clips, clip_keys(clips), strict=True):
         item = clip.to_json()
-        item["saved_path"] = record.downloads.get(clip.id or "")
+        item["saved_path"] = record.downloads.get(key)
         out["results"].append(item)
     return out
 
@@ -68,7 +69,8 @@ def to_csv(records: list[TrackedTask]) -> str:
     writer.writerow(CSV_FIELDS)
     for record in records:
         task = record.task
-        for clip in task.results if task else ():
+        clips = task.results if task else ()
+        for clip, key in zip(clips, clip_keys(clips), strict=True):
             row = (
                 record.id,
                 record.status,
@@ -81,7 +83,7 @@ def to_csv(records: list[TrackedTask]) -> str:
                 clip.audio_url,
                 clip.image_url,
                 clip.expire_at,
-                record.downloads.get(clip.id or ""),
+                record.downloads.get(key),
             )
             writer.writerow([_cell(v) for v in row])
     return buffer.getvalue()

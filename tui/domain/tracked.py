@@ -7,11 +7,13 @@ files, HTTP or Textual.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tui.api.ids import is_valid_task_id
-from tui.api.models import Task, as_float, as_str
+from tui.api.models import Clip, Task, as_float, as_str
 
 _INT64 = 2**63 - 1
 
@@ -19,6 +21,18 @@ _INT64 = 2**63 - 1
 NOT_FOUND = "not found"
 #: Statuses of a task the server is still working on.
 WORKING = ("queuing", "processing")
+
+
+def clip_keys(clips: Sequence[Clip]) -> list[str]:
+    """How each clip of a task is told apart: its ID when that is a string no
+    other clip of the task has, else its place (``#2``). Servers send null,
+    integer and repeated IDs; keyed by ID alone, such clips shared one saved
+    file and one "Saved" mark."""
+    counts = Counter(clip.id for clip in clips)
+    return [
+        clip.id if clip.id and counts[clip.id] == 1 else f"#{index + 1}"
+        for index, clip in enumerate(clips)
+    ]
 
 
 @dataclass
@@ -36,7 +50,7 @@ class TrackedTask:
     finished_at: float | None = None
     gone: str | None = None  # server's "not found" message; polling stops
     expired: str | None = None  # server said the results expired (code 4005)
-    downloads: dict[str, str] = field(default_factory=dict)  # clip ID -> saved audio path
+    downloads: dict[str, str] = field(default_factory=dict)  # clip key -> saved audio path
     last_poll: float | None = None
     last_error: str | None = None
     seq: int = 0  # place in the list (the order tasks were added)

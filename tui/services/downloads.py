@@ -28,6 +28,7 @@ from tui import __version__
 from tui.api.client import tls_context
 from tui.api.models import Clip
 from tui.core.atomic import atomic_write
+from tui.core.formatting import clip_length
 from tui.core.urls import refusal
 from tui.services.saved_files import (
     NameTaken,
@@ -38,6 +39,16 @@ from tui.services.saved_files import (
 )
 
 ATTEMPTS = 3
+#: The largest file saved unless ``downloads.max_mb`` says otherwise: a clip
+#: is a few MB; an endless stream that starts like an MP3 once filled 2 GiB.
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+#: The slowest transfer tolerated: (bytes, seconds) -- at least that many
+#: bytes in every such window, or the attempt fails as stalled. A per-read
+#: timeout alone lets a server trickle a byte a second forever.
+MIN_RATE = (16 * 1024, 15.0)
+#: Audio smaller than this many bytes per second of the clip's length was cut
+#: short (8 kbit/s, below any real MP3), e.g. by a Content-Length that lied.
+MIN_AUDIO_BYTES_PER_SECOND = 1000
 
 
 class DownloadError(Exception):
@@ -68,7 +79,10 @@ class SavedClip:
     sidecar: Path
 
 
-def sidecar_data(clip: Clip, task_id: str, audio: Path, cover: Path | None) -> dict[str, Any]:
+def sidecar_data(
+    clip: Clip, owner: tuple[str, str], audio: Path, cover: Path | None
+) -> dict[str, Any]:
+    task_id, clip_key = owner
     return {
         "title": clip.title,
         "tags": clip.tags,
@@ -76,6 +90,7 @@ def sidecar_data(clip: Clip, task_id: str, audio: Path, cover: Path | None) -> d
         "duration": clip.duration,
         "task_id": task_id,
         "clip_id": clip.id,
+        "clip_key": clip_key,
         "audio_url": clip.audio_url,
         "image_url": clip.image_url,
         "expire_at": clip.expire_at,
@@ -96,12 +111,21 @@ class Downloader:
         timeout: float = 30.0,
         retry_base: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        min_rate: tuple[int, float] = MIN_RATE,
     ) -> None:
         self.folder = folder
         self.retry_base = retry_base
+        self.max_bytes = max_bytes
+        self.min_rate = min_rate
         self._sem = asyncio.Semaphore(parallel)
         self._http = httpx.AsyncClient(
-            headers={"User-Agent": f"musicmint-tui/{__version__}"},  # no Authorization
+            headers={
+                "User-Agent": f"musicmint-tui/{__version__}",  # no Authorization
+                # Bytes as stored: nothing to decompress (no bomb), and the
+                # length and magic checks see the file itself.
+                "Accept-Encoding": "identity",
+            },
             timeout=httpx.Timeout(timeout, connect=10.0),
             follow_redirects=True,
             transport=transport,
@@ -122,8 +146,15 @@ class Downloader:
         clip: Clip,
         task_id: str,
         on_progress: Callable[[Progress], None] = lambda p: None,
+        *,
+        clip_key: str | None = None,
     ) -> SavedClip:
-        """Audio, then cover (best effort), then the sidecar that marks it saved."""
+        """Audio, then cover (best effort), then the sidecar that marks it saved.
+
+        ``clip_key`` tells the clip apart within its task (see
+        :func:`tui.domain.tracked.clip_keys`); a file of another task or clip
+        is never overwritten, a name already taken gets `` (2)``."""
+        owner = (task_id, clip_key or clip.id or clip.audio_url or "?")
         if reason := refusal(clip.audio_url):
             raise DownloadError(f"not downloading the audio: {reason}")
         stem = safe_name(clip.title, clip.id)
@@ -133,31 +164,31 @@ class Downloader:
             raise DownloadError(f"cannot create {self.folder}: {exc.strerror or exc}") from exc
         audio_progress = Progress(f"{stem}.mp3")
         audio = await self.fetch(
-            clip.audio_url or "", stem, "audio", clip.id, audio_progress, on_progress
+            clip.audio_url or "", stem, "audio", owner, audio_progress, on_progress, clip.duration
         )
         # The sidecar marks the audio as this clip's at once, so a cancelled or
         # failed cover never leaves an unclaimed MP3 that a retry would duplicate.
         sidecar = audio.with_suffix(".json")
-        self._write_sidecar(sidecar, clip, task_id, audio, None)
+        self._write_sidecar(sidecar, clip, owner, audio, None)
         cover: Path | None = None
         if clip.image_url and refusal(clip.image_url) is None:
             cover_progress = Progress(f"{stem} (cover)")
             try:
                 cover = await self.fetch(
-                    clip.image_url, stem, "image", clip.id, cover_progress, on_progress
+                    clip.image_url, stem, "image", owner, cover_progress, on_progress
                 )
             except DownloadError as exc:
                 cover_progress.state, cover_progress.message = "failed", str(exc)
                 on_progress(cover_progress)
             else:
-                self._write_sidecar(sidecar, clip, task_id, audio, cover)
+                self._write_sidecar(sidecar, clip, owner, audio, cover)
         return SavedClip(audio, cover, sidecar)
 
     @staticmethod
     def _write_sidecar(
-        path: Path, clip: Clip, task_id: str, audio: Path, cover: Path | None
+        path: Path, clip: Clip, owner: tuple[str, str], audio: Path, cover: Path | None
     ) -> None:
-        data = json.dumps(sidecar_data(clip, task_id, audio, cover), indent=2, ensure_ascii=True)
+        data = json.dumps(sidecar_data(clip, owner, audio, cover), indent=2, ensure_ascii=True)
         try:
             atomic_write(path, data.encode())
             make_readable(path)
@@ -169,9 +200,10 @@ class Downloader:
         url: str,
         stem: str,
         kind: str,
-        clip_id: str | None,
+        owner: tuple[str, str],
         progress: Progress,
         on_progress: Callable[[Progress], None],
+        duration: float | None = None,
     ) -> Path:
         """Download with retries; return the final path."""
         last: Exception | None = None
@@ -184,7 +216,9 @@ class Downloader:
                 await asyncio.sleep(random.uniform(delay / 2, delay))
             try:
                 async with self._sem:
-                    path = await self._fetch_once(url, stem, kind, clip_id, progress, on_progress)
+                    path = await self._fetch_once(
+                        url, stem, kind, owner, progress, on_progress, duration
+                    )
             except _Final as exc:
                 last = exc
                 break
@@ -203,11 +237,15 @@ class Downloader:
         url: str,
         stem: str,
         kind: str,
-        clip_id: str | None,
+        owner: tuple[str, str],
         progress: Progress,
         on_progress: Callable[[Progress], None],
+        duration: float | None,
     ) -> Path:
         progress.received, progress.total = 0, None
+        limit = self.max_bytes
+        too_big = f"larger than the {limit / 1024 / 1024:g} MB limit (downloads.max_mb)"
+        floor_bytes, window = self.min_rate
         progress.started = time.monotonic()
         progress.state, progress.message = "downloading", ""
         try:
@@ -222,18 +260,31 @@ class Downloader:
                         raise DownloadError(f"server answered HTTP {response.status_code}")
                     if response.status_code >= 400:
                         raise _Final(f"server answered HTTP {response.status_code}")
-                    length = response.headers.get("content-length")
-                    progress.total = int(length) if length and length.isdigit() else None
+                    length = response.headers.get("content-length", "")
+                    announced = int(length) if length.isdigit() and len(length) < 16 else None
+                    if announced is not None and announced > limit:
+                        raise _Final(f"the file is {announced / 1024 / 1024:.0f} MB, {too_big}")
+                    progress.total = announced
                     on_progress(progress)
                     head = b""
                     last_report = 0.0
+                    window_start, window_bytes = time.monotonic(), 0
                     async for chunk in response.aiter_raw():
                         if len(head) < 16:
                             head += chunk[: 16 - len(head)]
-                        out.write(chunk)
                         progress.received += len(chunk)
-                        if time.monotonic() - last_report > 0.1:
-                            last_report = time.monotonic()
+                        if progress.received > limit:
+                            raise _Final(f"stopped: {too_big}")
+                        out.write(chunk)
+                        now = time.monotonic()
+                        window_bytes += len(chunk)
+                        if now - window_start >= window:
+                            if window_bytes < floor_bytes:
+                                rate = window_bytes / (now - window_start) / 1024
+                                raise DownloadError(f"stalled: {rate:.1f} KB/s")
+                            window_start, window_bytes = now, 0
+                        if now - last_report > 0.1:
+                            last_report = now
                             on_progress(progress)
                 out.flush()
                 os.fsync(out.fileno())
@@ -243,13 +294,25 @@ class Downloader:
                 raise DownloadError(
                     f"incomplete: got {progress.received} of {progress.total} bytes"
                 )
+            if (
+                kind == "audio"
+                and duration
+                and progress.received < (duration * MIN_AUDIO_BYTES_PER_SECOND)
+            ):
+                raise DownloadError(
+                    f"only {progress.received} bytes: too small for {clip_length(duration)}"
+                    " of audio (cut short?)"
+                )
             suffix = looks_like(head, kind)
             if suffix is None:
                 what = "an MP3" if kind == "audio" else "an image"
                 raise _Final(f"the file is not {what} (it starts with {head[:8]!r})")
-            target = free_target(self.folder, stem, suffix, clip_id)
+            # No await from here to the rename: no other download can take the name.
+            target = free_target(self.folder, stem, suffix, owner)
             os.replace(tmp, target)
             make_readable(target)
+            if target.stat().st_size != progress.received:  # "Saved" must be true
+                raise _Final(f"{target.name} is not the {progress.received} bytes received")
             return target
         except httpx.HTTPError as exc:
             raise DownloadError(f"transfer failed: {type(exc).__name__}: {exc}") from exc
@@ -273,6 +336,7 @@ class DownloadDone:
     task_id: str
     clip: Clip
     key: str
+    clip_key: str
     saved: SavedClip | None = None
     error: str | None = None  # None with no ``saved``: cancelled
 
@@ -296,8 +360,8 @@ class DownloadQueue:
         self._closing: set[asyncio.Task[None]] = set()
 
     @staticmethod
-    def key(task_id: str, clip: Clip, index: int) -> str:
-        return f"{task_id}/{clip.id or index}"
+    def key(task_id: str, clip_key: str) -> str:
+        return f"{task_id}/{clip_key}"
 
     def __contains__(self, key: str) -> bool:
         return key in self._running
@@ -305,8 +369,9 @@ class DownloadQueue:
     def __len__(self) -> int:
         return len(self._running)
 
-    def start(self, task_id: str, clip: Clip, key: str) -> None:
-        task = asyncio.create_task(self._run(task_id, clip, key), name=f"download {key}")
+    def start(self, task_id: str, clip: Clip, clip_key: str) -> None:
+        key = self.key(task_id, clip_key)
+        task = asyncio.create_task(self._run(task_id, clip, clip_key, key), name=f"download {key}")
         self._running[key] = task
 
     def cancel(self, key: str) -> bool:
@@ -322,11 +387,14 @@ class DownloadQueue:
             task.cancel()
         return len(running)
 
-    def retarget(self, folder: Path) -> None:
-        """New downloads go to ``folder``; running ones finish where they are."""
+    def retarget(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        """New downloads go to ``folder`` with a size cap of ``max_bytes``;
+        running ones finish where they are."""
         if folder == self.downloader.folder:
+            self.downloader.max_bytes = max_bytes
             return
-        old, self.downloader = self.downloader, Downloader(folder)
+        old = self.downloader
+        self.downloader = Downloader(folder, max_bytes=max_bytes, min_rate=old.min_rate)
         if not self._running:
             closing = asyncio.get_running_loop().create_task(old.aclose())
             self._closing.add(closing)  # keep a reference until it is done
@@ -338,14 +406,14 @@ class DownloadQueue:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
         await self.downloader.aclose()
 
-    async def _run(self, task_id: str, clip: Clip, key: str) -> None:
+    async def _run(self, task_id: str, clip: Clip, clip_key: str, key: str) -> None:
         def report(progress: Progress) -> None:
             self._progress[key] = progress
             self._on_progress(progress)
 
-        done = DownloadDone(task_id, clip, key)
+        done = DownloadDone(task_id, clip, key, clip_key)
         try:
-            done.saved = await self.downloader.save_clip(clip, task_id, report)
+            done.saved = await self.downloader.save_clip(clip, task_id, report, clip_key=clip_key)
         except DownloadError as exc:
             done.error = str(exc)
         except Exception as exc:  # a bug: say so rather than look cancelled

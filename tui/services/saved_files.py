@@ -41,20 +41,25 @@ def safe_name(title: str | None, clip_id: str | None) -> str:
     return f"{text} [{clip}]"
 
 
-def free_target(folder: Path, stem: str, suffix: str, clip_id: str | None) -> Path:
-    """``stem+suffix``, unless a file of another clip already has that name."""
+def free_target(folder: Path, stem: str, suffix: str, owner: tuple[str, str]) -> Path:
+    """``stem+suffix``, unless a file of another clip already has that name:
+    then ``stem (2)+suffix`` and so on. ``owner`` is (task ID, clip key)."""
     for n in range(1, 1000):
         candidate = folder / (f"{stem}{suffix}" if n == 1 else f"{stem} ({n}){suffix}")
-        if not candidate.exists() or belongs_to(candidate, clip_id):
+        if not candidate.exists() or belongs_to(candidate, owner):
             return candidate
     raise NameTaken(f"too many files named {stem!r} in {folder}")
 
 
-def belongs_to(path: Path, clip_id: str | None) -> bool:
-    """Does an existing file come from this clip (by its sidecar)? Then reuse the name."""
+def belongs_to(path: Path, owner: tuple[str, str]) -> bool:
+    """Does an existing file come from this clip of this task (by its sidecar)?
+    Then saving again reuses the name. Sidecars from before clip keys name only
+    ``clip_id``; a null one never matches."""
     sidecar = path.with_suffix(".json") if path.suffix != ".json" else path
     try:
-        return json.loads(sidecar.read_text()).get("clip_id") == clip_id
+        meta = json.loads(sidecar.read_text())
+        key = meta.get("clip_key") or meta.get("clip_id")
+        return bool(key) and (meta.get("task_id"), key) == owner
     except (OSError, ValueError, AttributeError):
         return False
 

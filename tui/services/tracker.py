@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from tui.api import NotFoundError, ResultExpiredError
-from tui.api.models import Clip
 from tui.core.logs import log
 from tui.core.sanitize import scrub
 from tui.domain.tracked import WORKING, TrackedTask
@@ -50,7 +49,7 @@ class Change:
     #: The server said it does not know the task: polling stopped.
     not_found: str | None = None
     #: Clips to save now (``[downloads] auto``).
-    auto_download: list[Clip] = field(default_factory=list)
+    auto_download: list[int] = field(default_factory=list)  # clip indices to save
 
 
 @dataclass
@@ -227,7 +226,7 @@ class Tracker:
                     record.finished_at = event.at
                 change.finished = True
             if self.auto_download and event.task.status == "completed":
-                change.auto_download = list(event.task.results)
+                change.auto_download = list(range(len(event.task.results)))
         change.status_changed = record.status != old_status
         self._note(record)
         if not (change.repaint or change.status_changed):
@@ -263,12 +262,13 @@ class Tracker:
         self._note(record)
         return change
 
-    def download_saved(self, task_id: str, clip_id: str | None, path: str) -> TrackedTask | None:
+    def download_saved(self, task_id: str, clip_key: str, path: str) -> TrackedTask | None:
+        """Clip ``clip_key`` (see :func:`~tui.domain.tracked.clip_keys`) is saved at ``path``."""
         record = self._records.get(task_id)
-        if record is None or not clip_id:
+        if record is None or not clip_key:
             return None
         self._forget(record)
-        record.downloads[clip_id] = path
+        record.downloads[clip_key] = path
         self._note(record)
         self._changed(record)
         return record

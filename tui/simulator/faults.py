@@ -30,6 +30,10 @@ class Fault:
     #: Content-Length (the client then cannot know the size).
     chunk_delay: float = 0.0
     no_length: bool = False
+    #: Media files only: repeat the file without end (no Content-Length).
+    endless: bool = False
+    #: Media files only: announce this Content-Length, then send the whole file.
+    short_length: int | None = None
 
     @classmethod
     def rate_limited(cls, retry_after: str = "2", **kw: Any) -> Fault:
@@ -62,6 +66,10 @@ class Fault:
     @classmethod
     def slow_file(cls, chunk_delay: float = 0.05, no_length: bool = False, **kw: Any) -> Fault:
         return cls(chunk_delay=chunk_delay, no_length=no_length, **kw)
+
+    @classmethod
+    def endless_file(cls, **kw: Any) -> Fault:
+        return cls(endless=True, **kw)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Fault:

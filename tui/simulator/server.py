@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import threading
 import time
@@ -184,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._envelope(200, 0, "ok", {})
 
     def _file(self, name: str) -> None:
+        name = name.partition("?")[0]
         stem, _, ext = name.rpartition(".")
         kinds = {"mp3": ("sample.mp3", "audio/mpeg"), "jpg": ("cover.jpg", "image/jpeg")}
         if not stem or ext not in kinds:
@@ -191,6 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         filename, ctype = kinds[ext]
         data = (assets_dir() / filename).read_bytes()
+        if ext == "mp3":
+            # The sample repeated (MP3 frames concatenate) to a size that fits
+            # the longest simulated clip: a client rightly refuses 8 KB for 3 minutes.
+            data *= math.ceil(AUDIO_BYTES / len(data))
         # A fault for "<clip>.jpg" hits only that file; one for "<clip>", both.
         fault = self.server.sim.take_file_fault(name) or self.server.sim.take_file_fault(stem)
         if fault is None:
@@ -208,18 +214,31 @@ class _Handler(BaseHTTPRequestHandler):
         sim.record(RequestRecord(time.monotonic(), self.command, self.path, None, 200))
         self.send_response(200)
         self.send_header("Content-Type", ctype)
-        if fault.no_length or fault.truncate:
+        unbounded = fault.no_length or fault.endless
+        if unbounded or fault.truncate or fault.short_length is not None:
             self.close_connection = True
             self.send_header("Connection", "close")
-        if not fault.no_length:
-            self.send_header("Content-Length", str(len(data)))
+        if not unbounded:
+            announced = fault.short_length if fault.short_length is not None else len(data)
+            self.send_header("Content-Length", str(announced))
         self.end_headers()
         body = data[: len(data) // 2] if fault.truncate else data
-        for start in range(0, len(body), 1024):
-            self.wfile.write(body[start : start + 1024])
-            self.wfile.flush()
-            if fault.chunk_delay and sim.shutdown_event.wait(fault.chunk_delay):
+        # Eight pieces (at least 1 KB each), so a slow file takes 8 delays
+        # whatever its size.
+        piece = max(1024, len(body) // 8 + 1)
+        while True:
+            for start in range(0, len(body), piece):
+                self.wfile.write(body[start : start + piece])
+                self.wfile.flush()
+                if fault.chunk_delay and sim.shutdown_event.wait(fault.chunk_delay):
+                    return
+            if not fault.endless or sim.shutdown_event.is_set():
                 return
+
+
+#: Bytes of audio served per clip: enough for the longest simulated clip (4 min)
+#: at 10 kbit/s, above the downloader's "cut short" floor of 8 kbit/s.
+AUDIO_BYTES = 300 * 1024
 
 
 class _Server(ThreadingHTTPServer):

@@ -85,7 +85,9 @@ class MusicMintApp(App[int]):
             wall=clock,
         )
         self.downloads = DownloadQueue(
-            Downloader(config.download_dir), self._download_progress, self._download_done
+            Downloader(config.download_dir, max_bytes=config.max_download_bytes),
+            self._download_progress,
+            self._download_done,
         )
         #: The link as the screen last heard of it (the poller's may be newer).
         self.link = LinkState("ok")
@@ -209,7 +211,7 @@ class MusicMintApp(App[int]):
     def _download_done(self, done: DownloadDone) -> None:
         record = None
         if done.saved is not None:
-            record = self.tracker.download_saved(done.task_id, done.clip.id, str(done.saved.audio))
+            record = self.tracker.download_saved(done.task_id, done.clip_key, str(done.saved.audio))
         self.main.post_message(DownloadFinished(done, record))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -280,7 +282,7 @@ class MusicMintApp(App[int]):
             )
             return
         logs.add_secret(config.api_key)
-        self.downloads.retarget(config.download_dir)
+        self.downloads.retarget(config.download_dir, config.max_download_bytes)
         old, self.config = self.client, config
         self.tracker.secret = config.api_key
         self.tracker.auto_download = config.auto_download

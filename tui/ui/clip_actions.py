@@ -17,7 +17,7 @@ from tui.api.models import Clip
 from tui.core.formatting import local_time
 from tui.core.sanitize import clean, scrub
 from tui.core.urls import refusal
-from tui.domain.tracked import TrackedTask
+from tui.domain.tracked import TrackedTask, clip_keys
 from tui.ui.host import HostApp
 
 
@@ -109,25 +109,28 @@ class ClipActions:
     def download_selected(self) -> None:
         """``d``: the selected clip (again while it downloads: cancel it)."""
         if target := self._target_clip():
-            record, clip = target
-            self.download(record, [clip], toggle=True)
+            record = target[0]
+            self.download(record, [self._clip_index(record)], toggle=True)
 
     def download_all(self) -> None:
         record = self._highlighted()
         if record is None or record.task is None or not record.task.results:
             self._say("This task has no clips to download yet.")
             return
-        self.download(record, record.task.results)
+        self.download(record, range(len(record.task.results)))
 
     def download(
-        self, record: TrackedTask, clips: Iterable[Clip], quiet: bool = False, toggle: bool = False
+        self, record: TrackedTask, indices: Iterable[int], quiet: bool = False, toggle: bool = False
     ) -> None:
-        """Start downloads; with ``toggle`` (the ``d`` key), a clip already
-        downloading is cancelled instead."""
+        """Start downloads of the clips at ``indices``; with ``toggle`` (the ``d``
+        key), a clip already downloading is cancelled instead."""
         downloads = self._app.downloads
         now = self._app.clock()
-        for index, clip in enumerate(clips):
-            key = downloads.key(record.id, clip, index)
+        clips = record.task.results if record.task else ()
+        keys = clip_keys(clips)
+        for index in indices:
+            clip, clip_key = clips[index], keys[index]
+            key = downloads.key(record.id, clip_key)
             if key in downloads:
                 if toggle:
                     downloads.cancel(key)
@@ -139,12 +142,12 @@ class ClipActions:
                 if not quiet:
                     self._say(f"Not downloading: {reason}.", severity="warning")
                 continue
-            saved = record.downloads.get(clip.id or "")
+            saved = record.downloads.get(clip_key)
             if saved and Path(saved).exists():
                 if not quiet:
                     self._say(f"Already saved: {saved}")
                 continue
-            downloads.start(record.id, clip, key)
+            downloads.start(record.id, clip, clip_key)
 
     def cancel_downloads(self) -> None:
         count = self._app.downloads.cancel_all()

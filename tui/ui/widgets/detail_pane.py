@@ -23,7 +23,7 @@ from textual.widgets import Static
 from tui.api.models import Clip
 from tui.core.formatting import clip_length, coarse_span, local_time, span
 from tui.core.sanitize import clean
-from tui.domain.tracked import TrackedTask
+from tui.domain.tracked import TrackedTask, clip_keys
 from tui.ui.widgets.presentation import expiry_countdown, status_text
 
 
@@ -207,10 +207,11 @@ class DetailPane(VerticalScroll, can_focus=True):
             shape=(*stable, len(polled), len(created), self.size.width),
         )
         clips = record.task.results if record.task else ()
+        keys = clip_keys(clips) if record.downloads else ()
         for index, (card, clip) in enumerate(zip(self._card_list, clips, strict=False)):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
             countdown = expiry_countdown(clip, now).plain
-            saved = record.downloads.get(clip.id or "")
+            saved = record.downloads.get(keys[index]) if keys else None
             card.show(
                 (clip, index, len(clips), countdown, record.expired, saved),
                 lambda clip=clip, index=index, saved=saved: clip_renderable(
