@@ -18,7 +18,7 @@ from tui.core import logs
 from tui.services.downloads import Downloader, DownloadError
 from tui.simulator import Fault
 
-from .conftest import FakeClock
+from .conftest import KEY, FakeClock
 from .harness import make_app, region_text, screen_text, wait_for
 
 HUGE = 10**400  # valid JSON; overflows a float, and SQLite's INTEGER
@@ -170,3 +170,24 @@ async def test_a_trickling_download_fails_at_the_rate_floor(sim_server, tmp_path
             await downloader.save_clip(_clip(sim_server, "slow"), "t")
     assert time.monotonic() - started < 5
     assert list(folder.iterdir()) == []
+
+
+def test_wait_download_keeps_to_the_timeout_and_leaves_no_part_file(
+    sim_server, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from tui.cli.main import main
+
+    monkeypatch.setenv("MUSICMINT_API_KEY", KEY)
+    monkeypatch.setenv("MUSICMINT_BASE_URL", sim_server.url)
+    plan = sim_server.sim.book.seed("dlt", outcome="completed", expiries=("week",), age=60)
+    assert plan is not None
+    payload = sim_server.sim.book.payload("dlt", f"{sim_server.url}/files")
+    clip_id = payload["results"][0]["id"]
+    sim_server.sim.file_faults[clip_id] = Fault.slow_file(10)  # 80 s for the file
+    out = tmp_path / "out"
+    started = time.monotonic()
+    status = main(["wait", "dlt", "--interval", "0.05", "--timeout", "2", "--download", str(out)])
+    assert status == 3  # the timeout's exit status
+    assert time.monotonic() - started < 4
+    assert "--timeout reached while downloading" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == []  # no .part, no sidecar
