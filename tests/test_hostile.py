@@ -7,6 +7,8 @@ clear message, nothing lost.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import time
 from pathlib import Path
@@ -191,3 +193,46 @@ def test_wait_download_keeps_to_the_timeout_and_leaves_no_part_file(
     assert time.monotonic() - started < 4
     assert "--timeout reached while downloading" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == []  # no .part, no sidecar
+
+
+# -- slow answers ---------------------------------------------------------------------
+
+
+async def test_eight_trickling_answers_do_not_starve_a_healthy_task(sim_server) -> None:
+    """Eight answers trickling a byte a second once held all eight slots: a
+    healthy task went unpolled for 40 s. It keeps its cadence now (scaled
+    down: 2.5 s ± 0.5 s here for the issue's 5 s ± 1 s)."""
+    from tui.api import MusicMintClient
+    from tui.services.poller import Polled, Poller
+
+    sim = sim_server.sim
+    for i in range(8):
+        sim.inject(f"slow{i}", Fault.trickling(1.0))
+        sim.book.seed(f"slow{i}", queued_for=1000)
+    sim.book.seed("healthy", queued_for=1000)
+    polled: list[float] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, Polled) and event.task_id == "healthy":
+            polled.append(time.monotonic())
+
+    async with MusicMintClient(sim_server.url, KEY, timeout=30, max_connections=32) as client:
+        poller = Poller(client, on_event, interval=2.5, max_concurrency=8)
+        for i in range(8):
+            poller.track(f"slow{i}")
+        poller.track("healthy")
+        started = time.monotonic()
+        runner = asyncio.create_task(poller.run())
+        try:
+            async with asyncio.timeout(15):
+                while len(polled) < 3:
+                    await asyncio.sleep(0.05)
+        finally:
+            poller.stop()
+            runner.cancel()
+    assert polled[0] - started < 1.0  # waited at most for the slow ones' slots
+    # Each poll is due an interval (±10 %) after the previous was *due*, so a
+    # gap is 2.5 s ± 0.25 s jitter ± the first poll's wait for a slot.
+    gaps = [b - a for a, b in itertools.pairwise(polled)]
+    assert all(1.75 <= gap <= 3.25 for gap in gaps), gaps
+    assert polled[2] - started < 6.5

@@ -22,7 +22,16 @@ from tui.api import (
     ServerError,
     Task,
 )
-from tui.services.poller import MAX_PAUSE, LinkState, Polled, Poller, PollEvent, PollFailed
+from tui.services.poller import (
+    MAX_PAUSE,
+    SLOW_AFTER,
+    STRAGGLERS,
+    LinkState,
+    Polled,
+    Poller,
+    PollEvent,
+    PollFailed,
+)
 from tui.simulator import Fault
 
 from .conftest import KEY
@@ -119,14 +128,32 @@ def test_finished_tasks_are_never_polled_again() -> None:
 
 def test_concurrency_is_bounded() -> None:
     async def main() -> None:
-        source = Scripted(latency=2.0)
+        source = Scripted(latency=0.4)  # answers in time: each keeps its slot
         poller = make_poller(source, [], interval=60.0, max_concurrency=3)
         for i in range(12):
             poller.track(f"h{i}")
-        await run_for(poller, 7.9)
+        await run_for(poller, 1.5)
         assert source.max_inflight == 3
-        assert source.total == 12  # four rounds of three, two seconds each
-        assert sorted({s[0] for s in source.starts.values()}) == [0.0, 2.0, 4.0, 6.0]
+        assert source.total == 12  # four rounds of three, 0.4 s each
+        rounds = sorted({round(s[0], 3) for s in source.starts.values()})
+        assert rounds == [0.0, 0.4, 0.8, 1.2]
+
+    run_virtual(main)
+
+
+def test_slow_answers_give_their_slot_back_within_a_bound() -> None:
+    """Stuck requests must not starve the rest, nor multiply without end."""
+
+    async def main() -> None:
+        source = Scripted(latency=100.0)
+        poller = make_poller(source, [], interval=60.0, max_concurrency=2)
+        for i in range(40):
+            poller.track(f"s{i}")
+        await run_for(poller, 30)
+        # 2 slots, plus at most 3 x 2 requests that gave theirs back.
+        assert source.max_inflight == 2 + STRAGGLERS * 2
+        first = sorted(s[0] for s in source.starts.values())
+        assert first[:4] == [0.0, 0.0, SLOW_AFTER, SLOW_AFTER]
 
     run_virtual(main)
 
@@ -351,13 +378,13 @@ def test_refusals_sent_before_resume_do_not_stop_polling_again() -> None:
 def test_lateness_includes_the_wait_for_a_free_slot() -> None:
     async def main() -> None:
         events: list[PollEvent] = []
-        source = Scripted(latency=2.0)
+        source = Scripted(latency=0.4)
         poller = make_poller(source, events, interval=60.0, max_concurrency=1)
         for i in range(3):
             poller.track(f"s{i}")
-        await run_for(poller, 7)
-        late = sorted(e.lateness for e in events if isinstance(e, Polled))
-        assert late == [0.0, 2.0, 4.0]  # due at 0; sent at 0, 2 and 4
+        await run_for(poller, 2)
+        late = sorted(round(e.lateness, 3) for e in events if isinstance(e, Polled))
+        assert late == [0.0, 0.4, 0.8]  # due at 0; sent at 0, 0.4 and 0.8
 
     run_virtual(main)
 

@@ -101,7 +101,9 @@ class MusicMintClient:
             config.base_url,
             config.api_key,
             timeout=config.timeout,
-            max_connections=config.max_concurrency,
+            # Slow requests give their poller slot back (poller.SLOW_AFTER) and
+            # keep their connection: room for them too.
+            max_connections=config.max_concurrency * 4,
         )
 
     def __repr__(self) -> str:

@@ -3,7 +3,8 @@
 One asyncio loop owns the schedule. Each unfinished task has its own due time;
 a new task is due at once, then every ``interval`` ±10 % so a thousand tasks
 spread out instead of bursting. At most ``max_concurrency`` requests are in
-flight. Failures back off per task (exponential, full jitter, never faster
+flight, not counting slow ones (see :data:`SLOW_AFTER`), so a few stuck
+answers never starve the rest. Failures back off per task (exponential, full jitter, never faster
 than the interval); a 429 pauses *every* request until Retry-After; an auth
 error stops all polling until :meth:`Poller.resume`.
 
@@ -44,6 +45,12 @@ MAX_PAUSE = 3600.0
 JITTER = 0.10
 #: Link health is judged over this many recent requests.
 HEALTH_WINDOW = 10
+#: A request still unanswered after this many seconds gives its concurrency
+#: slot back (it runs on to its own deadline): eight answers trickling a byte
+#: a second once held every slot, and a healthy task went unpolled for 40 s.
+SLOW_AFTER = 0.5
+#: Slow requests in flight at most, as a multiple of ``max_concurrency``.
+STRAGGLERS = 3
 
 
 def classify(exc: MusicMintError) -> str:
@@ -142,6 +149,7 @@ class Poller:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._sem = asyncio.Semaphore(max_concurrency)
+        self._stragglers = 0  # slow requests that gave their slot back
         self._paused_until = 0.0
         self.auth_blocked = False
         self._recent: deque[bool] = deque(maxlen=HEALTH_WINDOW)
@@ -276,6 +284,16 @@ class Poller:
 
     async def _poll(self, task_id: str, due: float, lateness: float) -> None:
         epoch = self._epoch
+        holds_slot = True
+
+        def give_back() -> None:
+            nonlocal holds_slot
+            if holds_slot and self._stragglers < STRAGGLERS * self.max_concurrency:
+                holds_slot = False
+                self._stragglers += 1
+                self._sem.release()
+
+        slow = asyncio.get_running_loop().call_later(SLOW_AFTER, give_back)
         try:
             try:
                 task = await self.client.get_task(task_id)
@@ -286,8 +304,12 @@ class Poller:
             else:
                 self._succeeded(task_id, task, due, lateness)
         finally:
+            slow.cancel()
             self._inflight.discard(task_id)
-            self._sem.release()
+            if holds_slot:
+                self._sem.release()
+            else:
+                self._stragglers -= 1
 
     def _succeeded(self, task_id: str, task: Task, due: float, lateness: float) -> None:
         self._failures.pop(task_id, None)

@@ -30,6 +30,9 @@ class Fault:
     #: Content-Length (the client then cannot know the size).
     chunk_delay: float = 0.0
     no_length: bool = False
+    #: Task answers: seconds between the bytes of the body (a trickle that
+    #: never trips a per-read timeout).
+    trickle: float = 0.0
     #: Media files only: repeat the file without end (no Content-Length).
     endless: bool = False
     #: Media files only: announce this Content-Length, then send the whole file.
@@ -66,6 +69,10 @@ class Fault:
     @classmethod
     def slow_file(cls, chunk_delay: float = 0.05, no_length: bool = False, **kw: Any) -> Fault:
         return cls(chunk_delay=chunk_delay, no_length=no_length, **kw)
+
+    @classmethod
+    def trickling(cls, seconds_per_byte: float = 1.0, **kw: Any) -> Fault:
+        return cls(trickle=seconds_per_byte, **kw)
 
     @classmethod
     def endless_file(cls, **kw: Any) -> Fault:

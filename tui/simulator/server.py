@@ -144,11 +144,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, fault.body, ctype, headers, task_id)
             return
         data = sim.book.payload(task_id, self.server.files_url)
+        if fault and fault.trickle:
+            self._trickle(json.dumps({"code": 0, "data": data}).encode(), fault, task_id)
+            return
         if fault and fault.truncate:
             body = json.dumps({"code": 0, "message": "ok", "data": data}).encode()
             self._send(200, body[: len(body) // 2], task_id=task_id)
             return
         self._envelope(200, 0, "ok", data, task_id=task_id)
+
+    def _trickle(self, body: bytes, fault: Fault, task_id: str) -> None:
+        """A whole, valid answer, one byte every ``fault.trickle`` seconds."""
+        sim = self.server.sim
+        sim.record(RequestRecord(time.monotonic(), self.command, self.path, task_id, 200))
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for byte in body:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            if sim.shutdown_event.wait(fault.trickle):
+                return
 
     def _list(self) -> None:
         if not self._authorised():
