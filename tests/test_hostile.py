@@ -236,3 +236,42 @@ async def test_eight_trickling_answers_do_not_starve_a_healthy_task(sim_server) 
     gaps = [b - a for a, b in itertools.pairwise(polled)]
     assert all(1.3 <= gap <= 2.7 for gap in gaps), gaps
     assert polled[2] - started < 5.5
+
+
+def test_wait_against_a_gzip_bomb_peaks_under_100_mb(sim_server, tmp_path: Path) -> None:
+    """64 MB of zeros in a 64 KB gzip body, every answer: decoding stops at the
+    8 MB cap. Measured in a grandchild so no other process's peak counts."""
+    import gzip
+    import subprocess
+    import sys
+
+    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    sim_server.sim.inject("bomb", Fault(status=200, body=bomb, headers=headers))
+    measure = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(done.stderr, file=sys.stderr)\n"
+    )
+    command = [sys.executable, "-m", "tui", "wait", "bomb", "--timeout", "2", "--interval", "0.05"]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "MUSICMINT_API_KEY": KEY,
+        "MUSICMINT_BASE_URL": sim_server.url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", measure, *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    status, peak_kb = (int(x) for x in done.stdout.split())
+    assert status == 3, done.stderr  # timed out: the bomb is an error, retried
+    assert "larger than 8 MB" in done.stderr
+    assert len(sim_server.sim.task_requests("bomb")) >= 2  # it kept polling
+    assert peak_kb / 1024 < 100, f"peak RSS {peak_kb / 1024:.0f} MB"  # 45 MB here

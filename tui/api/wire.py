@@ -36,6 +36,8 @@ import h11
 from tui.api.errors import NetworkError, ProtocolError, RequestTimeoutError
 
 READ_SIZE = 64 * 1024
+#: Bytes decoded at a time from a compressed body.
+SLICE = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,23 +93,32 @@ class _Decoder:
         else:
             raise ProtocolError(f"unsupported Content-Encoding {encoding[:40]!r}")
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes, into: bytearray) -> None:
+        """Decode ``data`` onto the end of ``into``, a slice at a time, so the
+        body plus one slice is all the memory a response ever takes."""
         if self._z is None:
-            out = data
-        else:
+            self._grow(into, data)
+            return
+        pending = data
+        while pending:
             try:
-                out = self._z.decompress(data, self.limit - self.size + 1)
+                piece = self._z.decompress(pending, min(SLICE, self.limit - self.size + 1))
             except zlib.error as exc:
                 if self.name != "deflate" or self.fed:
                     raise ProtocolError(f"undecodable response body: {exc}") from exc
                 # "deflate" servers often send raw deflate, without the zlib header.
                 self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-                return self.feed(data)
-        self.fed += len(data)
-        self.size += len(out)
+                self.feed(data, into)
+                return
+            self.fed += len(pending) - len(self._z.unconsumed_tail)
+            self._grow(into, piece)
+            pending = self._z.unconsumed_tail
+
+    def _grow(self, into: bytearray, piece: bytes) -> None:
+        self.size += len(piece)
         if self.size > self.limit:
             raise ProtocolError(f"response larger than {self.limit // 1024 // 1024} MB")
-        return out
+        into += piece
 
     def finish(self) -> None:
         # An empty body "in gzip" (a 204, or a 429 with Retry-After) is just empty.
@@ -229,7 +240,7 @@ class Wire:
                     decoder = _Decoder(headers.get("content-encoding", ""), self._max_body)
                 elif isinstance(event, h11.Data):
                     assert decoder is not None
-                    content += decoder.feed(event.data)
+                    decoder.feed(event.data, content)
                 elif isinstance(event, h11.EndOfMessage):
                     assert decoder is not None and response is not None
                     decoder.finish()
