@@ -275,3 +275,34 @@ def test_wait_against_a_gzip_bomb_peaks_under_100_mb(sim_server, tmp_path: Path)
     assert "larger than 8 MB" in done.stderr
     assert len(sim_server.sim.task_requests("bomb")) >= 2  # it kept polling
     assert peak_kb / 1024 < 100, f"peak RSS {peak_kb / 1024:.0f} MB"  # 45 MB here
+
+
+# -- many results -----------------------------------------------------------------------
+
+
+async def test_a_task_with_10000_clips_opens_with_a_window_of_cards(
+    sim_server, data_dir: Path, clock: FakeClock
+) -> None:
+    """One widget per clip froze the UI for 10-32 s and grew memory by 550 MB."""
+    from tui.ui.widgets.detail_pane import MAX_CARDS
+
+    clips = [{"id": f"c{i}", "title": f"Take {i + 1}", "expire_at": 0} for i in range(10_000)]
+    sim_server.sim.book.override("many", {"id": "many", "status": "completed", "results": clips})
+    sim_server.sim.book.seed("small", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["small", "many"])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.records["many"].finished, timeout=10)
+        await wait_for(pilot, lambda: app.main.table.cells("many")["clips"].plain == "10k")
+        await pilot.press("j")
+        detail = app.main.detail
+        await wait_for(pilot, lambda: "of 10,000 shown" in region_text(app, detail))
+        assert len(detail.query(".clip")) == MAX_CARDS
+        assert f"Clips 1–{MAX_CARDS} of 10,000 shown" in region_text(app, detail)
+        await pilot.press("enter")  # into the clips; j walks past the window
+        for _ in range(MAX_CARDS):
+            await pilot.press("j")
+        beyond = MAX_CARDS + 1
+        await wait_for(pilot, lambda: f"Clip {beyond} " in region_text(app, detail))
+        assert f"Take {beyond}" in region_text(app, detail)
+        more = str(detail.query_one("#detail-more").render())
+        assert f"Clips 2–{beyond} of 10,000 shown" in more

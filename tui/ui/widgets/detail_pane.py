@@ -77,7 +77,8 @@ def clip_renderable(
 ) -> RenderableType:
     grid = _grid()
     title = Text(clean(clip.title, one_line=True) or "(untitled)", style="bold")
-    grid.add_row(f"Clip {index + 1}/{count}", title)
+    label = f"Clip {index + 1}/{count}"
+    grid.add_row(label if len(label) <= 10 else f"Clip {index + 1}", title)  # the column is 10
     grid.add_row("Clip ID", Text(clean(clip.id, one_line=True) or "—"))
     grid.add_row("Length", clip_length(clip.duration))
     grid.add_row("Tags", Text(clean(clip.tags) or "—"))
@@ -131,6 +132,12 @@ class _Card(Static):
         return self.get_content_height(self.size, self.app.size, width) != height
 
 
+#: Clip cards built at most: a task with 10,000 results once froze the UI for
+#: 10-32 s building one widget each. The cards show a window that follows
+#: the selected clip.
+MAX_CARDS = 20
+
+
 class DetailPane(VerticalScroll, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "screen.next_clip", "Next clip", show=False),
@@ -145,10 +152,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         self._header = _Card(id="detail-header")
         self._clips_box = Vertical(id="detail-clips")
         self._card_list: list[_Card] = []  # in clip order; removal from the DOM is deferred
+        self._first = 0  # the clip the first card shows
+        self._more = Static("", id="detail-more", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self._empty
         yield self._header
+        yield self._more  # above the cards: seen without scrolling
         yield self._clips_box
 
     def show(
@@ -171,16 +181,33 @@ class DetailPane(VerticalScroll, can_focus=True):
         if record is None:
             clips_box.remove_children()
             self._card_list = []
+            self._more.display = False
             return
         clips = record.task.results if record.task else ()
-        if len(self._card_list) != len(clips):
+        count = min(len(clips), MAX_CARDS)
+        if len(self._card_list) != count:
             clips_box.remove_children()
-            self._card_list = [_Card(classes="clip") for _ in clips]
+            self._card_list = [_Card(classes="clip") for _ in range(count)]
             clips_box.mount_all(self._card_list)
+        # The cards are a window of MAX_CARDS clips that follows the selection.
+        if selected < self._first:
+            self._first = selected
+        elif selected >= self._first + count:
+            self._first = selected - count + 1
+        self._first = max(0, min(self._first, len(clips) - count))
+        more = len(clips) > count
+        self._more.display = more
+        if more:
+            last = self._first + count
+            self._more.update(
+                f"Clips {self._first + 1}–{last} of {len(clips):,} shown; "
+                "j / k move through the rest."
+            )
         self.tick(now)
-        if scroll and selected < len(self._card_list):
+        card = selected - self._first
+        if scroll and 0 <= card < len(self._card_list):
             self.call_after_refresh(
-                self.scroll_to_widget, self._card_list[selected], animate=False, top=True
+                self.scroll_to_widget, self._card_list[card], animate=False, top=True
             )
 
     def tick(self, now: float) -> None:
@@ -208,7 +235,9 @@ class DetailPane(VerticalScroll, can_focus=True):
         )
         clips = record.task.results if record.task else ()
         keys = clip_keys(clips) if record.downloads else ()
-        for index, (card, clip) in enumerate(zip(self._card_list, clips, strict=False)):
+        first = self._first
+        window = clips[first : first + len(self._card_list)]
+        for index, (card, clip) in enumerate(zip(self._card_list, window, strict=False), first):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
             countdown = expiry_countdown(clip, now).plain
             saved = record.downloads.get(keys[index]) if keys else None

@@ -14,7 +14,7 @@ from rich.text import Text
 from tui.api.models import Clip
 from tui.core.formatting import clip_length, coarse_span, expiry
 from tui.core.sanitize import clean
-from tui.domain.tracked import NOT_FOUND, TrackedTask
+from tui.domain.tracked import NOT_FOUND, TrackedTask, clip_keys
 
 STATUS_LOOK: dict[str, tuple[str, str]] = {
     "pending": ("…", "dim"),
@@ -181,12 +181,17 @@ def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[s
 
 
 def clips_cell(record: TrackedTask) -> Text:
-    """Clip count, with ↓ once every clip has been downloaded."""
+    """Clip count, with ↓ once every clip has been downloaded. Past 999 the
+    three-cell column says thousands ("10k"); the detail pane has the exact
+    number."""
     clips = record.task.results if record.task else ()
     if not clips:
         return Text("—", style="dim")
-    saved = all(c.id in record.downloads for c in clips)
-    return Text(f"{len(clips)}{'↓' if saved else ''}", style="green" if saved else "")
+    downloads = record.downloads
+    saved = len(downloads) >= len(clips) and all(k in downloads for k in clip_keys(clips))
+    count = len(clips)
+    shown = str(count) if count < 1000 else f"{min(count // 1000, 99)}k"
+    return Text(f"{shown}{'↓' if saved else ''}", style="green" if saved else "")
 
 
 def age_cell(created_at: int | None, now: float) -> Text:
