@@ -91,6 +91,23 @@ async def test_hung_request_times_out_and_is_retried(sim_server, data_dir, clock
         await wait_for(pilot, lambda: app.records["slow"].status == "queuing", timeout=5)
 
 
+async def test_the_retry_countdown_is_live(sim_server, data_dir, clock) -> None:
+    sim_server.sim.inject("flaky", Fault.html_error(502))
+    app = make_app(sim_server, data_dir, clock, ids=["flaky"], interval=5.0)
+    async with app.run_test(size=SIZE) as pilot:
+        countdown = re.compile(r"retrying in (\d+)s")
+        await wait_for(pilot, lambda: countdown.search(screen_text(app)) is not None)
+        first = int(countdown.search(screen_text(app)).group(1))
+        clock.advance(3)
+        await wait_for(
+            pilot,
+            lambda: (
+                (m := countdown.search(screen_text(app))) is not None
+                and int(m.group(1)) == first - 3
+            ),
+        )
+
+
 async def test_recovers_after_server_restart_on_same_port(sim_server, data_dir, clock) -> None:
     sim = sim_server.sim
     sim.book.seed("survivor", queued_for=5, processing_for=5, outcome="completed")
@@ -113,6 +130,8 @@ async def test_recovers_after_server_restart_on_same_port(sim_server, data_dir, 
             await wait_for(pilot, lambda: app.records["survivor"].status == "completed", timeout=8)
             await wait_for(pilot, lambda: "● ok" in screen_text(app).splitlines()[0])
             assert any("Connection restored" in n for n in notifications(app))
+            # No task is left counting down an old backoff once the link is back.
+            await wait_for(pilot, lambda: "retrying in" not in screen_text(app))
 
 
 async def test_result_expired_code_disables_open(sim_server, data_dir, clock, tmp_path) -> None:

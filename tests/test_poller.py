@@ -17,6 +17,7 @@ from tui.api import (
     AuthError,
     MusicMintClient,
     MusicMintError,
+    NetworkError,
     NotFoundError,
     RateLimitedError,
     ServerError,
@@ -418,3 +419,40 @@ def test_a_bug_in_the_receiver_is_logged_and_polling_goes_on(caplog) -> None:
         log.propagate = False
     assert "handling a poll result failed" in caplog.text
     assert "tracker bug" in caplog.text
+
+
+def test_an_outage_is_probed_one_request_at_a_time_then_everyone_resumes() -> None:
+    """2,000 tasks once kept ~68 requests/s going through an outage (each
+    backing off alone), and after it stayed in their old backoff."""
+    up_at = 300.0
+
+    def answer(task_id: str, n: int) -> Task | MusicMintError:
+        if now() < up_at:
+            return NetworkError("connection refused")
+        return Task(id=task_id, status="queuing")
+
+    async def main() -> None:
+        source = Scripted(answer)
+        events: list[PollEvent] = []
+        poller = make_poller(source, events, interval=5.0, rng=random.Random(5))
+        for i in range(2000):
+            poller.track(f"t{i}", delay=5.0 * i / 2000)
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(up_at)
+        sent = [t for starts in source.starts.values() for t in starts]
+        assert len(sent) < 40, len(sent)  # not ~68 per second for 300 s
+        assert len([t for t in sent if t > 60]) <= 6  # one probe a minute at most
+        assert source.max_inflight <= 8
+        assert poller.link.state == "offline"
+        # The next probe succeeds (within max_backoff), then every task is polled
+        # within one interval, not when its own backoff would have let it.
+        await asyncio.sleep(60 + 5.0 + 1)
+        poller.stop()
+        await runner
+        back = [min((t for t in s if t >= up_at), default=None) for s in source.starts.values()]
+        assert all(t is not None for t in back)
+        recovered = min(t for t in back if t is not None)
+        assert max(t for t in back if t is not None) - recovered <= 5.0 + 0.1
+        assert any(isinstance(e, LinkState) and e.state == "ok" for e in events)
+
+    run_virtual(main)

@@ -6,6 +6,7 @@ import pytest
 
 from tui.api import NotFoundError, ResultExpiredError, ServerError
 from tui.api.models import Clip, Task
+from tui.core.sanitize import mask_key
 from tui.domain.tracked import TrackedTask
 from tui.services.poller import Polled, PollFailed
 from tui.services.tracker import Tracker
@@ -89,9 +90,12 @@ def test_failure_keeps_the_state_and_masks_the_key(tracker: Tracker) -> None:
     record = tracker.records["a"]
     assert record.status == "processing"
     assert KEY not in (record.last_error or "")
-    assert record.last_error is not None and record.last_error.endswith("retrying in 12s")
+    assert record.last_error == f"upstream echoed {mask_key(KEY)} (HTTP 502)"
+    assert record.retry_at == 122.0  # the screen counts down to it
+    assert tracker.link_restored(115.0) == [record]  # the link is back: due now
+    assert record.retry_at == 115.0
     tracker.polled(polled("a", "processing", at=120.0))
-    assert record.last_error is None
+    assert record.last_error is None and record.retry_at is None
 
 
 def test_not_found_and_expired_are_kept_and_saved(tracker: Tracker) -> None:

@@ -54,6 +54,7 @@ class TrackedTask:
     last_poll: float | None = None
     last_error: str | None = None
     seq: int = 0  # place in the list (the order tasks were added)
+    retry_at: float | None = None  # wall clock: the next try after last_error (session-only)
 
     @property
     def status(self) -> str:

@@ -212,6 +212,7 @@ class Tracker:
         self._forget(record)
         change = Change(record, repaint=record.last_error is not None or record.gone is not None)
         record.last_error = None
+        record.retry_at = None
         record.gone = None
         if record.first_seen is None:
             record.first_seen = event.at
@@ -240,11 +241,12 @@ class Tracker:
             return None
         self.last_poll = record.last_poll = event.at
         error = event.error
-        retry = f"; retrying in {event.retry_in:.0f}s" if event.retry_in else ""
         problem = scrub(error.describe(), self.secret)
-        if problem != (record.last_error or "").split("; retrying", 1)[0]:
+        if problem != record.last_error:
             log.warning("task %s: %s", record.id, problem)  # once per distinct problem
-        record.last_error = problem + retry
+        record.last_error = problem
+        # The screen counts down to it ("retrying in 12s", live).
+        record.retry_at = event.at + event.retry_in if event.retry_in else None
         change = Change(record)
         self._forget(record)
         # The poller classified this as "gone" (polling stopped); the record
@@ -261,6 +263,16 @@ class Tracker:
             self._changed(record)
         self._note(record)
         return change
+
+    def link_restored(self, at: float) -> list[TrackedTask]:
+        """The poller took every task out of its backoff: tries are due now, not
+        at the times counted down so far. Returns the records that changed."""
+        changed = []
+        for record in self._records.values():
+            if record.retry_at is not None and record.retry_at > at:
+                record.retry_at = at
+                changed.append(record)
+        return changed
 
     def download_saved(self, task_id: str, clip_key: str, path: str) -> TrackedTask | None:
         """Clip ``clip_key`` (see :func:`~tui.domain.tracked.clip_keys`) is saved at ``path``."""

@@ -190,6 +190,10 @@ class MusicMintApp(App[int]):
         queued ahead of key presses."""
         if isinstance(event, LinkState):
             previous, self.link = self.link, event
+            if event.state == "ok" and previous.state in ("offline", "retrying"):
+                # The poller released every task from its backoff: the detail
+                # pane's countdowns now say "retrying now" (at its next tick).
+                self.tracker.link_restored(self.clock())
             if event.state != previous.state:
                 detail = f": {scrub(event.message, self.config.api_key)}" if event.message else ""
                 level = logging.INFO if event.state == "ok" else logging.WARNING

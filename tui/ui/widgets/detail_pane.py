@@ -46,6 +46,14 @@ def _ago(epoch_seconds: float | None, now: float) -> str:
     return f"{stamp} ({relative})"
 
 
+def retry_text(record: TrackedTask, now: float) -> str:
+    """``; retrying in 12s``, counted down live; ``; retrying now`` once due."""
+    if record.retry_at is None:
+        return ""
+    left = record.retry_at - now
+    return f"; retrying in {span(left)}" if left >= 1 else "; retrying now"
+
+
 def header_renderable(record: TrackedTask, now: float) -> RenderableType:
     task = record.task
     grid = _grid()
@@ -61,7 +69,8 @@ def header_renderable(record: TrackedTask, now: float) -> RenderableType:
         grid.add_row("Error", Text(clean(task.error), style="red"))
     grid.add_row("Polled", _ago(record.last_poll, now) if record.last_poll else "not yet")
     if record.last_error:
-        grid.add_row("Problem", Text(clean(record.last_error), style="yellow"))
+        problem = clean(record.last_error) + retry_text(record, now)
+        grid.add_row("Problem", Text(problem, style="yellow"))
     if task and task.is_terminal:
         grid.add_row("", Text("finished: no longer polled (r polls again)", style="dim italic"))
     return grid
@@ -228,10 +237,11 @@ class DetailPane(VerticalScroll, can_focus=True):
             record.first_seen,
             record.finished_at,
         )
+        retry = retry_text(record, now) if record.last_error else ""
         header.show(
-            (*stable, polled, created),
+            (*stable, polled, created, retry),
             lambda: header_renderable(record, now),
-            shape=(*stable, len(polled), len(created), self.size.width),
+            shape=(*stable, len(polled), len(created), len(retry), self.size.width),
         )
         clips = record.task.results if record.task else ()
         keys = clip_keys(clips) if record.downloads else ()
