@@ -130,3 +130,41 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         assert f"[{section}]" in text
         for key in keys:
             assert key in parsed.get(section, {}) or f"# {key} =" in text, key
+
+
+SECRET = "sk-mm-supersecretvalue1234"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f'[api]\nbase_url = "{SECRET}"\n',  # the key pasted into the wrong setting
+        f'[api]\napi_key = ["{SECRET}"]\n',  # a list around it
+        f'[ui]\ntheme = {{ name = "{SECRET}" }}\n',
+    ],
+    ids=["base_url", "api_key-list", "elsewhere"],
+)
+def test_config_errors_never_print_a_key(content: str, capsys) -> None:
+    write_default_config(content)
+    assert main(["config"]) == 2
+    err = capsys.readouterr().err
+    assert "supersecret" not in err
+    assert "expected" in err
+
+
+def test_http_to_another_host_warns_and_config_shows_the_proxy(capsys, monkeypatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    path = write_default_config(
+        f'[api]\nbase_url = "http://api.example.com"\napi_key = "{SECRET}"\n'
+    )
+    path.chmod(0o644)
+    monkeypatch.setenv("http_proxy", "http://user:pw@proxy.example:3128")
+    assert main(["config"]) == 0
+    captured = capsys.readouterr()
+    assert "proxy: http://proxy.example:3128 (from the environment)" in captured.out
+    assert "pw@" not in captured.out
+    assert "is http:// to api.example.com: your API key travels unencrypted" in captured.err
+    assert "readable by other users" in captured.err  # as the dashboard and wait say
+    path.chmod(0o600)
+    assert load_config(env={"MUSICMINT_BASE_URL": "http://127.0.0.1:8080"}).warnings == ()

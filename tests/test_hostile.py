@@ -309,3 +309,18 @@ async def test_a_task_with_10000_clips_opens_with_a_window_of_cards(
         assert f"Take {beyond}" in region_text(app, detail)
         more = str(detail.query_one("#detail-more").render())
         assert f"Clips 2–{beyond} of 10,000 shown" in more
+
+
+# -- secrets ---------------------------------------------------------------------------
+
+
+async def test_the_header_says_when_the_key_would_travel_unencrypted(
+    sim_server, data_dir: Path, clock: FakeClock
+) -> None:
+    app = make_app(sim_server, data_dir, clock, base_url="http://api.example.invalid")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: "⚠ http" in screen_text(app).splitlines()[0])
+    safe = make_app(sim_server, data_dir, clock)  # http:// to this machine: fine
+    async with safe.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: "● ok" in screen_text(safe).splitlines()[0])
+        assert "⚠ http" not in screen_text(safe)

@@ -325,11 +325,26 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_config(args: argparse.Namespace) -> int:
+    from tui.api.client import environment_proxy
+
     config = _load(args)
     print(f"config file: {config.path}{'' if config.path.exists() else ' (not present)'}")
     for line in config.describe():
         print(line)
+    proxy = environment_proxy(config.base_url)
+    print(f"proxy: {shown_proxy(proxy)}" if proxy else "proxy: none (direct connection)")
+    for warning in config.warnings:
+        print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
     return exit_codes.OK
+
+
+def shown_proxy(url: str) -> str:
+    """A proxy URL without any user:password part."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''} (from the environment)"
 
 
 def _run_dashboard(args: argparse.Namespace) -> int:

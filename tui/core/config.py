@@ -8,7 +8,9 @@ and exit 2 without a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -231,11 +233,25 @@ def read_config_file(path: Path, required: bool) -> dict[str, dict[str, Any]]:
     return out
 
 
+#: Anything shaped like a key or token, wherever it was pasted.
+_KEY_SHAPED = re.compile(r"sk-[A-Za-z0-9_-]{4,}|[A-Za-z0-9_-]{32,}")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every key-shaped run masked (``sk-mm-…abcd``): a key pasted
+    into the wrong setting must not be printed back in full by an error."""
+    return _KEY_SHAPED.sub(lambda m: mask_key(m.group()), text)
+
+
 def _checked(spec: Key, value: Any, where: str) -> Any:
     try:
         return spec.check(value)
     except ValueError as exc:
-        shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
+        if "api_key" in where or "API_KEY" in where:
+            shown = f"a value of type {type(value).__name__} (not shown: it may be your key)"
+        else:
+            shown = mask_secrets(repr(value))
+            shown = shown if len(shown) < 60 else shown[:57] + "..."
         raise ConfigError(f"{where}: expected {exc}, got {shown}") from None
 
 
@@ -278,6 +294,8 @@ def load_config(
     warnings = []
     if "api_key" in file_values.get("api", {}) and (problem := _exposed(path)):
         warnings.append(problem)
+    if problem := insecure_url(values["api.base_url"]):
+        warnings.append(problem)
     return Config(
         path=path,
         sources=sources,
@@ -298,6 +316,27 @@ def _exposed(path: Path) -> str | None:
         f"{path} holds your API key and is readable by other users "
         f"(mode {mode & 0o777:o}); fix with: chmod 600 {path}"
     )
+
+
+def insecure_url(base_url: str) -> str | None:
+    """A warning when the key would travel unencrypted: ``http://`` to a host
+    other than this machine (through a proxy too, which sees it whole)."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or is_loopback(parts.hostname or ""):
+        return None
+    return (
+        f"api.base_url is http:// to {parts.hostname}: your API key travels unencrypted "
+        "(use https://)"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def missing_key_message(config: Config) -> str:

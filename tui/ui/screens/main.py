@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual import on, work
@@ -22,6 +23,7 @@ from textual.widgets import Input, Static
 
 from tui.api import MusicMintError
 from tui.api.ids import ParsedIds, classify_task_ids
+from tui.core.config import insecure_url
 from tui.core.logs import log
 from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
@@ -178,6 +180,10 @@ class MainScreen(Screen[None]):
         now = app.clock() if now is None else now
         host = app.config.base_url.split("://", 1)[-1]
         host = f"demo · {host}" if app.demo else host
+        if insecure_url(app.config.base_url):
+            host += " ⚠ http"  # the key travels unencrypted (the config warning says more)
+        if proxy := getattr(app.client, "proxy", None):
+            host += f" via {urlsplit(proxy).hostname}"
         unsaved = app.tracker.expiring_unsaved(now, app.config.warn_hours)
         counts, last_poll = app.tracker.counts, app.tracker.last_poll
         self.status_bar.refresh_from(host, app.link, counts, last_poll, unsaved, now)
