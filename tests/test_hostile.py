@@ -21,7 +21,7 @@ from tui.services.downloads import Downloader, DownloadError
 from tui.simulator import Fault
 
 from .conftest import KEY, FakeClock
-from .harness import make_app, region_text, screen_text, wait_for
+from .harness import make_app, notifications, region_text, screen_text, wait_for
 
 HUGE = 10**400  # valid JSON; overflows a float, and SQLite's INTEGER
 
@@ -324,3 +324,56 @@ async def test_the_header_says_when_the_key_would_travel_unencrypted(
     async with safe.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: "● ok" in screen_text(safe).splitlines()[0])
         assert "⚠ http" not in screen_text(safe)
+
+
+# -- the data folder ---------------------------------------------------------------------
+
+
+def test_an_unwritable_data_folder_is_one_clear_line(tmp_path: Path) -> None:
+    """As root, chmod does not stop writes; /proc does, for everyone."""
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_DATA_HOME": "/proc/musicmint-no-such-place",
+        "MUSICMINT_API_KEY": KEY,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "some-task"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "cannot use the data folder /proc/musicmint-no-such-place/musicmint-tui" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+async def test_quitting_with_unsaved_changes_says_so_and_exits_non_zero(
+    sim_server, data_dir: Path, clock: FakeClock, capsys
+) -> None:
+    from tui.cli.launch import exit_status
+    from tui.core import exit_codes
+
+    app = make_app(sim_server, data_dir, clock)
+
+    def disk_full(changes: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        app.store._write = disk_full  # type: ignore[method-assign]
+        app.track(["kept-in-memory"])
+        await wait_for(pilot, lambda: any("No space left" in n for n in notifications(app)))
+        await pilot.press("q")
+    assert exit_status(app, None) == exit_codes.UNSAVED
+    err = capsys.readouterr().err
+    assert "1 task change(s) could not be saved to" in err
+    assert "No space left on device" in err

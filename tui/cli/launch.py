@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from tui.core import exit_codes, locations, logs
 from tui.core.config import Config
 from tui.core.lock import DataLock, FolderInUse
 from tui.services.store import DB_NAME, TaskStore
+
+if TYPE_CHECKING:
+    from tui.ui.app import MusicMintApp
 
 
 def run_app(
@@ -27,22 +31,40 @@ def run_app(
     from tui.ui.app import MusicMintApp  # Textual only for the dashboard, not `wait`
 
     store = store or TaskStore(locations.data_dir() / DB_NAME)
-    recent, _ = logs.setup(None if demo else locations.log_dir(), config.api_key)
+    lock = DataLock(store.path.parent)
     try:
-        with DataLock(store.path.parent):
-            app = MusicMintApp(
-                config,
-                store,
-                initial_ids=initial_ids,
-                demo=demo,
-                reload_config=reload_config,
-                recent_errors=recent,
-                import_status=import_status,
-            )
-            result = app.run()
+        lock.acquire()
     except FolderInUse as exc:
         print(f"musicmint-tui: {exc}", file=sys.stderr)
         return exit_codes.IN_USE
+    except OSError as exc:  # no lock file can be made: the folder is not writable
+        print(
+            f"musicmint-tui: cannot use the data folder {store.path.parent}: "
+            f"{exc.strerror or exc} (it must be writable; XDG_DATA_HOME chooses another)",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
+    recent, _ = logs.setup(None if demo else locations.log_dir(), config.api_key)
+    try:
+        app = MusicMintApp(
+            config,
+            store,
+            initial_ids=initial_ids,
+            demo=demo,
+            reload_config=reload_config,
+            recent_errors=recent,
+            import_status=import_status,
+        )
+        result = app.run()
     finally:
         logs.teardown()
+        lock.release()
+    return exit_status(app, result)
+
+
+def exit_status(app: MusicMintApp, result: object) -> int:
+    """The dashboard's exit status; unsaved changes are said and make it non-zero."""
+    if reason := app.unsaved_reason():
+        print(f"musicmint-tui: {reason}", file=sys.stderr)
+        return exit_codes.UNSAVED
     return result if isinstance(result, int) else (app.return_code or 0)

@@ -33,7 +33,8 @@ subcommands:
 
 Run 'musicmint-tui COMMAND --help' for a subcommand's options.
 Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error,
-5 another dashboard already uses the data folder.
+5 another dashboard already uses the data folder, 6 the dashboard quit with changes
+it could not save.
 """
 
 

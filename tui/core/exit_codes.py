@@ -6,3 +6,4 @@ USAGE = 2  # bad arguments, bad config, invalid task IDs
 TIMEOUT = 3  # `wait`: gave up with tasks still pending
 AUTH = 4  # the server refused the API key
 IN_USE = 5  # the dashboard: another instance holds the data folder
+UNSAVED = 6  # the dashboard: changes could not be saved (read-only folder, disk full)

@@ -75,6 +75,8 @@ class TaskStore:
         self._pending = Changes()
         self._writer: threading.Thread | None = None
         self._on_error: Callable[[StoreError], None] = lambda exc: None
+        #: Why the last write failed (kept until a write succeeds).
+        self.last_error: str | None = None
 
     # -- reading -------------------------------------------------------------
     def load(self, read_only: bool = False) -> LoadResult:
@@ -239,6 +241,12 @@ class TaskStore:
                 )
                 self._writer.start()
 
+    @property
+    def unsaved(self) -> int:
+        """Task changes written nowhere yet (a failed batch waits here)."""
+        with self._lock:
+            return len(self._pending.upserts) + len(self._pending.deletes)
+
     def wait_saved(self, timeout: float | None = None) -> None:
         """Block until the background writer is idle (quit and tests)."""
         writer = self._writer
@@ -265,13 +273,15 @@ class TaskStore:
         """Write; on failure put ``changes`` back in front of anything newer."""
         try:
             self._write(changes)
+            self.last_error = None
         except (OSError, sqlite3.Error, StoreError) as exc:
             with self._lock:
                 changes.merge(self._pending)
                 self._pending = changes
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"cannot save {self.path}: {exc}") from exc
+            if not isinstance(exc, StoreError):
+                exc = StoreError(f"cannot save {self.path}: {exc}")
+            self.last_error = str(exc)
+            raise exc
 
     def _connect_or_fail(self) -> sqlite3.Connection:
         try:

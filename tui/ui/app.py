@@ -257,6 +257,18 @@ class MusicMintApp(App[int]):
             log.error("%s", exc)
             self.notify(str(exc), severity="error", markup=False)
 
+    def unsaved_reason(self) -> str | None:
+        """After the app ended: why some changes of this session are on no disk
+        (the command line says so and exits non-zero), else ``None``."""
+        if self._read_only and self.tracker.dirty:
+            return f"changes in this session were not saved: {self._read_only}"
+        if count := self.store.unsaved:
+            return (
+                f"{count} task change(s) could not be saved to {self.store.path}: "
+                f"{self.store.last_error or 'unknown error'}"
+            )
+        return None
+
     # -- lifecycle ---------------------------------------------------------------------
     async def action_quit(self) -> None:
         self.save_now()
