@@ -58,7 +58,22 @@ async def test_auth_failure_stops_polling_until_reload(
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.records["a1"].status == "queuing")
         await wait_for(pilot, lambda: "was refused" not in screen_text(app))
-        assert any("polling resumed" in n for n in notifications(app))
+        assert any("polling with it now" in n for n in notifications(app))
+
+
+async def test_reload_during_a_retry_after_pause_does_not_claim_polling_resumed(
+    sim_server, data_dir, clock
+) -> None:
+    sim_server.sim.inject(None, Fault.rate_limited("100"))
+    app = make_app(sim_server, data_dir, clock, ids=["a1"])
+    app._reload = lambda: app.config
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.poller.paused_for() > 90)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: any("Config reloaded" in n for n in notifications(app)))
+        said = [n for n in notifications(app) if "Config reloaded" in n][-1]
+        assert "still paused 1m" in said and "Retry-After" in said
+        assert "resumed" not in said
 
 
 async def test_disabled_key_code_1003_also_stops(sim_server, data_dir, clock) -> None:

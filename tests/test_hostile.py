@@ -377,3 +377,17 @@ async def test_quitting_with_unsaved_changes_says_so_and_exits_non_zero(
     err = capsys.readouterr().err
     assert "1 task change(s) could not be saved to" in err
     assert "No space left on device" in err
+
+
+def test_wait_caps_a_huge_retry_after_like_the_dashboard(sim_server, monkeypatch, capsys) -> None:
+    from tui.cli.main import main
+    from tui.services.poller import MAX_PAUSE
+
+    monkeypatch.setenv("MUSICMINT_API_KEY", KEY)
+    monkeypatch.setenv("MUSICMINT_BASE_URL", sim_server.url)
+    sim_server.sim.inject("rl", Fault.rate_limited("1000000000000"))
+    status = main(["wait", "rl", "--timeout", "1", "--interval", "0.05"])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert f"rate limited, pausing {MAX_PAUSE:.0f}s" in err
+    assert "1000000000000" not in err

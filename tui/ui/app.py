@@ -31,7 +31,7 @@ from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Prog
 from tui.services.poller import MAX_BACKOFF, LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.services.store import LoadResult, StoreError, TaskStore
 from tui.services.tracker import Tracker
-from tui.ui import keys
+from tui.ui import keys, wording
 from tui.ui.messages import (
     DownloadFinished,
     DownloadUpdate,
@@ -306,7 +306,7 @@ class MusicMintApp(App[int]):
         self.poller.reconfigure(self.client, config.interval)
         self.run_worker(old.aclose(), exit_on_error=False)
         self.poller.resume()
-        self.notify(f"Config reloaded (key {config.masked_key}); polling resumed.", markup=False)
+        self.notify(wording.reloaded(config.masked_key, self.poller.paused_for()), markup=False)
 
     # -- command palette -------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

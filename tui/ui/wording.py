@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tui.api.ids import ParsedIds
 from tui.core.config import ENV_API_KEY, Config
+from tui.core.formatting import span
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask
 
@@ -81,3 +82,15 @@ def key_refused(config: Config, server_message: str) -> str:
         f"✘ The API key {config.masked_key} was refused: {server_message}. "
         f"Polling is stopped. To fix: {where}, then press ctrl+r to reload the config."
     )
+
+
+def reloaded(masked_key: str, paused_for: float) -> str:
+    """What ctrl+r did, and only that: polling is not "resumed" while the
+    server's Retry-After still holds, and whether the key is accepted is for
+    the next answers to say."""
+    if paused_for > 0:
+        return (
+            f"Config reloaded (key {masked_key}); still paused {span(paused_for)} "
+            "by the server's Retry-After."
+        )
+    return f"Config reloaded (key {masked_key}); polling with it now."
