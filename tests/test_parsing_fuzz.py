@@ -11,13 +11,23 @@ from hypothesis import strategies as st
 from tui.api import MusicMintError, Task
 from tui.api.envelope import parse_list_response, parse_retry_after, parse_task_response
 from tui.api.ids import parse_task_ids, validate_task_id
+from tui.api.models import EARLIEST_MS, LATEST_MS, MAX_DURATION_S
+from tui.core.formatting import clip_length
+from tui.ui.widgets.presentation import age_cell, expiry_cell, expiry_countdown
 
 from .conftest import SPEC_CLIP_FIELDS
+
+NOW = 1_790_000_000.0
+
+
+def _in_range(stamp: int) -> bool:
+    return stamp == 0 or EARLIEST_MS <= stamp <= LATEST_MS
 
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.integers(min_value=-(10**400), max_value=10**400)  # past float and SQLite range
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=20),
     lambda children: (
@@ -73,10 +83,16 @@ def test_any_json_parses_or_raises_our_error(status: int, body: object, retry: s
             continue
         if isinstance(result, Task):
             assert result.id
+            assert result.created_at is None or _in_range(result.created_at)
             for clip in result.results:
-                assert clip.duration is None or isinstance(clip.duration, float)
-                assert clip.expire_at is None or isinstance(clip.expire_at, int)
-            json.dumps(result.to_json(), allow_nan=True)
+                assert clip.duration is None or 0 <= clip.duration <= MAX_DURATION_S
+                assert clip.expire_at is None or _in_range(clip.expire_at)
+                # Whatever survived parsing can be shown without raising.
+                clip_length(clip.duration)
+                expiry_cell((clip,), NOW)
+                expiry_countdown(clip, NOW)
+            age_cell(result.created_at, NOW)
+            json.dumps(result.to_json(), allow_nan=False)
 
 
 @settings(max_examples=200, deadline=None)
