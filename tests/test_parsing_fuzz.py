@@ -23,6 +23,7 @@ NOW = 1_790_000_000.0
 def _in_range(stamp: int) -> bool:
     return stamp == 0 or EARLIEST_MS <= stamp <= LATEST_MS
 
+
 json_values = st.recursive(
     st.none()
     | st.booleans()

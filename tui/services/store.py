@@ -20,6 +20,7 @@ Textual.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -28,10 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.core.logs import log
 from tui.domain.tracked import TrackedTask
 from tui.services.store_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    count_mismatch,
     read_all,
     statements,
     transaction,
@@ -108,9 +111,41 @@ class TaskStore:
         if migrated is not None:
             return self._finish_migration(migrated)
         try:
-            return LoadResult(read_all(conn))
+            mismatch = count_mismatch(conn)
+            tasks = read_all(conn)
         except sqlite3.DatabaseError as exc:
             return self._corrupt(exc)
+        if mismatch is not None:
+            rows, recorded = mismatch
+            kept = f"; the last good copy is kept at {self.backup}" if self.backup.exists() else ""
+            return LoadResult(
+                tasks,
+                problem=f"{self.path} holds {rows} tasks but recorded {recorded}: it was "
+                f"damaged{kept}",
+            )
+        self._refresh_backup(conn)
+        return LoadResult(tasks)
+
+    @property
+    def backup(self) -> Path:
+        return self.path.with_name(self.path.name + ".bak")
+
+    def _refresh_backup(self, conn: sqlite3.Connection) -> None:
+        """Copy a database that passed the integrity check and the count check
+        to ``tasks.db.bak``, once per start. A damaged reading never gets here,
+        so the backup is never replaced by a smaller, broken list."""
+        partial = self.backup.with_name(self.backup.name + ".part")
+        try:
+            target = sqlite3.connect(partial)
+            try:
+                conn.backup(target)
+            finally:
+                target.close()
+            os.replace(partial, self.backup)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("no backup of %s: %s", self.path, exc)
+            with contextlib.suppress(OSError):
+                partial.unlink()
 
     def _load_read_only(self) -> LoadResult:
         if not self.path.exists():

@@ -68,6 +68,18 @@ MIGRATIONS: tuple[str, ...] = (
         INSERT INTO status_history VALUES (new.id, new.status, new.status_at);
     END;
     """,
+    # 2: the task count, kept by triggers in the same transaction as each write,
+    # so a file that lost rows without SQLite noticing is still caught on load.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta VALUES ('task_count', (SELECT count(*) FROM tasks));
+    CREATE TRIGGER count_added AFTER INSERT ON tasks BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'task_count';
+    END;
+    CREATE TRIGGER count_removed AFTER DELETE ON tasks BEGIN
+        UPDATE meta SET value = value - 1 WHERE key = 'task_count';
+    END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: SQLite integers are 64-bit: larger server numbers are stored as missing.
@@ -157,6 +169,15 @@ def upsert(conn: sqlite3.Connection, record: TrackedTask) -> None:
         "INSERT INTO downloads VALUES (?, ?, ?)",
         [(record.id, clip_id, path) for clip_id, path in record.downloads.items()],
     )
+
+
+def count_mismatch(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """(rows, recorded count) when they differ, else ``None``."""
+    rows = conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
+    recorded = conn.execute("SELECT value FROM meta WHERE key = 'task_count'").fetchone()
+    if recorded is None or recorded[0] == rows:
+        return None
+    return rows, recorded[0]
 
 
 def read_all(conn: sqlite3.Connection) -> list[TrackedTask]:

@@ -38,6 +38,32 @@ def read_toml(path: Path, read_only: bool = False) -> LoadResult:
     return TomlFile(path).load(read_only)
 
 
+def _looks_cut(raw: bytes, doc: dict[str, object]) -> str | None:
+    """Why a parsed file still looks truncated, or ``None``. Our writer (tomli-w)
+    ends the file with a newline and writes each entry's keys in one order; a
+    last entry missing a key that every other entry has was cut mid-way."""
+    if raw and not raw.endswith(b"\n"):
+        return "it does not end with a newline"
+    if "tasks" not in doc:  # our writer always writes the list, if only "tasks = []"
+        return "it has no task list"
+    entries = doc["tasks"]
+    dicts = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    if not dicts:
+        return None
+    *others, last = dicts
+    expected = {"id", "added_at"}  # to_toml always writes both
+    if others:
+        expected |= set.intersection(*(set(e) for e in others))
+    if missing := sorted(expected - set(last)):
+        return f"its last entry has no {', '.join(missing)}"
+    tasks = [e["task"] for e in others if isinstance(e.get("task"), dict)]
+    if tasks and isinstance(last.get("task"), dict):
+        task_keys = {"id"} | set.intersection(*(set(t) for t in tasks))
+        if missing := sorted(task_keys - set(last["task"])):
+            return f"its last task has no {', '.join(missing)}"
+    return None
+
+
 class TomlFile:
     """Reads and atomically writes a ``tasks.toml``."""
 
@@ -89,6 +115,13 @@ class TomlFile:
                 tasks,
                 moved_aside=copy,
                 problem=f"{skipped} unreadable entr{'y' if skipped == 1 else 'ies'} in {self.path}",
+            )
+        if cut := _looks_cut(raw, doc):
+            # Valid TOML can still be a cut file: a cut between two lines of the
+            # last entry, or between entries, parses. The file itself is kept
+            # (migration renames it to tasks.toml.migrated, never deletes it).
+            return LoadResult(
+                tasks, problem=f"{self.path} looks cut short ({cut}); {len(tasks)} task(s) read"
             )
         return LoadResult(tasks)
 

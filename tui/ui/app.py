@@ -136,8 +136,10 @@ class MusicMintApp(App[int]):
             log.error(loaded.problem)
             if loaded.read_only:
                 note = f"{loaded.problem}. Changes in this session will not be saved."
-            elif loaded.tasks:
+            elif loaded.tasks and loaded.moved_aside:
                 note = f"{loaded.problem}; the original is kept at {loaded.moved_aside}."
+            elif loaded.tasks:
+                note = f"{loaded.problem}."  # the problem says where a good copy is
             else:
                 where = f" It was moved to {loaded.moved_aside}." if loaded.moved_aside else ""
                 note = f"{loaded.problem}; starting with an empty list.{where}"
