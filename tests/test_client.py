@@ -315,3 +315,28 @@ async def test_lone_surrogates_become_replacement_characters(tmp_path) -> None:
         task = await c.get_task("abc")
     assert task.results[0].title == "a\ufffdb"
     TaskStore(tmp_path / "t.db").save([TrackedTask("abc", 1.0, task)])  # encodable
+
+
+async def test_the_httpx_path_has_the_same_bounds() -> None:
+    """With a proxy configured, reads go through httpx: its own decoder would
+    inflate a whole gzip chunk at once, so the client decodes raw bytes with
+    the wire's bounded decoder (memory: the body plus one slice)."""
+    import gzip
+    import tracemalloc
+
+    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": "gzip"}
+        )
+
+    async with _client_returning(handler) as c:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ProtocolError, match="larger than 8 MB"):
+                await c.get_task("abc")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 12 * 1024 * 1024

@@ -8,7 +8,6 @@ clear message, nothing lost.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from pathlib import Path
@@ -165,7 +164,7 @@ async def test_a_trickling_download_fails_at_the_rate_floor(sim_server, tmp_path
     sim_server.sim.file_faults["slow"] = Fault.slow_file(0.2)  # an eighth per 200 ms
     folder = tmp_path / "out"
     folder.mkdir()
-    floor = (1024 * 1024, 0.5)  # at least 1 MB in any half second
+    floor = (1024 * 1024, 0.2)  # at least 1 MB in every 0.2 s
     async with Downloader(folder, retry_base=0.01, min_rate=floor) as downloader:
         started = time.monotonic()
         with pytest.raises(DownloadError, match="stalled"):
@@ -188,9 +187,9 @@ def test_wait_download_keeps_to_the_timeout_and_leaves_no_part_file(
     sim_server.sim.file_faults[clip_id] = Fault.slow_file(10)  # 80 s for the file
     out = tmp_path / "out"
     started = time.monotonic()
-    status = main(["wait", "dlt", "--interval", "0.05", "--timeout", "2", "--download", str(out)])
+    status = main(["wait", "dlt", "--interval", "0.05", "--timeout", "1", "--download", str(out)])
     assert status == 3  # the timeout's exit status
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 3
     assert "--timeout reached while downloading" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == []  # no .part, no sidecar
 
@@ -200,8 +199,7 @@ def test_wait_download_keeps_to_the_timeout_and_leaves_no_part_file(
 
 async def test_eight_trickling_answers_do_not_starve_a_healthy_task(sim_server) -> None:
     """Eight answers trickling a byte a second once held all eight slots: a
-    healthy task went unpolled for 40 s. It keeps its cadence now (scaled
-    down: a 2 s interval here for the issue's 5 s)."""
+    healthy task went unpolled for 40 s. It keeps its 5 s cadence (±1 s) now."""
     from tui.api import MusicMintClient
     from tui.services.poller import Polled, Poller
 
@@ -217,7 +215,7 @@ async def test_eight_trickling_answers_do_not_starve_a_healthy_task(sim_server) 
             polled.append(time.monotonic())
 
     async with MusicMintClient(sim_server.url, KEY, timeout=30, max_connections=32) as client:
-        poller = Poller(client, on_event, interval=2.0, max_concurrency=8)
+        poller = Poller(client, on_event, interval=5.0, max_concurrency=8)
         for i in range(8):
             poller.track(f"slow{i}")
         poller.track("healthy")
@@ -225,17 +223,13 @@ async def test_eight_trickling_answers_do_not_starve_a_healthy_task(sim_server) 
         runner = asyncio.create_task(poller.run())
         try:
             async with asyncio.timeout(15):
-                while len(polled) < 3:
+                while len(polled) < 2:
                     await asyncio.sleep(0.05)
         finally:
             poller.stop()
             runner.cancel()
     assert polled[0] - started < 1.0  # waited at most for the slow ones' slots
-    # Each poll is due an interval (±10 %) after the previous was *due*, so a
-    # gap is 2 s ± 0.2 s jitter ± the first poll's wait for a slot.
-    gaps = [b - a for a, b in itertools.pairwise(polled)]
-    assert all(1.3 <= gap <= 2.7 for gap in gaps), gaps
-    assert polled[2] - started < 5.5
+    assert 4.0 <= polled[1] - polled[0] <= 6.0, polled  # 5 s ± 1 s
 
 
 def test_wait_against_a_gzip_bomb_peaks_under_100_mb(sim_server, tmp_path: Path) -> None:
@@ -386,7 +380,7 @@ def test_wait_caps_a_huge_retry_after_like_the_dashboard(sim_server, monkeypatch
     monkeypatch.setenv("MUSICMINT_API_KEY", KEY)
     monkeypatch.setenv("MUSICMINT_BASE_URL", sim_server.url)
     sim_server.sim.inject("rl", Fault.rate_limited("1000000000000"))
-    status = main(["wait", "rl", "--timeout", "1", "--interval", "0.05"])
+    status = main(["wait", "rl", "--timeout", "0.5", "--interval", "0.05"])
     err = capsys.readouterr().err
     assert status == 3
     assert f"rate limited, pausing {MAX_PAUSE:.0f}s" in err

@@ -5,6 +5,7 @@ Knows nothing of Textual; the poller and the ``wait`` command both use it.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import ssl
@@ -21,7 +22,7 @@ from tui.api.envelope import parse_list_response, parse_task_response
 from tui.api.errors import NetworkError, ProtocolError, RequestTimeoutError
 from tui.api.ids import validate_task_id
 from tui.api.models import LIST_STATUS_FILTER, Task, TaskPage
-from tui.api.wire import Wire
+from tui.api.wire import Decoder, Wire
 from tui.core.config import DEFAULT_TIMEOUT, Config
 from tui.core.sanitize import mask_key
 
@@ -60,6 +61,7 @@ class MusicMintClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        self._timeout = timeout
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
@@ -146,16 +148,23 @@ class MusicMintClient:
             answer = await self._wire.post_json(path, payload)
             return answer.status, answer.headers, answer.content
         try:
-            async with self._http.stream("POST", path, json=body) as response:
-                content = bytearray()
-                async for chunk in response.aiter_bytes():
-                    content += chunk
-                    if len(content) > MAX_BODY_BYTES:
-                        raise ProtocolError(
-                            f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MB",
-                            http_status=response.status_code,
-                        )
-                return response.status_code, response.headers, bytes(content)
+            # The same bounds as the wire: one deadline for the whole exchange,
+            # and decoding a slice at a time up to the body cap (httpx's own
+            # decoder inflates a whole chunk at once: a gzip bomb).
+            async with asyncio.timeout(self._timeout):
+                async with self._http.stream("POST", path, json=body) as response:
+                    content = bytearray()
+                    if response.is_stream_consumed:  # built with its body (MockTransport)
+                        Decoder("", MAX_BODY_BYTES).feed(response.content, content)
+                    else:
+                        encoding = response.headers.get("content-encoding", "")
+                        decoder = Decoder(encoding, MAX_BODY_BYTES)
+                        async for chunk in response.aiter_raw():
+                            decoder.feed(chunk, content)
+                        decoder.finish()
+                    return response.status_code, response.headers, bytes(content)
+        except TimeoutError:
+            raise RequestTimeoutError(f"no complete answer within {self._timeout:g} s") from None
         except httpx.TimeoutException as exc:
             raise RequestTimeoutError(
                 f"no answer within the timeout ({type(exc).__name__})"

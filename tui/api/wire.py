@@ -76,7 +76,7 @@ class _Conn:
         self.writer.close()
 
 
-class _Decoder:
+class Decoder:
     """Bounded ``Content-Encoding`` decoding: never produces more than ``limit`` bytes."""
 
     def __init__(self, encoding: str, limit: int) -> None:
@@ -215,7 +215,7 @@ class Wire:
             conn.writer.write(state.send(h11.EndOfMessage()))
             await conn.writer.drain()
             response: h11.Response | None = None
-            decoder: _Decoder | None = None
+            decoder: Decoder | None = None
             content = bytearray()
             while True:
                 event = state.next_event()
@@ -237,7 +237,7 @@ class Wire:
                         name.decode("latin-1"): value.decode("latin-1")
                         for name, value in event.headers
                     }
-                    decoder = _Decoder(headers.get("content-encoding", ""), self._max_body)
+                    decoder = Decoder(headers.get("content-encoding", ""), self._max_body)
                 elif isinstance(event, h11.Data):
                     assert decoder is not None
                     decoder.feed(event.data, content)
