@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
 
+from tui.api import MusicMintClient
 from tui.core.config import load_config
 from tui.services.store import DB_NAME, TaskStore
 from tui.simulator import SimulatorServer
@@ -98,3 +100,29 @@ def notifications(app: MusicMintApp) -> list[str]:
 async def loaded(pilot: Pilot) -> None:
     """Wait until the task file has been read (it is read after the first frame)."""
     await wait_for(pilot, lambda: pilot.app.loaded)
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """64 MB of zeros in a ~64 KB gzip body."""
+    import gzip
+
+    return gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
+
+
+async def peak_while_refusing_a_bomb(client: MusicMintClient) -> int:
+    """Bytes allocated at the peak while ``client`` refuses a bomb answer
+    (tracemalloc): what one hostile response costs in memory."""
+    import tracemalloc
+
+    import pytest
+
+    from tui.api import ProtocolError
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProtocolError, match="larger than 8 MB"):
+            await client.get_task("abc")
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -27,6 +27,7 @@ from tui.api import (
 from tui.simulator import Fault, Simulator, SimulatorServer
 
 from .conftest import KEY, FakeClock
+from .harness import gzip_bomb, peak_while_refusing_a_bomb
 
 
 async def test_completed_task_has_every_spec_field(client, sim, clock: FakeClock) -> None:
@@ -321,22 +322,10 @@ async def test_the_httpx_path_has_the_same_bounds() -> None:
     """With a proxy configured, reads go through httpx: its own decoder would
     inflate a whole gzip chunk at once, so the client decodes raw bytes with
     the wire's bounded decoder (memory: the body plus one slice)."""
-    import gzip
-    import tracemalloc
-
-    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": "gzip"}
-        )
+        stream = httpx.ByteStream(gzip_bomb())
+        return httpx.Response(200, stream=stream, headers={"Content-Encoding": "gzip"})
 
     async with _client_returning(handler) as c:
-        tracemalloc.start()
-        try:
-            with pytest.raises(ProtocolError, match="larger than 8 MB"):
-                await c.get_task("abc")
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    assert peak < 12 * 1024 * 1024
+        assert await peak_while_refusing_a_bomb(c) < 12 * 1024 * 1024

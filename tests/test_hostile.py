@@ -20,7 +20,14 @@ from tui.services.downloads import Downloader, DownloadError
 from tui.simulator import Fault
 
 from .conftest import KEY, FakeClock
-from .harness import make_app, notifications, region_text, screen_text, wait_for
+from .harness import (
+    gzip_bomb,
+    make_app,
+    notifications,
+    region_text,
+    screen_text,
+    wait_for,
+)
 
 HUGE = 10**400  # valid JSON; overflows a float, and SQLite's INTEGER
 
@@ -235,13 +242,11 @@ async def test_eight_trickling_answers_do_not_starve_a_healthy_task(sim_server) 
 def test_wait_against_a_gzip_bomb_peaks_under_100_mb(sim_server, tmp_path: Path) -> None:
     """64 MB of zeros in a 64 KB gzip body, every answer: decoding stops at the
     8 MB cap. Measured in a grandchild so no other process's peak counts."""
-    import gzip
     import subprocess
     import sys
 
-    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
-    sim_server.sim.inject("bomb", Fault(status=200, body=bomb, headers=headers))
+    sim_server.sim.inject("bomb", Fault(status=200, body=gzip_bomb(), headers=headers))
     measure = (
         "import resource, subprocess, sys\n"
         "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"

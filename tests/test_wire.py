@@ -12,7 +12,6 @@ import asyncio
 import gzip
 import json
 import time
-import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +29,7 @@ from tui.api import (
 from tui.api.client import MAX_BODY_BYTES, environment_proxy
 
 from .conftest import KEY
+from .harness import gzip_bomb, peak_while_refusing_a_bomb
 
 OK = json.dumps({"code": 0, "data": {"id": "abc", "status": "queuing"}}).encode()
 
@@ -179,15 +179,8 @@ async def test_gzip_answers_are_decoded() -> None:
 
 async def test_gzip_bomb_stops_at_the_body_cap() -> None:
     """64 MB of zeros compress to ~64 KB; decoding stops just past the cap."""
-    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
-    async with serving(sends(answer(bomb, "Content-Encoding: gzip"))) as (_, c):
-        tracemalloc.start()
-        try:
-            with pytest.raises(ProtocolError, match="larger than 8 MB"):
-                await c.get_task("abc")
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    async with serving(sends(answer(gzip_bomb(), "Content-Encoding: gzip"))) as (_, c):
+        peak = await peak_while_refusing_a_bomb(c)
     assert MAX_BODY_BYTES == 8 * 1024 * 1024
     assert peak < MAX_BODY_BYTES + 4 * 1024 * 1024  # the body and a slice, not 64 MB
 
