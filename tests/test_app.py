@@ -310,6 +310,21 @@ async def test_slash_opens_the_filter_from_anywhere_and_types_itself_inside_it(
         assert "filter: a/b" in screen_text(app)
 
 
+async def test_keys_typed_right_after_slash_go_into_the_filter(sim_server, data_dir, clock) -> None:
+    """A fast typist's "/de": the keys are queued before the filter has focus;
+    they once reached the table, where d starts a download."""
+    from textual import events
+
+    sim_server.sim.book.seed("dl-1", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["dl-1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["dl-1"].finished)
+        for key, character in (("slash", "/"), ("d", "d"), ("e", "e")):
+            app.post_message(events.Key(key, character))  # as the driver does: no waiting
+        await wait_for(pilot, lambda: app.main.filter_input.value == "de")
+        assert len(app.downloads) == 0
+
+
 async def test_refresh_polls_a_finished_task_again(sim_server, data_dir, clock) -> None:
     sim_server.sim.book.seed("fin", outcome="completed", age=60)
     app = make_app(sim_server, data_dir, clock, ids=["fin"])

@@ -356,7 +356,9 @@ class MainScreen(Screen[None]):
             self.filter_input.insert_text_at_cursor("/")
             return
         self.filter_input.add_class("-visible")
-        self.filter_input.focus()
+        # Focus now, not via focus()'s deferred callback: keys typed right
+        # after "/" are already queued, and would reach the table (d: download).
+        self.set_focus(self.filter_input)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
