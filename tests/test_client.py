@@ -323,8 +323,10 @@ async def test_the_httpx_path_has_the_same_bounds() -> None:
     inflate a whole gzip chunk at once, so the client decodes raw bytes with
     the wire's bounded decoder (memory: the body plus one slice)."""
 
+    bomb = gzip_bomb()  # built before memory is measured
+
     def handler(request: httpx.Request) -> httpx.Response:
-        stream = httpx.ByteStream(gzip_bomb())
+        stream = httpx.ByteStream(bomb)
         return httpx.Response(200, stream=stream, headers={"Content-Encoding": "gzip"})
 
     async with _client_returning(handler) as c:

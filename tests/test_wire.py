@@ -185,6 +185,32 @@ async def test_gzip_bomb_stops_at_the_body_cap() -> None:
     assert peak < MAX_BODY_BYTES + 4 * 1024 * 1024  # the body and a slice, not 64 MB
 
 
+async def test_bytes_after_a_gzip_body_are_refused_not_kept() -> None:
+    """A valid gzip body followed by endless bytes: they were kept (and copied
+    quadratically) until the deadline: 166 MB and a pinned CPU for wait."""
+    head = answer(
+        gzip.compress(OK), "Content-Encoding: gzip", length=len(gzip.compress(OK)) + 10**7
+    )
+
+    async def then_junk(reader, writer, n) -> None:
+        writer.write(head)
+        for _ in range(1000):
+            writer.write(b"x" * 10_000)
+            await writer.drain()
+
+    async with serving(then_junk) as (_, c):
+        with pytest.raises(ProtocolError, match="data after the compressed end"):
+            await c.get_task("abc")
+
+
+async def test_an_answer_of_millions_of_tiny_objects_is_refused_before_parsing() -> None:
+    """8 MB of "{}," parses into 2.8 million dicts: 1.5 GB for one answer."""
+    body = b'{"code":0,"data":{"id":"abc","results":[' + b"{}," * 2_500_000 + b"{}]}}"
+    async with serving(sends(answer(body))) as (_, c):
+        with pytest.raises(ProtocolError, match="over 200,000 JSON objects"):
+            await c.get_task("abc")
+
+
 async def test_undecodable_or_unknown_encoding_is_a_protocol_error() -> None:
     async with serving(sends(answer(b"not gzip", "Content-Encoding: gzip"))) as (_, c):
         with pytest.raises(ProtocolError, match="undecodable"):

@@ -94,6 +94,8 @@ def _envelope_fields(body: Any) -> tuple[int | None, str | None, str | None]:
     )
 
 
+#: JSON objects and arrays in one answer, at most (counted before parsing).
+MAX_CONTAINERS = 200_000
 #: Server text shown in one notification or error line is cut to this length.
 MAX_MESSAGE = 500
 MAX_REQUEST_ID = 100
@@ -112,6 +114,13 @@ def check_envelope(
     now: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Return the envelope's ``data`` object, or raise the matching error."""
+    if content.count(b"{") + content.count(b"[") > MAX_CONTAINERS:
+        # Parsing first would build them all: 8 MB of "{}," is 2.8 million dicts
+        # (1.5 GB). A 10,000-clip task has ~10,000.
+        raise ProtocolError(
+            f"an answer with over {MAX_CONTAINERS:,} JSON objects is refused",
+            http_status=status,
+        )
     body = _decode_json(content)
     code, message, request_id = _envelope_fields(body)
     ctx: dict[str, Any] = {"code": code, "request_id": request_id, "http_status": status}

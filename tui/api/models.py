@@ -77,6 +77,33 @@ def _describe_number(number: int | float) -> str:
     return repr(number)
 
 
+#: Longest server text kept, by field; longer is cut with "…". A 6 MB prompt
+#: once took 20 s to lay out in one detail card.
+TEXT_LIMITS = {"id": 200, "title": 300, "tags": 500, "prompt": 10_000, "error": 2_000}
+#: A URL longer than this is no URL we will fetch or open: missing.
+MAX_URL = 4096
+#: Results kept per task; the rest are dropped (and noted in the error log).
+MAX_RESULTS = 20_000
+
+
+def as_text(value: Any, name: str) -> str | None:
+    """A string cut to its field's limit (see :data:`TEXT_LIMITS`)."""
+    text = as_str(value)
+    limit = TEXT_LIMITS[name]
+    if text is None or len(text) <= limit:
+        return text
+    _note(f"{name} of {len(text):,} characters cut to {limit:,}")
+    return text[: limit - 1] + "…"
+
+
+def as_url(value: Any, name: str) -> str | None:
+    text = as_str(value)
+    if text is None or len(text) <= MAX_URL:
+        return text
+    _note(f"{name} of {len(text):,} characters is not used")
+    return None
+
+
 def as_timestamp_ms(value: Any, name: str) -> int | None:
     """An epoch time in ms within :data:`EARLIEST_MS`..:data:`LATEST_MS`, or 0
     ("never", for ``expire_at``). A value that is plausible only as seconds is
@@ -134,13 +161,13 @@ class Clip:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Clip:
         return cls(
-            id=as_str(obj.get("id")),
-            audio_url=as_str(obj.get("audio_url")),
-            image_url=as_str(obj.get("image_url")),
-            title=as_str(obj.get("title")),
+            id=as_text(obj.get("id"), "id"),
+            audio_url=as_url(obj.get("audio_url"), "audio_url"),
+            image_url=as_url(obj.get("image_url"), "image_url"),
+            title=as_text(obj.get("title"), "title"),
             duration=as_duration(obj.get("duration")),
-            tags=as_str(obj.get("tags")),
-            prompt=as_str(obj.get("prompt")),
+            tags=as_text(obj.get("tags"), "tags"),
+            prompt=as_text(obj.get("prompt"), "prompt"),
             expire_at=as_timestamp_ms(obj.get("expire_at"), "expire_at"),
         )
 
@@ -180,6 +207,9 @@ class Task:
         """``keep_raw=False`` when the dict is not an API answer (the task file): with
         thousands of tasks, holding every parsed dict would double the memory."""
         results = data.get("results")
+        if isinstance(results, list) and len(results) > MAX_RESULTS:
+            _note(f"{len(results):,} results in one task; the first {MAX_RESULTS:,} are kept")
+            results = results[:MAX_RESULTS]
         clips = (
             tuple(Clip.from_json(item) for item in results if isinstance(item, dict))
             if isinstance(results, list)
@@ -190,7 +220,7 @@ class Task:
             status=as_str(data.get("status")),
             created_at=as_timestamp_ms(data.get("created_at"), "created_at"),
             results=clips,
-            error=as_str(data.get("error")),
+            error=as_text(data.get("error"), "error"),
             raw=data if keep_raw else {},
         )
 

@@ -99,6 +99,10 @@ class Decoder:
         if self._z is None:
             self._grow(into, data)
             return
+        if self._z.eof:  # bytes after the end of the compressed body
+            if data:
+                raise ProtocolError("malformed response body: data after the compressed end")
+            return
         pending = data
         while pending:
             try:
@@ -112,6 +116,8 @@ class Decoder:
                 return
             self.fed += len(pending) - len(self._z.unconsumed_tail)
             self._grow(into, piece)
+            if self._z.eof and self._z.unused_data:
+                raise ProtocolError("malformed response body: data after the compressed end")
             pending = self._z.unconsumed_tail
 
     def _grow(self, into: bytearray, piece: bytes) -> None:
