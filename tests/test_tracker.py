@@ -232,3 +232,15 @@ def test_undo_skips_a_removed_id_that_was_added_again(tracker: Tracker) -> None:
     assert tracker.undo() is None  # nothing left to bring back; no duplicate row
     assert list(tracker.records) == ["b", "a"]
     assert tracker.counts["pending"] == 2
+
+
+def test_clip_keys_never_collide() -> None:
+    from tui.api.models import Clip
+    from tui.domain.tracked import clip_keys
+
+    def clip(clip_id: str | None) -> Clip:
+        return Clip(clip_id, None, None, None, None, None, None, None)
+
+    keys = clip_keys([clip(None), clip("#1"), clip("dup"), clip("dup"), clip("solo")])
+    assert keys == ["#1", "#2", "#3", "#4", "solo"]
+    assert len(set(keys)) == len(keys)

@@ -30,9 +30,14 @@ def clip_keys(clips: Sequence[Clip]) -> list[str]:
     file and one "Saved" mark."""
     counts = Counter(clip.id for clip in clips)
     return [
-        clip.id if clip.id and counts[clip.id] == 1 else f"#{index + 1}"
+        # An ID that starts with "#" could be another clip's position: not used.
+        clip.id if _own_key(clip.id, counts) else f"#{index + 1}"
         for index, clip in enumerate(clips)
     ]
+
+
+def _own_key(clip_id: str | None, counts: Counter[str | None]) -> bool:
+    return bool(clip_id) and counts[clip_id] == 1 and not str(clip_id).startswith("#")
 
 
 @dataclass

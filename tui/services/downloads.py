@@ -49,6 +49,8 @@ MIN_RATE = (16 * 1024, 15.0)
 #: Audio smaller than this many bytes per second of the clip's length was cut
 #: short (8 kbit/s, below any real MP3), e.g. by a Content-Length that lied.
 MIN_AUDIO_BYTES_PER_SECOND = 1000
+#: Whatever the clip's length (unknown, or missing): no MP3 track is this small.
+MIN_AUDIO_BYTES = 4096
 
 
 class DownloadError(Exception):
@@ -294,19 +296,17 @@ class Downloader:
                 raise DownloadError(
                     f"incomplete: got {progress.received} of {progress.total} bytes"
                 )
-            if (
-                kind == "audio"
-                and duration
-                and progress.received < (duration * MIN_AUDIO_BYTES_PER_SECOND)
-            ):
-                raise DownloadError(
-                    f"only {progress.received} bytes: too small for {clip_length(duration)}"
-                    " of audio (cut short?)"
-                )
             suffix = looks_like(head, kind)
             if suffix is None:
                 what = "an MP3" if kind == "audio" else "an image"
                 raise _Final(f"the file is not {what} (it starts with {head[:8]!r})")
+            if kind == "audio" and progress.received < max(
+                MIN_AUDIO_BYTES, (duration or 0) * MIN_AUDIO_BYTES_PER_SECOND
+            ):
+                length = f"{clip_length(duration)} of audio" if duration else "a track"
+                raise DownloadError(
+                    f"only {progress.received} bytes: too small for {length} (cut short?)"
+                )
             # No await from here to the rename: no other download can take the name.
             target = free_target(self.folder, stem, suffix, owner)
             os.replace(tmp, target)

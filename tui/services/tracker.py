@@ -27,7 +27,7 @@ from types import MappingProxyType
 from tui.api import NotFoundError, ResultExpiredError
 from tui.core.logs import log
 from tui.core.sanitize import scrub
-from tui.domain.tracked import WORKING, TrackedTask
+from tui.domain.tracked import WORKING, TrackedTask, clip_keys
 from tui.services.poller import Polled, PollFailed
 from tui.services.store import Changes
 
@@ -101,10 +101,11 @@ class Tracker:
         self._counts[record.status] += 1
         if record.task is None or record.expired is not None:
             return
+        clips = record.task.results
         entries = [
-            (clip.expire_at, record.id, clip.id)
-            for clip in record.task.results
-            if clip.id and clip.expire_at and clip.id not in record.downloads
+            (clip.expire_at, record.id, key)
+            for clip, key in zip(clips, clip_keys(clips), strict=True)
+            if clip.expire_at and key not in record.downloads
         ]
         if entries:
             self._expiries_of[record.id] = entries
