@@ -283,3 +283,22 @@ def test_a_database_that_lost_rows_is_reported_and_its_backup_kept(tmp_path: Pat
     assert f"the last good copy is kept at {store.backup}" in loaded.problem
     # The damaged reading did not replace the backup.
     assert len(TaskStore(store.backup).load(read_only=True).tasks) == 10
+
+
+def test_an_empty_or_shorter_database_never_replaces_a_larger_backup(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    store = TaskStore(path)
+    store.save([TrackedTask(f"t{i}", float(i)) for i in range(10)])
+    assert store.load().problem is None  # backup: 10 tasks
+    store.close()
+    path.write_bytes(b"")  # emptied by something else
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    loaded = TaskStore(path).load()
+    assert loaded.tasks == [] and loaded.problem is not None
+    assert f"{store.backup} holds 10 tasks" in loaded.problem
+    again = TaskStore(path)  # a new list of one task, two starts later
+    again.save([TrackedTask("new", 1.0)])
+    assert again.load().problem is None
+    again.close()
+    assert len(TaskStore(store.backup).load(read_only=True).tasks) == 10  # still the 10

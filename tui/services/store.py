@@ -80,6 +80,7 @@ class TaskStore:
         self._on_error: Callable[[StoreError], None] = lambda exc: None
         #: Why the last write failed (kept until a write succeeds).
         self.last_error: str | None = None
+        self._fresh = False
 
     # -- reading -------------------------------------------------------------
     def load(self, read_only: bool = False) -> LoadResult:
@@ -123,17 +124,39 @@ class TaskStore:
                 problem=f"{self.path} holds {rows} tasks but recorded {recorded}: it was "
                 f"damaged{kept}",
             )
-        self._refresh_backup(conn)
+        backed_up = self._backup_count()
+        if len(tasks) >= backed_up:
+            self._refresh_backup(conn)
+        elif self._fresh:  # an empty or new file where a list used to be
+            return LoadResult(
+                tasks,
+                problem=f"{self.path} was empty, but {self.backup} holds {backed_up} tasks; "
+                f"to get them back, quit and copy it over {self.path.name}",
+            )
         return LoadResult(tasks)
+
+    def _backup_count(self) -> int:
+        """Tasks in the backup (0 without one): it is never replaced by fewer."""
+        if not self.backup.exists():
+            return 0
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"{self.backup.as_uri()}?mode=ro", uri=True)
+            ) as db:
+                return db.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        except sqlite3.Error:
+            return 0  # an unreadable backup is no good copy
 
     @property
     def backup(self) -> Path:
         return self.path.with_name(self.path.name + ".bak")
 
     def _refresh_backup(self, conn: sqlite3.Connection) -> None:
-        """Copy a database that passed the integrity check and the count check
-        to ``tasks.db.bak``, once per start. A damaged reading never gets here,
-        so the backup is never replaced by a smaller, broken list."""
+        """Copy a database that passed the integrity check and the count check,
+        and holds at least as many tasks as the backup, to ``tasks.db.bak``
+        (once per start). A damaged, empty or shorter reading never replaces
+        it; after tasks are removed on purpose it stays the larger, older list
+        until the list grows back, which loses nothing."""
         partial = self.backup.with_name(self.backup.name + ".part")
         try:
             target = sqlite3.connect(partial)
@@ -227,6 +250,7 @@ class TaskStore:
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {check}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            self._fresh = version == 0  # a new (or empty) file: no schema yet
             for number in range(version, SCHEMA_VERSION):
                 with transaction(conn):
                     for statement in statements(MIGRATIONS[number]):
