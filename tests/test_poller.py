@@ -456,3 +456,25 @@ def test_an_outage_is_probed_one_request_at_a_time_then_everyone_resumes() -> No
         assert any(isinstance(e, LinkState) and e.state == "ok" for e in events)
 
     run_virtual(main)
+
+
+def test_resume_during_an_outage_sends_one_probe_not_everyone() -> None:
+    def down(task_id: str, n: int) -> Task | MusicMintError:
+        return NetworkError("connection refused")
+
+    async def main() -> None:
+        source = Scripted(down)
+        poller = make_poller(source, [], interval=5.0, rng=random.Random(2))
+        for i in range(500):
+            poller.track(f"t{i}", delay=5.0 * i / 500)
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(120)
+        assert poller.link.state == "offline"
+        before = source.total
+        poller.resume()  # ctrl+r with a new config
+        await asyncio.sleep(1)
+        assert source.total - before == 1  # one probe at once, not 500
+        poller.stop()
+        await runner
+
+    run_virtual(main)

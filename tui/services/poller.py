@@ -155,6 +155,7 @@ class Poller:
         #: While offline, one request at a time probes the link, at this time.
         self._probe_at = 0.0
         self._probe_failures = 0
+        self._answered_at: float | None = None  # (clock) the last successful answer
         self._paused_until = 0.0
         self.auth_blocked = False
         self._recent: deque[bool] = deque(maxlen=HEALTH_WINDOW)
@@ -191,6 +192,12 @@ class Poller:
         must not stop polling again (see ``_epoch``)."""
         self._epoch += 1
         self.auth_blocked = False  # a Retry-After pause still holds
+        if self._link.state == "offline":
+            # Not everyone at once into an outage: one probe, now, with the
+            # new settings; its success releases the rest.
+            self._probe_at = 0.0
+            self._wake.set()
+            return
         now = max(self.clock(), self._paused_until)
         for task_id in self._active - self._inflight:
             self._failures.pop(task_id, None)
@@ -268,15 +275,21 @@ class Poller:
             await self._sleep(None)
             return
         due, _, task_id = self._heap[0]
-        if due > now and not probing:  # a probe goes now, whatever its task's backoff
+        if probing:
+            # The probe goes now, whatever its task's backoff; the task that
+            # failed least makes the fairest test of the link.
+            task_id = min(self._due, key=lambda t: self._failures.get(t, 0))
+            due = self._due[task_id]
+        elif due > now:
             await self._sleep(due - now)
             return
         await self._sem.acquire()
         if self._paused_until > self.clock() or self.auth_blocked:
             self._sem.release()
             return
-        heapq.heappop(self._heap)
-        del self._due[task_id]
+        if not probing:
+            heapq.heappop(self._heap)
+        del self._due[task_id]  # a probe's heap entry goes stale and is dropped later
         self._inflight.add(task_id)
         # Lateness at send time, after any wait for a free slot: a saturated
         # poller shows its backlog instead of hiding it in the semaphore.
@@ -328,6 +341,7 @@ class Poller:
 
     def _succeeded(self, task_id: str, task: Task, due: float, lateness: float) -> None:
         self._failures.pop(task_id, None)
+        self._answered_at = self.clock()
         self._recent.append(True)
         self._last_success = self.wall()
         self._trouble_since = None
@@ -404,7 +418,11 @@ class Poller:
         if self._trouble_since is None:
             self._trouble_since = wall
         failed = self._recent.count(False)
-        if failed >= 3 and failed * 2 > len(self._recent):
+        # Offline only when nothing has answered for two intervals: tasks whose
+        # answers trickle and time out must not take a working link for a dead
+        # one (and put every other task behind a single probe).
+        silent = self._answered_at is None or self.clock() - self._answered_at > 2 * self.interval
+        if failed >= 3 and failed * 2 > len(self._recent) and silent:
             state = "offline"
             # One probe at a time on its own backoff: a 2,000-task outage once
             # kept ~68 requests/s going, each task backing off alone.
