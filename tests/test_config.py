@@ -168,3 +168,9 @@ def test_http_to_another_host_warns_and_config_shows_the_proxy(capsys, monkeypat
     assert "readable by other users" in captured.err  # as the dashboard and wait say
     path.chmod(0o600)
     assert load_config(env={"MUSICMINT_BASE_URL": "http://127.0.0.1:8080"}).warnings == ()
+
+
+def test_a_key_in_the_base_url_is_masked(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("MUSICMINT_BASE_URL", f"https://{SECRET}@api.example.com")
+    assert main(["config"]) == 0
+    assert "supersecret" not in capsys.readouterr().out

@@ -157,7 +157,7 @@ class Config:
     def describe(self) -> list[str]:
         """``section.key = value  (source)`` lines with the key masked."""
         values = {
-            "api.base_url": self.base_url,
+            "api.base_url": mask_secrets(self.base_url),
             "api.api_key": self.masked_key,
             "api.timeout": self.timeout,
             "polling.interval": self.interval,

@@ -178,7 +178,8 @@ class MainScreen(Screen[None]):
     def refresh_status(self, now: float | None = None) -> None:
         app = self.app
         now = app.clock() if now is None else now
-        host = app.config.base_url.split("://", 1)[-1]
+        parts = urlsplit(app.config.base_url)  # never a user:password@ part
+        host = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
         host = f"demo · {host}" if app.demo else host
         if insecure_url(app.config.base_url):
             host += " ⚠ http"  # the key travels unencrypted (the config warning says more)
