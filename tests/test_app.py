@@ -260,8 +260,8 @@ async def test_filter_narrows_as_you_type_widens_on_delete_and_follows_changes(
     app = make_app(sim_server, data_dir, clock, ids=ids)
     async with app.run_test(size=SIZE) as pilot:
         table = app.main.table
-        await wait_for(pilot, lambda: app.records["abc-later"].status == "queuing")
-        await wait_for(pilot, lambda: app.records["bbb-fail"].status == "failed")
+        await wait_for(pilot, lambda: app.records["abc-later"].status == "queuing", timeout=10)
+        await wait_for(pilot, lambda: app.records["bbb-fail"].status == "failed", timeout=10)
         await pilot.press("slash", "a")
         await wait_for(pilot, lambda: table.row_ids() == ids)  # all three have an "a"
         await pilot.press("a")
@@ -271,7 +271,7 @@ async def test_filter_narrows_as_you_type_widens_on_delete_and_follows_changes(
         await pilot.press("backspace", *"completed")
         await wait_for(pilot, lambda: table.row_ids() == ["aaa-done"])
         clock.advance(21)  # abc-later completes: its row joins the filtered list
-        await wait_for(pilot, lambda: table.row_ids() == ["aaa-done", "abc-later"])
+        await wait_for(pilot, lambda: table.row_ids() == ["aaa-done", "abc-later"], timeout=10)
         assert "2 of 3" in screen_text(app)
 
 
