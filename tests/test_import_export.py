@@ -115,3 +115,34 @@ def test_import_recent_flag_parses() -> None:
     assert _dashboard_parser().parse_args(["--import-recent"]).import_recent == "all"
     args = _dashboard_parser().parse_args(["--import-recent", "failed", "t1"])
     assert args.import_recent == "failed" and args.task_ids == ["t1"]
+
+
+async def test_export_works_while_the_dashboard_runs_and_writes(sim_server, clock):
+    """The dashboard keeps the database open and writes as tasks change; an
+    export in another process reads it at the same time."""
+    import asyncio
+    import sys
+
+    from tui.core import locations
+
+    sim_server.sim.book.seed("live-1", outcome="completed", age=60)
+    sim_server.sim.book.seed("live-2", queued_for=1000)
+    app = make_app(sim_server, locations.data_dir(), clock, ids=["live-1", "live-2"])
+
+    async def exported() -> list[str]:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui", "export", stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await child.communicate()
+        assert child.returncode == 0
+        return [task["id"] for task in json.loads(out)]
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["live-1"].finished)
+        ids: list[str] = []
+        for _ in range(40):  # until the dashboard's save has landed
+            ids = await exported()
+            if ids == ["live-1", "live-2"]:
+                break
+        assert ids == ["live-1", "live-2"]
+        assert app.is_running  # and the dashboard went on
