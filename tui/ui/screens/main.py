@@ -359,7 +359,7 @@ class MainScreen(Screen[None]):
         self.filter_input.add_class("-visible")
         # Focus now, not via focus()'s deferred callback: keys typed right
         # after "/" are already queued, and would reach the table (d: download).
-        self.set_focus(self.filter_input)
+        self.set_focus(self.filter_input, scroll_visible=False)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
