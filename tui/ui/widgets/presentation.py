@@ -7,6 +7,7 @@ as typed and escape sequences never reach the terminal.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from rich.text import Text
@@ -108,6 +109,32 @@ def time_looks(record: TrackedTask, now: float) -> tuple[object, ...]:
     created = task.created_at if task else None
     age = coarse_span(now - created / 1000) if created and created > 0 else None
     return age, expiry_look(task.results if task else (), now, record.expired is not None)
+
+
+def looks_change_at(record: TrackedTask, now: float) -> float:
+    """A time before which :func:`time_looks` cannot change (conservative).
+
+    Ages and countdowns in the table show seconds only under a minute; past
+    that they change on minute boundaries (the colour thresholds, 1 h and 1 d,
+    are on such boundaries too). So a row with a week-old age and a day-long
+    countdown needs no look for up to a minute: the 1 s tick skips it."""
+    task = record.task
+    soonest = math.inf
+    created = task.created_at if task else None
+    if created and created > 0:
+        age = now - created / 1000
+        if age < 61:
+            return now + 1
+        soonest = created / 1000 + 60 * (int(age) // 60 + 1)
+    if task and record.expired is None:
+        stamp = earliest_expiry(task.results)
+        if stamp:
+            remaining = stamp / 1000 - now
+            if 0 < remaining < 61:
+                return now + 1
+            if remaining > 0:
+                soonest = min(soonest, stamp / 1000 - 60 * (int(remaining) // 60))
+    return soonest - 0.5  # a margin for rounding: early is harmless
 
 
 def expiry_countdown(clip: Clip, now: float) -> Text:

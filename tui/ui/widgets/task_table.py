@@ -42,6 +42,7 @@ from tui.ui.widgets.presentation import (
     age_cell,
     column_widths,
     expiry_cell,
+    looks_change_at,
     row_cells,
     time_looks,
 )
@@ -105,6 +106,9 @@ class TaskTable(ScrollView, can_focus=True):
         self._versions: dict[str, int] = {}  # bumped when a row's content changes
         #: What the clock columns showed at the last tick, per row on screen.
         self._time_looks: LRUCache[str, tuple[object, ...]] = LRUCache(CACHE_ROWS)
+        #: Per row on screen: no clock-driven change before this time.
+        self._next_look: LRUCache[str, float] = LRUCache(CACHE_ROWS)
+        self._last_tick = 0.0
         #: Lower-cased text the filter searches, per task; dropped when the row changes.
         self._search: dict[str, str] = {}
         self._pending: dict[str, TrackedTask] = {}
@@ -231,6 +235,7 @@ class TaskTable(ScrollView, can_focus=True):
             self.drop(record.id)
             return
         self._cells.discard(record.id)
+        self._next_look.discard(record.id)
         self._versions[record.id] = self._versions.get(record.id, 0) + 1
         row = self._index.get(record.id)
         if row is None:
@@ -262,6 +267,7 @@ class TaskTable(ScrollView, can_focus=True):
                 self.upsert(record, now)
             else:  # hidden by the filter: drawn fresh if it comes back
                 self._cells.discard(record.id)
+                self._next_look.discard(record.id)
                 self._versions[record.id] = self._versions.get(record.id, 0) + 1
         if len(self._order) != rows:
             self.post_message(self.RowsChanged())
@@ -276,6 +282,7 @@ class TaskTable(ScrollView, can_focus=True):
         for later in range(row, len(self._order)):
             self._index[self._order[later]] = later
         self._cells.discard(task_id)
+        self._next_look.discard(task_id)
         self._versions.pop(task_id, None)
         self._lines.clear()  # rows below moved up: their zebra stripe changed
         self._resized()
@@ -291,12 +298,18 @@ class TaskTable(ScrollView, can_focus=True):
         per-second cost does not grow with the length of the list; on screen,
         plain values are compared first and cells are rebuilt only on change.
         """
+        if now < self._last_tick:  # the clock went back: look at every row again
+            self._next_look.clear()
+        self._last_tick = now
         for row in self._visible_rows():
             task_id = self._order[row]
+            if now < self._next_look.get(task_id, 0.0):
+                continue  # nothing on this row can change yet
             record = records.get(task_id)
             old = self._cells.get(task_id)
             if record is None or old is None:
                 continue
+            self._next_look[task_id] = looks_change_at(record, now)
             looks = time_looks(record, now)
             if self._time_looks.get(task_id) == looks:
                 continue
