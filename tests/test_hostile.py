@@ -420,3 +420,23 @@ async def test_megabytes_of_title_and_prompt_are_cut_and_shown_at_once(
         title = app.records["long"].task.results[0].title
         assert title is not None and len(title) == 300 and title.endswith("…")
         await wait_for(pilot, lambda: "TTTT" in region_text(app, app.main.detail))
+
+
+# -- idle ------------------------------------------------------------------------------
+
+
+async def test_at_rest_the_heartbeat_sleeps_until_the_next_change_and_wakes_on_news(
+    sim_server, data_dir: Path, clock: FakeClock
+) -> None:
+    """Every wake-up costs CPU (a 1 s Textual timer: ~0.8 % of a core here),
+    so with nothing counting seconds on screen the heartbeat sleeps."""
+    sim_server.sim.book.seed("old", outcome="completed", expiries=("never",), age=3 * 86_400)
+    app = make_app(sim_server, data_dir, clock, ids=["old"])
+    app.quiet_max = 30.0
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.records["old"].finished and not app.poller.tracked)
+        clock.advance(120)  # "polled 0s ago" counts seconds; two minutes on, minutes
+        await wait_for(pilot, lambda: app._next_beat() > 5, timeout=10)  # saved, at rest
+        app.track(["fresh"])  # news: beat at once again
+        assert app._beat_due - time.monotonic() <= app.tick_interval + 0.01
+        await wait_for(pilot, lambda: app.records["fresh"].last_poll is not None)

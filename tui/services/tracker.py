@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -294,6 +295,17 @@ class Tracker:
     def counts(self) -> Mapping[str, int]:
         """How many records have each status."""
         return self._counts
+
+    def expiring_changes_in(self, now: float, warn_hours: float) -> float:
+        """Seconds until :meth:`expiring_unsaved` can change by the clock alone:
+        the next clip to expire, or to come within ``warn_hours``."""
+        expiries = self._expiries
+        soonest = math.inf
+        for edge in (now, now + warn_hours * 3600):
+            index = bisect.bisect_right(expiries, (int(edge * 1000), "\uffff", "\uffff"))
+            if index < len(expiries):
+                soonest = min(soonest, expiries[index][0] / 1000 - edge)
+        return soonest
 
     def expiring_unsaved(self, now: float, warn_hours: float) -> int:
         """Clips that expire within ``warn_hours`` and have not been downloaded."""

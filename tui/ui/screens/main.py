@@ -165,6 +165,15 @@ class MainScreen(Screen[None]):
         self.detail.tick(now)
         self.refresh_status(now)
 
+    def quiet_for(self, now: float) -> float:
+        """Seconds until the clock alone changes anything on screen."""
+        app = self.app
+        return min(
+            self.table.quiet_for(now),
+            self.detail.quiet_for(now),
+            app.tracker.expiring_changes_in(now, app.config.warn_hours),
+        )
+
     def _refresh_status_soon(self) -> None:
         """Coalesce bursts (a thousand tasks finishing together) into one repaint,
         in step with the table's own (same delay, so one frame shows both)."""
@@ -215,6 +224,7 @@ class MainScreen(Screen[None]):
         record = self.highlighted
         index = self._clip_index(record) if record else 0
         self.detail.show(record, self.app.clock(), index)
+        self.app.wake()  # the new record may count seconds
 
     def _refresh_detail_if(self, record: TrackedTask) -> None:
         if self.detail.record is record:

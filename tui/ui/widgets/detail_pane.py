@@ -9,6 +9,7 @@ the countdown of clips expiring within the hour.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import ClassVar
 
@@ -218,6 +219,33 @@ class DetailPane(VerticalScroll, can_focus=True):
             self.call_after_refresh(
                 self.scroll_to_widget, self._card_list[card], animate=False, top=True
             )
+
+    def quiet_for(self, now: float) -> float:
+        """Seconds until anything shown can change by the clock alone: "(4s
+        ago)" and countdowns under an hour count seconds, the rest minutes."""
+        record = self.record
+        if record is None:
+            return math.inf
+        if record.retry_at is not None:
+            return 1.0
+        soonest = math.inf
+        task = record.task
+        created = (task.created_at or 0) / 1000 if task else 0
+        for start in (created, record.last_poll or 0):
+            if start > 0:
+                age = now - start
+                if age < 61:
+                    return 1.0
+                soonest = min(soonest, start + 60 * (int(age) // 60 + 1) - now)
+        clips = task.results if task else ()
+        for clip in clips[self._first : self._first + len(self._card_list)]:
+            if clip.expire_at:
+                left = clip.expire_at / 1000 - now
+                if 0 < left < 3660:
+                    return 1.0
+                if left > 0:
+                    soonest = min(soonest, left - 60 * (int(left) // 60))
+        return soonest
 
     def tick(self, now: float) -> None:
         record = self.record

@@ -17,6 +17,7 @@ block cursor (blurred when the table has no focus), one cell of padding.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import ClassVar
 
@@ -306,10 +307,12 @@ class TaskTable(ScrollView, can_focus=True):
             if now < self._next_look.get(task_id, 0.0):
                 continue  # nothing on this row can change yet
             record = records.get(task_id)
-            old = self._cells.get(task_id)
-            if record is None or old is None:
+            if record is None:
                 continue
             self._next_look[task_id] = looks_change_at(record, now)
+            old = self._cells.get(task_id)
+            if old is None:  # not drawn yet: drawn fresh when it is
+                continue
             looks = time_looks(record, now)
             if self._time_looks.get(task_id) == looks:
                 continue
@@ -325,6 +328,12 @@ class TaskTable(ScrollView, can_focus=True):
                 old.update(fresh)
                 self._versions[task_id] = self._versions.get(task_id, 0) + 1
                 self._refresh_row(row)
+
+    def quiet_for(self, now: float) -> float:
+        """Seconds until a row on screen can show another age or countdown
+        (after :meth:`tick` has looked at them)."""
+        nexts = [self._next_look.get(self._order[row], now) for row in self._visible_rows()]
+        return min(nexts, default=math.inf) - now
 
     def fit_columns(self) -> bool:
         """Recompute column widths for the current size and IDs; rebuild if they changed."""
