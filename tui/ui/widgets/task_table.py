@@ -409,6 +409,9 @@ class TaskTable(ScrollView, can_focus=True):
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         self.tick(self._records, self._now())
+        # Rows new on screen may count seconds: a sleeping heartbeat beats again.
+        if wake := getattr(self.app, "wake", None):
+            wake()
 
     def on_focus(self) -> None:
         self.refresh()  # the border and the cursor's colour follow focus
