@@ -411,22 +411,29 @@ def make_big_store(path: Path, n: int, unfinished_every: int = 20) -> None:
     TaskStore(path).save(records)
 
 
-def startup(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
-    path = folder / "big" / DB_NAME
-    make_big_store(path, sizes.startup_tasks)
+def _run_child(script: str, args: list[str], timeout: float, needs: tuple[str, ...]) -> dict:
+    """Run ``script`` in a fresh Python (own RSS, own start-up) and return the
+    lines it printed that start with a capital word, by that word."""
     root = Path(__file__).resolve().parents[2]
-    start = time.time()
     child = subprocess.run(
-        [sys.executable, "-c", _STARTUP_CHILD, str(path), url],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         cwd=root,
-        timeout=120,
+        timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(root)},
     )
     lines = {x.split()[0]: x.split()[1:] for x in child.stdout.splitlines() if x[:1].isupper()}
-    if "FRAME" not in lines or "LOADED" not in lines:
-        raise RuntimeError(f"startup child failed: {child.stderr[-2000:]}")
+    if any(word not in lines for word in needs):
+        raise RuntimeError(f"benchmark child failed: {child.stderr[-2000:]}")
+    return lines
+
+
+def startup(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
+    path = folder / "big" / DB_NAME
+    make_big_store(path, sizes.startup_tasks)
+    start = time.time()
+    lines = _run_child(_STARTUP_CHILD, [str(path), url], 120, ("FRAME", "LOADED"))
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "tasks": int(lines["LOADED"][1]),
@@ -494,20 +501,11 @@ def scale(url: str, sizes: Sizes, folder: Path, n: int) -> dict[str, Any]:
 
     path = folder / f"scale-{n}" / DB_NAME
     make_big_store(path, n, unfinished_every=0)  # all n finished: nothing to poll
-    root = Path(__file__).resolve().parents[2]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.time()
-    child = subprocess.run(
-        [sys.executable, "-c", _SCALE_CHILD, str(path), url, str(sizes.idle_seconds)],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(root)},
+    lines = _run_child(
+        _SCALE_CHILD, [str(path), url, str(sizes.idle_seconds)], 600, ("ROWS", "IDLE")
     )
-    lines = {x.split()[0]: x.split()[1:] for x in child.stdout.splitlines() if x[:1].isupper()}
-    if "ROWS" not in lines or "IDLE" not in lines:
-        raise RuntimeError(f"scale child failed: {child.stderr[-2000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "tasks": int(lines["ROWS"][1]),

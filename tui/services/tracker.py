@@ -299,19 +299,17 @@ class Tracker:
     def expiring_changes_in(self, now: float, warn_hours: float) -> float:
         """Seconds until :meth:`expiring_unsaved` can change by the clock alone:
         the next clip to expire, or to come within ``warn_hours``."""
-        expiries = self._expiries
         soonest = math.inf
         for edge in (now, now + warn_hours * 3600):
-            index = bisect.bisect_right(expiries, (int(edge * 1000), "\uffff", "\uffff"))
-            if index < len(expiries):
-                soonest = min(soonest, expiries[index][0] / 1000 - edge)
+            index = self._after(edge)
+            if index < len(self._expiries):
+                soonest = min(soonest, self._expiries[index][0] / 1000 - edge)
         return soonest
 
     def expiring_unsaved(self, now: float, warn_hours: float) -> int:
         """Clips that expire within ``warn_hours`` and have not been downloaded."""
-        expiries = self._expiries
-        first = bisect.bisect_right(expiries, (int(now * 1000), "\uffff", "\uffff"))
-        last = bisect.bisect_right(
-            expiries, (int((now + warn_hours * 3600) * 1000), "\uffff", "\uffff")
-        )
-        return last - first
+        return self._after(now + warn_hours * 3600) - self._after(now)
+
+    def _after(self, when: float) -> int:
+        """Index of the first unsaved clip expiring after ``when`` (wall seconds)."""
+        return bisect.bisect_right(self._expiries, (int(when * 1000), "\uffff", "\uffff"))
