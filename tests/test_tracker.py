@@ -109,19 +109,31 @@ def test_not_found_and_expired_are_kept_and_saved(tracker: Tracker) -> None:
 
 
 def test_events_for_removed_tasks_are_ignored(tracker: Tracker) -> None:
-    tracker.remove("a")
+    tracker.remove(["a"])
     assert tracker.polled(polled("a", "completed")) is None
     assert tracker.poll_failed(PollFailed("a", ServerError("x"), 1.0, 5.0)) is None
 
 
 def test_remove_and_undo_restore_the_position(tracker: Tracker) -> None:
     tracker.add(["c"], now=11.0)
-    tracker.remove("b")
-    tracker.remove("a")
+    tracker.remove(["b"])
+    tracker.remove(["a"])
     assert list(tracker.records) == ["c"]
-    assert tracker.undo() is not None and list(tracker.records) == ["a", "c"]
-    assert tracker.undo() is not None and list(tracker.records) == ["a", "b", "c"]
-    assert tracker.undo() is None
+    assert tracker.undo() and list(tracker.records) == ["a", "c"]
+    assert tracker.undo() and list(tracker.records) == ["a", "b", "c"]
+    assert tracker.undo() == []
+
+
+def test_a_bulk_remove_is_one_undo(tracker: Tracker) -> None:
+    tracker.add(["c", "d", "e"], now=11.0)
+    removed = tracker.remove(["e", "a", "d", "not-tracked"])
+    assert [r.id for r in removed] == ["a", "d", "e"]
+    assert list(tracker.records) == ["b", "c"]
+    assert tracker.counts["pending"] == 2
+    assert [r.id for r in tracker.undo()] == ["a", "d", "e"]
+    assert list(tracker.records) == ["a", "b", "c", "d", "e"]
+    assert tracker.counts["pending"] == 5
+    assert tracker.undo() == []
 
 
 def test_loaded_file_comes_first_then_what_was_added_meanwhile() -> None:
@@ -192,7 +204,7 @@ def test_counts_kept_up_to_date_match_a_recount_after_any_events() -> None:
         if action < 0.15:
             t.add([task_id], now)
         elif action < 0.2:
-            t.remove(task_id)
+            t.remove([task_id])
         elif action < 0.25:
             t.undo()
         elif action < 0.75:
@@ -227,9 +239,9 @@ def dataclass_copy(record: TrackedTask) -> TrackedTask:
 
 
 def test_undo_skips_a_removed_id_that_was_added_again(tracker: Tracker) -> None:
-    tracker.remove("a")
+    tracker.remove(["a"])
     tracker.add(["a"], now=50.0)  # pasted again by hand
-    assert tracker.undo() is None  # nothing left to bring back; no duplicate row
+    assert tracker.undo() == []  # nothing left to bring back; no duplicate row
     assert list(tracker.records) == ["b", "a"]
     assert tracker.counts["pending"] == 2
 

@@ -77,6 +77,38 @@ class TrackedTask:
             return "its files expired"
         return None
 
+    def clip_states(self, now: float) -> tuple[list[int], list[int], int]:
+        """The clips' expiry times split for the expires column: (live and not
+        saved, live and saved, how many have expired). ``expire_at`` 0 (never)
+        counts as live with no time; unknown times are left out."""
+        unsaved: list[int] = []
+        saved: list[int] = []
+        expired = 0
+        clips = self.task.results if self.task else ()
+        now_ms = now * 1000
+        for clip, key in zip(clips, clip_keys(clips), strict=True):
+            stamp = clip.expire_at
+            if stamp is None:
+                continue
+            if 0 < stamp <= now_ms:
+                expired += 1
+            else:
+                (saved if key in self.downloads else unsaved).append(stamp)
+        return unsaved, saved, expired
+
+    def saved_count(self) -> int:
+        """Clips whose audio has been downloaded."""
+        clips = self.task.results if self.task else ()
+        downloads = self.downloads
+        return sum(1 for key in clip_keys(clips) if key in downloads) if downloads else 0
+
+    def expiring_unsaved(self, now: float, within: float) -> bool:
+        """A clip not yet saved expires within ``within`` seconds (and has not yet)."""
+        if self.expired is not None:
+            return False
+        unsaved = self.clip_states(now)[0]
+        return any(0 < stamp / 1000 - now <= within for stamp in unsaved)
+
     @property
     def finished(self) -> bool:
         """No automatic polling needed any more."""

@@ -212,6 +212,12 @@ class Poller:
                     resume_at=resume_at,
                 )
             )
+        elif self._link.state == "auth_failed":
+            # Not "ok" before an answer says so: the next answer decides (its
+            # success sets "ok", a refusal "auth_failed" again).
+            self._set_link(
+                LinkState("retrying", "trying the key again", last_success=self._last_success)
+            )
         else:
             self._set_link(LinkState("ok", last_success=self._last_success))
 
