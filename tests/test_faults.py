@@ -5,6 +5,7 @@ Each test asserts on what the user sees and on the simulator's request log.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 
@@ -15,7 +16,7 @@ from tui.core.config import load_config
 from tui.simulator import Fault, Simulator, SimulatorServer
 
 from .conftest import KEY
-from .harness import SIZE, make_app, notifications, screen_text, wait_for
+from .harness import SIZE, make_app, notifications, region_text, screen_text, wait_for
 
 
 async def test_retry_after_pauses_every_request(sim_server, data_dir, clock) -> None:
@@ -58,7 +59,38 @@ async def test_auth_failure_stops_polling_until_reload(
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.records["a1"].status == "queuing")
         await wait_for(pilot, lambda: "was refused" not in screen_text(app))
-        assert any("polling with it now" in n for n in notifications(app))
+        notes = notifications(app)
+        assert any("trying the key" in n for n in notes)
+        assert any("was accepted; polling resumed" in n for n in notes)
+
+
+async def test_reload_with_the_same_refused_env_key_claims_nothing(
+    sim_server, data_dir, clock
+) -> None:
+    """A key from the environment cannot be re-read: the banner does not send
+    the user to ctrl+r as the fix, and ctrl+r with the same (still disabled)
+    key says it tried again and was refused, never "restored" or "resumed"."""
+    sim_server.sim.disabled_keys[KEY] = 1003
+    app = make_app(sim_server, data_dir, clock, ids=["e1"])
+    sources = {**app.config.sources, "api.api_key": "env MUSICMINT_API_KEY"}
+    app.config = dataclasses.replace(app.config, sources=sources)
+    app._reload = lambda: app.config
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "was refused" in screen_text(app))
+        banner = region_text(app, app.main.banner)
+        assert "restart" in banner and "cannot re-read" in banner
+        assert "fix it and restart, then press ctrl+r" not in banner
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: any("refused again" in n for n in notifications(app)))
+        notes = " | ".join(notifications(app))
+        assert "the key is unchanged" in notes and "trying it once more" in notes
+        assert "restored" not in notes and "resumed" not in notes and "accepted" not in notes
+        assert "was refused" in screen_text(app)  # the banner stayed
+        assert "✘ auth failed" in screen_text(app).splitlines()[0]
+        sim_server.sim.disabled_keys.clear()  # re-enabled on the server
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: any("was accepted" in n for n in notifications(app)))
+        await wait_for(pilot, lambda: "was refused" not in screen_text(app))
 
 
 async def test_reload_during_a_retry_after_pause_does_not_claim_polling_resumed(

@@ -26,12 +26,15 @@ async def test_import_adds_exactly_the_missing_tasks(sim_server, data_dir, clock
         await wait_for(pilot, lambda: app.records["mine"].last_poll is not None)
         await pilot.press("I")
         await wait_for(pilot, lambda: len(app.records) == 231)
+        assert notifications(app)[-1] == "Imported 228 new tasks (3 pages read); 3 already tracked."
+        app.clear_notifications()
+        await pilot.press("I")  # again: there is nothing left to add, and it says so
+        await wait_for(pilot, lambda: any("Nothing new" in n for n in notifications(app)))
         assert (
-            "Imported 228 new task(s) from 3 page(s); 3 were already tracked"
-            in (notifications(app)[-1])
+            notifications(app)[-1] == "Nothing new to import (3 pages read); 231 already tracked."
         )
     pages = [r for r in sim_server.sim.requests if r.path == "/api/v1/tasks"]
-    assert [json.loads(r.body)["page"] for r in pages] == [1, 2, 3]
+    assert [json.loads(r.body)["page"] for r in pages] == [1, 2, 3, 1, 2, 3]
     assert all(json.loads(r.body)["page_size"] == 100 for r in pages)
 
 

@@ -13,6 +13,7 @@ from tui.api.envelope import parse_list_response, parse_retry_after, parse_task_
 from tui.api.ids import parse_task_ids, validate_task_id
 from tui.api.models import EARLIEST_MS, LATEST_MS, MAX_DURATION_S
 from tui.core.formatting import clip_length
+from tui.domain.tracked import TrackedTask
 from tui.ui.widgets.presentation import age_cell, expiry_cell, expiry_countdown
 
 from .conftest import SPEC_CLIP_FIELDS
@@ -90,7 +91,7 @@ def test_any_json_parses_or_raises_our_error(status: int, body: object, retry: s
                 assert clip.expire_at is None or _in_range(clip.expire_at)
                 # Whatever survived parsing can be shown without raising.
                 clip_length(clip.duration)
-                expiry_cell((clip,), NOW)
+                expiry_cell(TrackedTask("t", 0.0, result), NOW)
                 expiry_countdown(clip, NOW)
             age_cell(result.created_at, NOW)
             json.dumps(result.to_json(), allow_nan=False)

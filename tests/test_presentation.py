@@ -6,7 +6,7 @@ import random
 
 from tui.api.models import Clip, Task
 from tui.domain.tracked import TrackedTask
-from tui.ui.widgets.presentation import looks_change_at, time_looks
+from tui.ui.widgets.presentation import clips_cell, expiry_look, looks_change_at, time_looks
 
 NOW = 1_790_000_000.0
 
@@ -37,3 +37,55 @@ def test_nothing_changes_before_the_time_given() -> None:
         for _ in range(20):
             t = rng.uniform(NOW, max(NOW, until))
             assert time_looks(record, t) == before, (record, t - NOW)
+
+
+def _stamp(expires_in: float | None) -> int | None:
+    """``expire_at`` for a clip expiring in so many seconds (0: never, None: unknown)."""
+    if expires_in is None or expires_in == 0:
+        return expires_in  # type: ignore[return-value]
+    return int((NOW + expires_in) * 1000)
+
+
+def _clips_record(expires_in: list[float | None], saved: tuple[int, ...] = ()) -> TrackedTask:
+    clips = tuple(
+        Clip(f"c{i}", None, None, "T", 60.0, None, None, _stamp(e))
+        for i, e in enumerate(expires_in)
+    )
+    task = Task("t", "completed", int((NOW - 7200) * 1000), clips)
+    return TrackedTask("t", 0.0, task, downloads={f"c{i}": f"/m/{i}.mp3" for i in saved})
+
+
+def test_a_multi_clip_task_counts_down_its_live_unsaved_clip() -> None:
+    """Clip 1 expired, clip 2 valid for 6 days: not "expired" (it was), but the
+    live clip's countdown with the gone one counted; saving it mutes it."""
+    record = _clips_record([-60, 6 * 86_400 + 23 * 3600 + 120])
+    assert expiry_look(record, NOW) == ("6d 23h (1 exp)", "")
+    soon = _clips_record([-60, 1800, 5 * 86_400])
+    assert expiry_look(soon, NOW) == ("30m (1 exp)", "bold red")  # the urgent one
+    saved = _clips_record([-60, 1800, 5 * 86_400], saved=(1,))
+    assert expiry_look(saved, NOW) == ("5d 0h (1 exp)", "")  # the red countdown went
+    all_saved = _clips_record([1800, 5 * 86_400], saved=(0, 1))
+    assert expiry_look(all_saved, NOW) == ("30m", "dim")
+    assert expiry_look(_clips_record([-60, -5]), NOW) == ("expired", "dim strike")
+    assert expiry_look(_clips_record([-60, 0]), NOW)[0] == "never (1 exp)"
+
+
+def test_partial_saves_show_in_the_clip_count() -> None:
+    assert clips_cell(_clips_record([100, 200])).plain == "2"
+    assert clips_cell(_clips_record([100, 200], saved=(1,))).plain == "1/2↓"
+    assert clips_cell(_clips_record([100, 200], saved=(0, 1))).plain == "2↓"
+    many = _clips_record([100] * 120, saved=(3,))
+    assert clips_cell(many).plain == "120↓·"  # "1/120↓" would not fit the column
+
+
+def test_multi_clip_rows_change_only_when_said() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        expires = [rng.choice([None, 0, rng.uniform(-120, 3 * 86_400)]) for _ in range(3)]
+        saved = tuple(i for i in range(3) if rng.random() < 0.3)
+        record = _clips_record(expires, saved)
+        until = looks_change_at(record, NOW)
+        before = time_looks(record, NOW)
+        for _ in range(20):
+            t = rng.uniform(NOW, max(NOW, until))
+            assert time_looks(record, t) == before, (expires, saved, t - NOW)

@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = (200, 60)
 DETAIL_ID = re.compile(r"│ Task {3,}(\S+)")
-SORT = re.compile(r"sort: ([a-z ]+?) ─")
+SORT = re.compile(r"sort: ([a-z]+ [▲▼]) ─")
 TITLE = re.compile(r"Tasks \((\d+)(?: of \d+)?\)")
 #: Typed into the filter, one character at a time, in each round.
 FILTER_TEXT = "123"

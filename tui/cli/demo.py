@@ -27,6 +27,7 @@ DEMO_TASKS: tuple[tuple[str, dict[str, object]], ...] = (
     ("demo-never-expires", {"outcome": "completed", "expiries": ("never",), "age": 5400}),
     ("demo-expiring-soon", {"outcome": "completed", "expiries": ("minutes",), "age": 200}),
     ("demo-expired", {"outcome": "completed", "expiries": ("expired",), "age": 9 * 86400}),
+    ("demo-partly-expired", {"outcome": "completed", "expiries": ("expired", "week"), "age": 600}),
     ("demo-failed", {"outcome": "failed", "age": 400}),
     (
         "demo-processing",

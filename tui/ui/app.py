@@ -9,9 +9,11 @@ messages -> widgets.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -19,6 +21,7 @@ from functools import partial
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from tui.api import MusicMintClient
@@ -27,10 +30,12 @@ from tui.core.config import ENV_API_KEY, Config, ConfigError, load_config
 from tui.core.logs import RecentErrors, log
 from tui.core.sanitize import scrub
 from tui.domain.tracked import TrackedTask
+from tui.services import ui_state
 from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Progress
 from tui.services.poller import MAX_BACKOFF, LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.services.store import LoadResult, StoreError, TaskStore
 from tui.services.tracker import Tracker
+from tui.services.ui_state import UiState
 from tui.ui import keys, wording
 from tui.ui.messages import (
     DownloadFinished,
@@ -40,6 +45,7 @@ from tui.ui.messages import (
     TasksLoaded,
 )
 from tui.ui.screens.main import MainScreen
+from tui.ui.screens.quit import QuitScreen
 
 #: Seconds between checks for unsaved changes (saves are coalesced to this).
 SAVE_EVERY = 1.0
@@ -97,7 +103,13 @@ class MusicMintApp(App[int]):
         self.loaded = False  # the task file has been read and the table filled
         self._read_only: str | None = None  # why saving is off (unreadable/newer file)
         self._saved_at = 0.0  # monotonic time of the last save check
+        #: Theme, sort and view as the user left them (the demo starts fresh).
+        self._ui_state_path = store.path.parent / ui_state.FILE_NAME
+        self.ui_state = UiState() if demo else ui_state.load(self._ui_state_path)
+        self._ui_state_lock = threading.Lock()
         self.main = MainScreen()
+        #: "Wait, then quit" was chosen: quit when the last download ends.
+        self._quit_when_idle = False
 
     @property
     def records(self) -> Mapping[str, TrackedTask]:
@@ -110,7 +122,10 @@ class MusicMintApp(App[int]):
         return self.main
 
     def on_mount(self) -> None:
-        if self.config.theme in self.available_themes:
+        remembered = self.ui_state.theme_for(self.config.theme)
+        if remembered in self.available_themes:
+            self.theme = remembered
+        elif self.config.theme in self.available_themes:
             self.theme = self.config.theme
         else:
             self.notify(
@@ -121,6 +136,7 @@ class MusicMintApp(App[int]):
         for warning in self.config.warnings:
             self.notify(warning, title="Config", severity="warning", timeout=20, markup=False)
             log.warning(warning)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         # Read the file only once the first frame is out: with thousands of tasks
         # parsing takes a while, and the GIL would slow the first paint down.
         self.call_after_refresh(self._load_store)
@@ -180,19 +196,22 @@ class MusicMintApp(App[int]):
             self.poller.track(record.id)
         return added
 
-    def untrack(self, task_id: str) -> TrackedTask | None:
-        """Stop tracking ``task_id`` (undoable with :meth:`restore`)."""
+    def untrack(self, task_ids: Iterable[str]) -> list[TrackedTask]:
+        """Stop tracking ``task_ids`` (one undo with :meth:`restore` brings them back)."""
         self.wake()  # the removal is saved by the heartbeat
-        self.poller.untrack(task_id)
-        return self.tracker.remove(task_id)
+        removed = self.tracker.remove(task_ids)
+        for record in removed:
+            self.poller.untrack(record.id)
+        return removed
 
-    def restore(self) -> TrackedTask | None:
+    def restore(self) -> list[TrackedTask]:
         """Undo the last removal; unfinished tasks are polled again."""
         self.wake()
-        record = self.tracker.undo()
-        if record is not None and not record.finished:
-            self.poller.track(record.id)
-        return record
+        records = self.tracker.undo()
+        for record in records:
+            if not record.finished:
+                self.poller.track(record.id)
+        return records
 
     # -- service events -----------------------------------------------------------
     def _poll_event(self, event: PollEvent) -> None:
@@ -230,6 +249,13 @@ class MusicMintApp(App[int]):
         if done.saved is not None:
             record = self.tracker.download_saved(done.task_id, done.clip_key, str(done.saved.audio))
         self.main.post_message(DownloadFinished(done, record))
+        if self._quit_when_idle and not len(self.downloads):  # that was the last
+            self.call_after_refresh(self._quit_if_idle)
+
+    def _quit_if_idle(self) -> None:
+        if self._quit_when_idle and not len(self.downloads):
+            self.save_now()
+            self.exit(0)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures land: report, and restart the poller."""
@@ -274,6 +300,25 @@ class MusicMintApp(App[int]):
         self._beat = self.set_timer(self.tick_interval, self._heartbeat)
         self._beat_due = time.monotonic() + self.tick_interval
 
+    # -- remembered choices ---------------------------------------------------------
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name != (self.ui_state.theme or self.config.theme):
+            self.remember(theme=theme.name, config_theme=self.config.theme)
+
+    def remember(self, **changes: object) -> None:
+        """Keep a UI choice (sort, view, theme) for the next start, written off
+        the UI thread (an fsync can take tens of milliseconds)."""
+        for name, value in changes.items():
+            setattr(self.ui_state, name, value)
+        if not self.demo:
+            self.run_worker(self._write_ui_state, thread=True, exit_on_error=False)
+
+    def _write_ui_state(self) -> None:
+        """One writer at a time, each writing the latest state: the last to run
+        leaves the newest choices on disk, whatever order the threads ran in."""
+        with self._ui_state_lock:
+            ui_state.save(self._ui_state_path, dataclasses.replace(self.ui_state))
+
     # -- saving -----------------------------------------------------------------------
     def _save_if_dirty(self) -> None:
         self._saved_at = time.monotonic()
@@ -309,8 +354,25 @@ class MusicMintApp(App[int]):
 
     # -- lifecycle ---------------------------------------------------------------------
     async def action_quit(self) -> None:
+        """Quit, asking first while files download (tui/ui/screens/quit.py)."""
+        if count := len(self.downloads):
+            self.push_screen(QuitScreen(count), self._quit_chosen)
+            return
         self.save_now()
         self.exit(0)
+
+    def _quit_chosen(self, choice: str | None) -> None:
+        if choice == "quit":
+            self.save_now()
+            self.exit(0)
+        elif choice == "wait":
+            self._quit_when_idle = True
+            self.notify(
+                "Quitting when the downloads end (q again asks again; esc there stays).",
+                markup=False,
+            )
+        else:
+            self._quit_when_idle = False
 
     async def on_unmount(self) -> None:
         self.poller.stop()
@@ -337,6 +399,8 @@ class MusicMintApp(App[int]):
             )
             return
         logs.add_secret(config.api_key)
+        key_was_refused = self.poller.auth_blocked
+        same_key = config.api_key == self.config.api_key
         self.downloads.retarget(config.download_dir, config.max_download_bytes)
         old, self.config = self.client, config
         self.tracker.secret = config.api_key
@@ -345,7 +409,13 @@ class MusicMintApp(App[int]):
         self.poller.reconfigure(self.client, config.interval)
         self.run_worker(old.aclose(), exit_on_error=False)
         self.poller.resume()
-        self.notify(wording.reloaded(config.masked_key, self.poller.paused_for()), markup=False)
+        said = wording.reloaded(
+            config.masked_key,
+            self.poller.paused_for(),
+            key_was_refused=key_was_refused,
+            same_key=same_key,
+        )
+        self.notify(said, markup=False)
 
     # -- command palette -------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -119,6 +119,19 @@ class ClipActions:
             return
         self.download(record, range(len(record.task.results)))
 
+    def download_many(self, records: list[TrackedTask]) -> None:
+        """Every clip of the marked tasks that is not saved, downloading or gone."""
+        before = len(self._app.downloads)
+        for record in records:
+            clips = record.task.results if record.task else ()
+            self.download(record, range(len(clips)), quiet=True)
+        started = len(self._app.downloads) - before
+        tasks = f"{len(records)} marked task{'' if len(records) == 1 else 's'}"
+        if started:
+            self._say(f"Downloading {started} clip{'' if started == 1 else 's'} of {tasks}.")
+        else:
+            self._say(f"Nothing to download in {tasks}: saved, downloading, expired or not ready.")
+
     def download(
         self, record: TrackedTask, indices: Iterable[int], quiet: bool = False, toggle: bool = False
     ) -> None:

@@ -19,6 +19,7 @@ from tui.domain.tracked import TrackedTask
 from tui.services.downloads import DownloadQueue
 from tui.services.poller import LinkState, Poller
 from tui.services.tracker import Tracker
+from tui.services.ui_state import UiState
 
 
 class Host(Protocol):
@@ -32,15 +33,20 @@ class Host(Protocol):
     client: MusicMintClient
     downloads: DownloadQueue
     recent_errors: RecentErrors
+    ui_state: UiState
 
     @property
     def records(self) -> Mapping[str, TrackedTask]: ...
 
     def track(self, task_ids: Iterable[str]) -> list[TrackedTask]: ...
 
-    def untrack(self, task_id: str) -> TrackedTask | None: ...
+    def untrack(self, task_ids: Iterable[str]) -> list[TrackedTask]: ...
 
-    def restore(self) -> TrackedTask | None: ...
+    def restore(self) -> list[TrackedTask]: ...
+
+    def wake(self) -> None: ...
+
+    def remember(self, **changes: object) -> None: ...
 
 
 if TYPE_CHECKING:

@@ -18,7 +18,9 @@ class Key:
     action: str
     description: str
     group: str
-    show: bool = True  # in the footer
+    #: Where the footer shows it: "always", or the parts whose focus shows it
+    #: ("table", "detail", "table detail"); "" never (help and palette list it).
+    footer: str = ""
     label: str = ""  # how the help screen writes the key; defaults to keys
     short: str = ""  # the footer's word for it; defaults to the description
     #: Checked before the key travels to the focused widget and bubbles back
@@ -29,39 +31,64 @@ class Key:
     def shown_keys(self) -> str:
         return self.label or self.keys.replace(",", " / ")
 
+    def shown_in(self, part: str) -> bool:
+        return self.footer == "always" or part in self.footer.split()
+
+
+T, D, TD, ALWAYS = "table", "detail", "table detail", "always"
 
 KEYMAP: tuple[Key, ...] = (
-    Key("a", "add", "Add task IDs", "Tasks", short="Add"),
-    Key("x,delete", "remove", "Remove task", "Tasks", label="x / del", short="Remove"),
-    Key("u", "undo", "Undo remove", "Tasks", show=False),
-    Key("r", "refresh", "Poll task now", "Tasks", short="Poll"),
-    Key("R", "refresh_all", "Poll all unfinished", "Tasks", show=False, label="shift+r"),
-    Key("slash", "filter", "Filter", "View", label="/", priority=True),
-    Key("s", "sort", "Cycle sort", "View", short="Sort"),
-    Key("enter", "focus_detail", "Details", "View", show=False),
-    Key("escape", "focus_table", "Back to table", "View", show=False, label="esc"),
-    Key("right_square_bracket", "next_clip", "Next clip", "Clip", show=False, label="]"),
-    Key("left_square_bracket", "prev_clip", "Previous clip", "Clip", show=False, label="["),
-    Key("o", "open_audio", "Open audio", "Clip", short="Open"),
-    Key("i", "open_image", "Open cover", "Clip", show=False),
-    Key("c", "copy_id", "Copy task ID", "Clip", show=False),
-    Key("y", "copy_audio", "Copy audio URL", "Clip", short="Copy URL"),
-    Key("d", "download", "Download clip (again: cancel)", "Clip", short="Download"),
-    Key("D", "download_all", "Download all clips of the task", "Clip", show=False, label="shift+d"),
-    Key("ctrl+x", "cancel_downloads", "Cancel all downloads", "Clip", show=False),
-    Key("O", "open_folder", "Open the downloads folder", "Clip", show=False, label="shift+o"),
+    Key("a", "add", "Add task IDs", "Tasks", T, short="Add"),
+    Key("x,delete", "remove", "Remove task (or the marked)", "Tasks", T, "x / del", "Remove"),
+    Key("u", "undo", "Undo remove", "Tasks"),
+    Key("r", "refresh", "Poll task now (or the marked)", "Tasks", T, short="Poll"),
+    Key("R", "refresh_all", "Poll all unfinished", "Tasks", label="shift+r"),
+    Key("space", "mark", "Mark / unmark row", "Marks", T, short="Mark"),
+    Key("v", "mark_range", "Start / end a range of marks", "Marks", label="v"),
+    Key("ctrl+a", "mark_all", "Mark all shown (again: none)", "Marks"),
+    Key("slash", "filter", "Filter", "View", T, "/", priority=True),
+    Key("1", "view('all')", "View: all tasks", "View"),
+    Key("2", "view('active')", "View: active (queued, processing)", "View"),
+    Key("3", "view('completed')", "View: completed", "View"),
+    Key("4", "view('failed')", "View: failed and not found", "View"),
+    Key("5", "view('expiring')", "View: expiring soon, not saved", "View", T, short="Expiring"),
+    Key("s", "sort", "Cycle sort", "View", T, short="Sort"),
+    Key("S", "reverse_sort", "Reverse the sort", "View", label="shift+s"),
+    Key("enter", "focus_detail", "Details", "View"),
+    Key("escape", "escape", "Back; clear marks, then the filter", "View", label="esc"),
+    Key("right_square_bracket", "next_clip", "Next clip", "Clip", D, "]", "Next"),
+    Key("left_square_bracket", "prev_clip", "Previous clip", "Clip", D, "[", "Prev"),
+    Key("o", "open_audio", "Open audio", "Clip", TD, short="Open"),
+    Key("i", "open_image", "Open cover", "Clip", D, short="Cover"),
+    Key("c", "copy_id", "Copy task ID (or the marked)", "Clip", D, short="Copy ID"),
+    Key("y", "copy_audio", "Copy audio URL", "Clip", D, short="Copy URL"),
+    Key("d", "download", "Download clip (again: cancel)", "Clip", TD, short="Download"),
     Key(
-        "I", "import", "Import recent tasks from the account", "Tasks", show=False, label="shift+i"
+        "D",
+        "download_all",
+        "Download all clips (or the marked)",
+        "Clip",
+        D,
+        "shift+d",
+        "All clips",
     ),
-    Key("l", "show_log", "Recent errors", "App", show=False),
-    Key("ctrl+r", "app.reload_config", "Reload config", "App", show=False),
-    Key("question_mark", "help", "Help", "App", label="?"),
-    Key("q", "app.quit", "Quit", "App"),
+    Key("ctrl+x", "cancel_downloads", "Cancel all downloads", "Clip"),
+    Key("O", "open_folder", "Open the downloads folder", "Clip", label="shift+o"),
+    Key("I", "import", "Import recent tasks from the account", "Tasks", label="shift+i"),
+    Key("l", "show_log", "Errors and failed tasks", "App"),
+    Key("ctrl+r", "app.reload_config", "Reload config", "App"),
+    Key("question_mark", "help", "Help", "App", ALWAYS, "?"),
+    Key("q", "app.quit", "Quit", "App", ALWAYS),
 )
+BY_ACTION = {k.action: k for k in KEYMAP}
 
 
 def bindings() -> list[Binding]:
+    """The screen's bindings. What the footer shows is decided by the footer
+    from :attr:`Key.footer` and the focus (see ``widgets/footer.py``)."""
     return [
-        Binding(k.keys, k.action, k.short or k.description, show=k.show, priority=k.priority)
+        Binding(
+            k.keys, k.action, k.short or k.description, show=bool(k.footer), priority=k.priority
+        )
         for k in KEYMAP
     ]

@@ -29,10 +29,23 @@ def add_summary(parsed: ParsedIds) -> str:
 
 
 def import_summary(added: int, pages: int, duplicates: int, invalid: int) -> str:
-    return (
-        f"Imported {added} new task(s) from {pages} page(s); {duplicates} were already tracked"
-        + (f"; {invalid} had invalid IDs." if invalid else ".")
-    )
+    """One line on what an import did, saying so when there was nothing to add."""
+    read = f"{plural(pages, 'page')} read"
+    if not added and not duplicates and not invalid:
+        return f"Nothing to import: the account lists no tasks ({read})."
+    head = "Nothing new to import" if not added else f"Imported {plural(added, 'new task')}"
+    parts = [f"{head} ({read})"]
+    if duplicates:
+        parts.append(f"{duplicates} already tracked")
+    if invalid:
+        parts.append(f"{invalid} with invalid IDs skipped")
+    return "; ".join(parts) + "."
+
+
+def polling_now(count: int) -> str:
+    if not count:
+        return "Nothing to poll: every tracked task has finished (r polls the highlighted one)."
+    return f"Polling {plural(count, 'unfinished task')} now."
 
 
 def finished(record: TrackedTask) -> tuple[str, str]:
@@ -71,26 +84,40 @@ def finished_group(records: list[TrackedTask]) -> tuple[str, str, bool]:
 def key_refused(config: Config, server_message: str) -> str:
     """The banner shown while polling is stopped by a refused key.
 
-    ``server_message`` must already be scrubbed (one line, key masked)."""
+    Only what can work is offered: a key from the environment cannot be
+    re-read by the running dashboard, so ctrl+r is offered there only for a
+    key that was re-enabled on the server. ``server_message`` must already be
+    scrubbed (one line, key masked)."""
     source = config.sources.get("api.api_key", "")
-    where = (
-        f"{ENV_API_KEY} comes first: fix it and restart"
-        if source.startswith("env")
-        else f"fix api_key in {config.path} (or set {ENV_API_KEY} and restart)"
-    )
+    if source.startswith("env"):
+        fix = (
+            f"the key comes from {ENV_API_KEY}, which this running dashboard cannot re-read: "
+            "set a working key and restart it (or, if the key was re-enabled on the server, "
+            "press ctrl+r to try it again)"
+        )
+    else:
+        fix = f"edit api_key in {config.path}, then press ctrl+r to reload it"
     return (
         f"✘ The API key {config.masked_key} was refused: {server_message}. "
-        f"Polling is stopped. To fix: {where}, then press ctrl+r to reload the config."
+        f"Polling is stopped. To fix: {fix}."
     )
 
 
-def reloaded(masked_key: str, paused_for: float) -> str:
+def reloaded(masked_key: str, paused_for: float, *, key_was_refused: bool, same_key: bool) -> str:
     """What ctrl+r did, and only that: polling is not "resumed" while the
-    server's Retry-After still holds, and whether the key is accepted is for
-    the next answers to say."""
+    server's Retry-After still holds, and whether a refused key is accepted
+    now is for the next answer to say (the screen says it when it comes)."""
     if paused_for > 0:
         return (
             f"Config reloaded (key {masked_key}); still paused {span(paused_for)} "
             "by the server's Retry-After."
         )
+    if key_was_refused and same_key:
+        return f"Config reloaded; the key is unchanged ({masked_key}): trying it once more."
+    if key_was_refused:
+        return f"Config reloaded; trying the key {masked_key}."
     return f"Config reloaded (key {masked_key}); polling with it now."
+
+
+def key_accepted(masked_key: str) -> str:
+    return f"The API key {masked_key} was accepted; polling resumed."

@@ -27,6 +27,7 @@ from tui.core.config import insecure_url
 from tui.core.logs import log
 from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
+from tui.domain.views import VIEWS
 from tui.services.importer import recent_task_ids
 from tui.ui import keys, wording
 from tui.ui.announcer import Announcer
@@ -45,11 +46,10 @@ from tui.ui.screens.log import LogScreen
 from tui.ui.widgets.detail_pane import DetailPane
 from tui.ui.widgets.downloads_panel import DownloadsPanel
 from tui.ui.widgets.footer import KeyFooter
-from tui.ui.widgets.presentation import SORTS
+from tui.ui.widgets.presentation import COLUMN_SORTS, SORT_CYCLE
+from tui.ui.widgets.presentation import SORTS as SORTS_BY_NAME
 from tui.ui.widgets.status_bar import StatusBar
 from tui.ui.widgets.task_table import FLUSH_DELAY, TaskTable
-
-SORT_CYCLE = tuple(SORTS)
 
 
 class MainScreen(Screen[None]):
@@ -63,6 +63,8 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._status_timer: Timer | None = None
+        #: The server refused the key, and no answer has accepted it since.
+        self._key_refused = False
         self.announcer = Announcer(self)
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
@@ -88,9 +90,15 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.app
-        self.table.bind_source(app.records, app.clock)
-        self.table.border_title = "Tasks (loading…)"
-        self.table.focus()
+        table = self.table
+        table.bind_source(app.records, app.clock)
+        table.warn_seconds = app.config.warn_hours * 3600
+        state = app.ui_state  # as the user left it (tui/services/ui_state.py)
+        table.sort_name = state.sort if state.sort in SORTS_BY_NAME else "added"
+        table.reverse = state.reverse
+        table.view = state.view if state.view in VIEWS else "all"
+        table.border_title = "Tasks (loading…)"
+        table.focus()
 
     @property
     def highlighted(self) -> TrackedTask | None:
@@ -129,11 +137,19 @@ class MainScreen(Screen[None]):
         link, previous = message.link, message.previous
         config = self.app.config
         if link.state == "auth_failed":
+            if self._key_refused:
+                self.notify("The API key was refused again.", severity="error", markup=False)
+            self._key_refused = True
             self.banner.update(wording.key_refused(config, self._scrub(link.message)))
             self.banner.add_class("-visible")
+        elif link.state == "retrying" and self._key_refused:
+            pass  # ctrl+r: the banner stays until an answer says the key works
         else:
             self.banner.remove_class("-visible")
-            if previous.state in ("offline", "auth_failed") and link.state == "ok":
+            if link.state == "ok" and self._key_refused:
+                self._key_refused = False
+                self.notify(wording.key_accepted(config.masked_key), markup=False)
+            elif previous.state == "offline" and link.state == "ok":
                 self.notify("Connection restored; polling resumed.", markup=False)
         self.refresh_status()
 
@@ -206,6 +222,8 @@ class MainScreen(Screen[None]):
     @on(TaskTable.Highlighted)
     def _row_highlighted(self) -> None:
         self._show_highlighted()
+        if self.table.anchor is not None:
+            self._update_titles()  # the range's count follows the cursor
 
     @on(TaskTable.Selected)
     def _row_selected(self) -> None:
@@ -242,13 +260,24 @@ class MainScreen(Screen[None]):
         self._update_titles()
 
     def _update_titles(self) -> None:
-        shown, total = self.table.row_count, len(self.app.records)
+        table = self.table
+        shown, total = table.row_count, len(self.app.records)
         count = f"{total}" if shown == total else f"{shown} of {total}"
         title = f"Tasks ({count})"
-        if self.table.filter_text:
-            title += f" · filter: {self.table.filter_text}"
-        self.table.border_title = Text(title)  # type: ignore[assignment]
-        self.table.border_subtitle = f"sort: {self.table.sort_name}"
+        if table.view != "all":
+            title += f" · view: {VIEWS[table.view].label}"
+        if table.filter_text:
+            title += f" · filter: {table.filter_text}"
+        marked = len(table.marked())
+        if marked or table.anchor is not None:
+            title += f" · {marked} marked"
+            if hidden := table.hidden_marks():
+                title += f" ({hidden} hidden by the filter)"
+            if table.anchor is not None:
+                title += " · range: v ends it"
+        table.border_title = Text(title)  # type: ignore[assignment]
+        arrow = " ▼" if table.reverse else " ▲"
+        table.border_subtitle = f"sort: {table.sort_name}{arrow}"
         self.detail.border_title = "Details"
 
     def show_added(self, added: Iterable[TrackedTask]) -> None:
@@ -276,27 +305,53 @@ class MainScreen(Screen[None]):
             severity="warning" if parsed.invalid else "information",
         )
 
-    def action_remove(self) -> None:
+    def targets(self) -> list[TrackedTask]:
+        """What a task action works on: the marked rows, else the highlighted one."""
+        if marked := self._marked_records():
+            return marked
         record = self.highlighted
-        if record is None:
+        return [record] if record is not None else []
+
+    def action_remove(self) -> None:
+        records = self.targets()
+        if not records:
             self.notify("Nothing to remove.", markup=False)
             return
-        self.app.untrack(record.id)
-        self.table.drop(record.id)
-        self._update_titles()
-        self._show_highlighted()
-        self.notify(f"Removed {record.id}. Press u to undo.", markup=False)
+        removed = self.app.untrack(r.id for r in records)
+        with self.app.batch_update():
+            self.table.drop(r.id for r in removed)
+            self.table.anchor = None
+            self._update_titles()
+            self._show_highlighted()
+        what = removed[0].id if len(removed) == 1 else wording.plural(len(removed), "task")
+        self.notify(f"Removed {what}. Press u to undo.", markup=False)
 
     def action_undo(self) -> None:
-        record = self.app.restore()
-        if record is None:
+        records = self.app.restore()
+        if not records:
             self.notify("Nothing to undo.", markup=False)
             return
         self.table.rebuild(self.app.records.values(), self.app.clock())
-        if record.id in self.table.shown:
-            self.table.move_cursor(row=self.table.get_row_index(record.id))
+        if records[0].id in self.table.shown:
+            self.table.move_cursor(row=self.table.get_row_index(records[0].id))
         self._update_titles()
-        self.notify(f"Restored {record.id}.", markup=False)
+        what = records[0].id if len(records) == 1 else wording.plural(len(records), "task")
+        self.notify(f"Restored {what}.", markup=False)
+
+    # -- actions: marks ----------------------------------------------------------
+    def action_mark(self) -> None:
+        """``space``: mark or unmark the row and move on, to mark a run quickly."""
+        self.table.toggle_mark()
+        self.table.action_cursor_down()
+        self._update_titles()
+
+    def action_mark_range(self) -> None:
+        self.table.toggle_range()
+        self._update_titles()
+
+    def action_mark_all(self) -> None:
+        self.table.mark_all()
+        self._update_titles()
 
     def _polling_stopped(self) -> bool:
         blocked = self.app.poller.auth_blocked
@@ -309,11 +364,13 @@ class MainScreen(Screen[None]):
         return blocked
 
     def action_refresh(self) -> None:
-        record = self.highlighted
-        if record is None or self._polling_stopped():
+        records = self.targets()
+        if not records or self._polling_stopped():
             return
-        self.app.poller.poll_now(record.id)
-        self.notify(f"Polling {record.id} now.", timeout=2, markup=False)
+        for record in records:
+            self.app.poller.poll_now(record.id)
+        what = records[0].id if len(records) == 1 else wording.plural(len(records), "marked task")
+        self.notify(f"Polling {what} now.", timeout=2, markup=False)
 
     def action_refresh_all(self) -> None:
         if self._polling_stopped():
@@ -321,7 +378,7 @@ class MainScreen(Screen[None]):
         unfinished = self.app.tracker.unfinished()
         for task_id in unfinished:
             self.app.poller.poll_now(task_id)
-        self.notify(f"Polling {len(unfinished)} unfinished task(s) now.", timeout=2, markup=False)
+        self.notify(wording.polling_now(len(unfinished)), timeout=3, markup=False)
 
     @work(exclusive=True, group="import", exit_on_error=False)
     async def action_import(self, status: str = "all") -> None:
@@ -350,17 +407,29 @@ class MainScreen(Screen[None]):
     def action_focus_detail(self) -> None:
         self.detail.focus()
 
-    def action_focus_table(self) -> None:
+    def action_escape(self) -> None:
+        """``esc`` undoes one layer at a time, as in lazygit: the filter being
+        typed, else the detail pane's focus, else the marks, else a kept filter."""
+        table = self.table
+        if self.filter_input.has_focus:
+            self._clear_filter()
+        elif self.detail.has_focus:
+            pass  # back to the table, below
+        elif table.clear_marks():
+            self._update_titles()
+        elif table.filter_text:
+            self._clear_filter()
+        table.focus()
+
+    def _clear_filter(self) -> None:
         filter_input = self.filter_input
-        if filter_input.has_focus:
-            # Clear the filter now rather than on the Input.Changed that follows,
-            # so the wider list and the hidden input are one frame, not two.
-            with self.app.batch_update():
-                filter_input.value = ""
-                self.table.set_filter("", self.app.records, self.app.clock())
-                self._update_titles()
-                filter_input.remove_class("-visible")
-        self.table.focus()
+        # Clear the filter now rather than on the Input.Changed that follows,
+        # so the wider list and the hidden input are one frame, not two.
+        with self.app.batch_update():
+            filter_input.value = ""
+            self.table.set_filter("", self.app.records, self.app.clock())
+            self._update_titles()
+            filter_input.remove_class("-visible")
 
     def action_filter(self) -> None:
         if self.filter_input.has_focus:  # "/" is a priority key: type it there
@@ -384,11 +453,36 @@ class MainScreen(Screen[None]):
         self.table.focus()
 
     def action_sort(self) -> None:
-        index = SORT_CYCLE.index(self.table.sort_name)
-        self.table.sort_name = SORT_CYCLE[(index + 1) % len(SORT_CYCLE)]
-        self.table.rebuild(self.app.records.values(), self.app.clock())
-        self._update_titles()
-        self.notify(f"Sorted by {self.table.sort_name}.", timeout=2, markup=False)
+        name = self.table.sort_name
+        index = SORT_CYCLE.index(name) if name in SORT_CYCLE else -1
+        self._sort_by(SORT_CYCLE[(index + 1) % len(SORT_CYCLE)], reverse=False)
+
+    def action_reverse_sort(self) -> None:
+        self._sort_by(self.table.sort_name, reverse=not self.table.reverse)
+
+    @on(TaskTable.HeaderClicked)
+    def _header_clicked(self, event: TaskTable.HeaderClicked) -> None:
+        """A click on a header sorts by that column; on the sorted one, reverses."""
+        name = COLUMN_SORTS[event.column]
+        same = name == self.table.sort_name
+        self._sort_by(name, reverse=not self.table.reverse if same else False)
+
+    def _sort_by(self, name: str, reverse: bool) -> None:
+        table = self.table
+        table.sort_name, table.reverse = name, reverse
+        table.rebuild(self.app.records.values(), self.app.clock())
+        self._update_titles()  # the border says the sort: no popup repeating it
+        self.app.remember(sort=name, reverse=reverse)
+
+    def action_view(self, name: str) -> None:
+        """``1``-``5``: one of the standing views (tui/domain/views.py)."""
+        if name not in VIEWS:
+            return
+        with self.app.batch_update():
+            self.table.set_view(name, self.app.records.values())
+            self._update_titles()
+            self._show_highlighted()
+        self.app.remember(view=name)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
@@ -415,11 +509,21 @@ class MainScreen(Screen[None]):
     def action_copy_audio(self) -> None:
         self.clips.copy_audio()
 
+    def _marked_records(self) -> list[TrackedTask]:
+        records = self.app.records
+        return [records[i] for i in self.table.marked() if i in records]
+
     def action_download(self) -> None:
-        self.clips.download_selected()
+        if marked := self._marked_records():
+            self.clips.download_many(marked)
+        else:
+            self.clips.download_selected()
 
     def action_download_all(self) -> None:
-        self.clips.download_all()
+        if marked := self._marked_records():
+            self.clips.download_many(marked)
+        else:
+            self.clips.download_all()
 
     def action_cancel_downloads(self) -> None:
         self.clips.cancel_downloads()

@@ -15,7 +15,7 @@ from rich.text import Text
 from tui.api.models import Clip
 from tui.core.formatting import clip_length, coarse_span, expiry
 from tui.core.sanitize import clean
-from tui.domain.tracked import NOT_FOUND, TrackedTask, clip_keys
+from tui.domain.tracked import NOT_FOUND, TrackedTask
 
 STATUS_LOOK: dict[str, tuple[str, str]] = {
     "pending": ("…", "dim"),
@@ -39,9 +39,10 @@ HOUR = 3600
 DAY = 86_400
 
 
-def status_text(status: str) -> Text:
-    glyph, style = STATUS_LOOK.get(status, UNKNOWN_LOOK)
-    return Text(f"{glyph} {clean(status, one_line=True)[:16]}", style=style)
+def status_text(status: str, glyph: str | None = None) -> Text:
+    """Glyph and status word; ``glyph`` replaces the status's own (a spinner frame)."""
+    own, style = STATUS_LOOK.get(status, UNKNOWN_LOOK)
+    return Text(f"{glyph or own} {clean(status, one_line=True)[:16]}", style=style)
 
 
 def short_id(task_id: str, width: int) -> str:
@@ -81,25 +82,35 @@ def earliest_expiry(clips: tuple[Clip, ...]) -> int | None:
     return 0 if stamps else None
 
 
-def expiry_cell(clips: tuple[Clip, ...], now: float, server_expired: bool = False) -> Text:
-    label, style = expiry_look(clips, now, server_expired)
+def expiry_cell(record: TrackedTask, now: float) -> Text:
+    label, style = expiry_look(record, now)
     return Text(label, style=style)
 
 
-def expiry_look(
-    clips: tuple[Clip, ...], now: float, server_expired: bool = False
-) -> tuple[str, str]:
-    """The expires cell as (text, style): cheap to compare every second."""
-    if server_expired:
+def expiry_look(record: TrackedTask, now: float) -> tuple[str, str]:
+    """The expires cell as (text, style): cheap to compare every second.
+
+    What needs acting on comes first: the soonest clip that is neither expired
+    nor saved, coloured by urgency; once every live clip is saved its
+    countdown stays, muted (the server copy still goes). Clips already gone
+    are counted after it: ``6d 23h (1 exp)``."""
+    if record.expired is not None:
         return "expired", "dim strike"
-    stamp = earliest_expiry(clips)
-    if stamp is None:
+    clips = record.task.results if record.task else ()
+    if not clips:
         return "—", "dim"
-    if stamp == 0:
-        return "never", "dim"
-    remaining = stamp / 1000 - now
-    label = "expired" if remaining <= 0 else coarse_span(remaining)
-    return label, expiry_style(stamp, now)
+    unsaved, saved, expired = record.clip_states(now)
+    gone = f" ({expired} exp)" if expired else ""
+    if real := [s for s in unsaved if s > 0]:
+        stamp = min(real)
+        return coarse_span(stamp / 1000 - now) + gone, expiry_style(stamp, now)
+    if real := [s for s in saved if s > 0]:
+        return coarse_span(min(real) / 1000 - now) + gone, "dim"
+    if unsaved or saved:
+        return "never" + gone, "dim"
+    if expired:
+        return "expired", "dim strike"
+    return "—", "dim"
 
 
 def time_looks(record: TrackedTask, now: float) -> tuple[object, ...]:
@@ -108,7 +119,7 @@ def time_looks(record: TrackedTask, now: float) -> tuple[object, ...]:
     task = record.task
     created = task.created_at if task else None
     age = coarse_span(now - created / 1000) if created and created > 0 else None
-    return age, expiry_look(task.results if task else (), now, record.expired is not None)
+    return age, expiry_look(record, now), live_looks(record, now)
 
 
 def looks_change_at(record: TrackedTask, now: float) -> float:
@@ -117,7 +128,10 @@ def looks_change_at(record: TrackedTask, now: float) -> float:
     Ages and countdowns in the table show seconds only under a minute; past
     that they change on minute boundaries (the colour thresholds, 1 h and 1 d,
     are on such boundaries too). So a row with a week-old age and a day-long
-    countdown needs no look for up to a minute: the 1 s tick skips it."""
+    countdown needs no look for up to a minute: the 1 s tick skips it. Any
+    clip expiring changes which one is counted down."""
+    if not record.finished:
+        return now + 1  # its spinner and elapsed time move
     task = record.task
     soonest = math.inf
     created = task.created_at if task else None
@@ -127,13 +141,14 @@ def looks_change_at(record: TrackedTask, now: float) -> float:
             return now + 1
         soonest = created / 1000 + 60 * (int(age) // 60 + 1)
     if task and record.expired is None:
-        stamp = earliest_expiry(task.results)
-        if stamp:
-            remaining = stamp / 1000 - now
-            if 0 < remaining < 61:
-                return now + 1
-            if remaining > 0:
-                soonest = min(soonest, stamp / 1000 - 60 * (int(remaining) // 60))
+        for clip in task.results:
+            stamp = clip.expire_at
+            if stamp:
+                remaining = stamp / 1000 - now
+                if 0 < remaining < 61:
+                    return now + 1
+                if remaining > 0:
+                    soonest = min(soonest, stamp / 1000 - 60 * (int(remaining) // 60))
     return soonest - 0.5  # a margin for rounding: early is harmless
 
 
@@ -151,9 +166,20 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("took", "Took"),
     ("expires", "Expires"),
 )
-TIME_COLUMNS = ("age", "expires")
+TIME_COLUMNS = ("status", "age", "took", "expires")
+#: The sort a click on each column's header picks.
+COLUMN_SORTS = {
+    "id": "id",
+    "status": "status",
+    "title": "title",
+    "clips": "clips",
+    "length": "length",
+    "age": "created",
+    "took": "took",
+    "expires": "expiry",
+}
 #: Widths of the columns whose content has a known bound; ID and title share the rest.
-FIXED_WIDTHS = {"status": 12, "clips": 3, "length": 6, "age": 7, "took": 6, "expires": 8}
+FIXED_WIDTHS = {"status": 12, "clips": 5, "length": 7, "age": 7, "took": 6, "expires": 14}
 FULL_ID_WIDTH = 24
 SHORT_ID_WIDTH = 13
 MIN_TITLE = 12
@@ -172,7 +198,7 @@ def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str
     title goes under ``MIN_TITLE``.
     """
     fixed = dict(FIXED_WIDTHS)
-    longest_id = max(7, longest_id)
+    longest_id = max(8, longest_id)  # "Task ID▲"
     while True:
         padding = 2 * (len(fixed) + 2) + _CHROME
         free = table_width - padding - sum(fixed.values())
@@ -185,40 +211,79 @@ def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str
     return {"id": id_width, "title": max(6, min(MAX_TITLE, title)), **fixed}
 
 
-def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[str, Text]:
-    """Every cell of one table row, keyed by column."""
+#: A turning glyph for rows the server is working on (one frame a second, the
+#: heartbeat's pace: motion says "alive" without costing a faster timer).
+SPINNER = "◐◓◑◒"
+
+
+def row_cells(
+    record: TrackedTask, now: float, widths: dict[str, int], other_matches: int = 0
+) -> dict[str, Text]:
+    """Every cell of one table row, keyed by column. ``other_matches``: clips
+    other than the shown one that match the filter (said after the title)."""
     task = record.task
     clips = task.results if task else ()
     first = clips[0] if clips else None
-    took = (
-        coarse_span(record.finished_at - record.first_seen)
-        if record.finished_at is not None and record.first_seen is not None
-        else "—"
-    )
+    title = first.title if first else None
+    if other_matches:
+        more = f" +{other_matches} match"
+        cell = plain(title, max(1, widths["title"] - len(more)), placeholder="")
+        cell.append(more, style="italic")
+    else:
+        cell = plain(title, widths["title"])
     return {
         "id": Text(short_id(record.id, widths["id"])),
-        "status": status_text(record.status),
-        "title": plain(first.title if first else None, widths["title"]),
+        "title": cell,
         "clips": clips_cell(record),
         "length": Text(clip_length(first.duration) if first else "—"),
         "age": age_cell(task.created_at if task else None, now),
-        "took": Text(took, style="" if took != "—" else "dim"),
-        "expires": expiry_cell(clips, now, record.expired is not None),
+        **time_cells(record, now),
     }
 
 
+def time_cells(record: TrackedTask, now: float) -> dict[str, Text]:
+    """The cells that change with the clock alone (see :data:`TIME_COLUMNS`)."""
+    status, took = live_looks(record, now)
+    return {
+        "status": status_text(record.status, status),
+        "took": Text(took, style="" if took != "—" else "dim"),
+        "age": age_cell(record.task.created_at if record.task else None, now),
+        "expires": expiry_cell(record, now),
+    }
+
+
+def live_looks(record: TrackedTask, now: float) -> tuple[str | None, str]:
+    """(spinner frame or None, the took column's text). A finished task took
+    from first seen to finished; one still running shows its elapsed time
+    since it was created (first seen when the server gave no time), live."""
+    if record.finished_at is not None and record.first_seen is not None:
+        return None, coarse_span(record.finished_at - record.first_seen)
+    if record.finished:
+        return None, "—"
+    task = record.task
+    created = task.created_at if task else None
+    start = created / 1000 if created and created > 0 else record.first_seen
+    elapsed = coarse_span(now - start) if start is not None else "—"
+    frame = SPINNER[int(now) % len(SPINNER)] if record.status == "processing" else None
+    return frame, elapsed
+
+
 def clips_cell(record: TrackedTask) -> Text:
-    """Clip count, with ↓ once every clip has been downloaded. Past 999 the
-    three-cell column says thousands ("10k"); the detail pane has the exact
-    number."""
+    """Clip count, with ↓ once every clip has been downloaded and ``1/2↓``
+    while some are. Past 999 the column says thousands ("10k"); the detail
+    pane has the exact number."""
     clips = record.task.results if record.task else ()
     if not clips:
         return Text("—", style="dim")
-    downloads = record.downloads
-    saved = len(downloads) >= len(clips) and all(k in downloads for k in clip_keys(clips))
     count = len(clips)
     shown = str(count) if count < 1000 else f"{min(count // 1000, 99)}k"
-    return Text(f"{shown}{'↓' if saved else ''}", style="green" if saved else "")
+    saved = record.saved_count()
+    if not saved:
+        return Text(shown)
+    if saved == count:
+        return Text(f"{shown}↓", style="green")
+    partial = f"{saved}/{shown}↓"
+    return Text(partial if len(partial) <= FIXED_WIDTHS["clips"] else f"{shown}↓·")
 
 
 def age_cell(created_at: int | None, now: float) -> Text:
@@ -227,13 +292,29 @@ def age_cell(created_at: int | None, now: float) -> Text:
     return Text(coarse_span(now - created_at / 1000))
 
 
-#: Sort orders of the table, by name (``s`` cycles through them).
+#: Sort orders of the table, by name. ``s`` cycles through the first four;
+#: a click on a column's header picks its own (again: reversed).
 SORTS: dict[str, Callable[[TrackedTask], object]] = {
     "added": lambda r: r.seq,
     "created": lambda r: -(r.task.created_at or 0) if r.task else 0,
     "status": lambda r: STATUS_ORDER.get(r.status, 6),
     "expiry": lambda r: _expiry_key(r),
+    "id": lambda r: r.id,
+    "title": lambda r: _first(r, lambda c: (c.title or "").casefold(), ""),
+    "clips": lambda r: len(r.task.results) if r.task else -1,
+    "length": lambda r: _first(r, lambda c: c.duration or 0.0, -1.0),
+    "took": lambda r: (
+        r.finished_at - r.first_seen
+        if r.finished_at is not None and r.first_seen is not None
+        else float("inf")
+    ),
 }
+SORT_CYCLE = ("added", "created", "status", "expiry")
+
+
+def _first(record: TrackedTask, get: Callable[[Clip], object], missing: object) -> object:
+    clips = record.task.results if record.task else ()
+    return get(clips[0]) if clips else missing
 
 
 def _expiry_key(record: TrackedTask) -> float:

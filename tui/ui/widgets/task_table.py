@@ -35,23 +35,23 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from tui.domain.tracked import TrackedTask
+from tui.domain.views import DEFAULT_VIEW, VIEWS
 from tui.ui.widgets.presentation import (
+    COLUMN_SORTS,
     COLUMNS,
     FULL_ID_WIDTH,
     SORTS,
     TIME_COLUMNS,
-    age_cell,
     column_widths,
-    expiry_cell,
     looks_change_at,
     row_cells,
+    time_cells,
     time_looks,
 )
+from tui.ui.widgets.table_search import SearchIndex, other_clip_matches
 
 #: Seconds between applying queued row updates (see :meth:`TaskTable.schedule`).
 FLUSH_DELAY = 0.25
-#: Search texts built per slice while warming up the filter (~2.5 ms each).
-WARM_SLICE = 2000
 #: Rendered rows kept (cells and finished lines): a few screens' worth.
 CACHE_ROWS = 1024
 
@@ -61,6 +61,7 @@ class TaskTable(ScrollView, can_focus=True):
         "task-table--header",
         "task-table--even-row",
         "task-table--cursor",
+        "task-table--marked",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor_up", "Up", show=False),
@@ -86,6 +87,13 @@ class TaskTable(ScrollView, can_focus=True):
         """Queued updates added or removed rows (a change made a task match the
         filter, or stop matching it): titles that count rows are out of date."""
 
+    class HeaderClicked(Message):
+        """A click on a column's header: sort by it (the screen decides)."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
     class Selected(Message):
         """``enter`` or a click on the highlighted row."""
 
@@ -97,6 +105,14 @@ class TaskTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.filter_text = ""
         self.sort_name = "added"
+        self.reverse = False
+        self.view = DEFAULT_VIEW
+        #: The expiring view's horizon (the config's warn_hours, in seconds).
+        self.warn_seconds = 24 * 3600.0
+        #: Marked task IDs (space, ctrl+a); kept while the filter hides them.
+        self.marks: set[str] = set()
+        #: The row a range (v) started at, while one is being drawn.
+        self.anchor: str | None = None
         self.widths = column_widths(120)
         self._records: Mapping[str, TrackedTask] = {}
         self._now: Callable[[], float] = lambda: 0.0
@@ -110,8 +126,7 @@ class TaskTable(ScrollView, can_focus=True):
         #: Per row on screen: no clock-driven change before this time.
         self._next_look: LRUCache[str, float] = LRUCache(CACHE_ROWS)
         self._last_tick = 0.0
-        #: Lower-cased text the filter searches, per task; dropped when the row changes.
-        self._search: dict[str, str] = {}
+        self.search = SearchIndex()
         self._pending: dict[str, TrackedTask] = {}
         self._flush_timer: Timer | None = None
         self._last_highlighted: str | None = None
@@ -148,45 +163,24 @@ class TaskTable(ScrollView, can_focus=True):
         """The row's cells as they are drawn (computed when not cached)."""
         cells = self._cells.get(task_id)
         if cells is None:
-            cells = row_cells(self._records[task_id], self._now(), self.widths)
+            record = self._records[task_id]
+            others = other_clip_matches(record, self.filter_text.lower())
+            cells = row_cells(record, self._now(), self.widths, others)
             self._cells[task_id] = cells
         return cells
 
     def matches(self, record: TrackedTask) -> bool:
+        if self.view != DEFAULT_VIEW and not VIEWS[self.view].test(
+            record, self._now(), self.warn_seconds
+        ):
+            return False
         if not self.filter_text:
             return True
-        return self.filter_text.lower() in self._search_text(record)
+        return self.filter_text.lower() in self.search.text(record)
 
-    def _search_text(self, record: TrackedTask) -> str:
-        """ID, status, clip titles and tags, lower-cased and joined (NUL between,
-        so a needle never spans two of them). Kept until the row changes
-        (``schedule``, ``upsert``, ``drop`` forget it), so a keystroke costs a
-        substring test per task: measured 50 ms -> ~10 ms at 50,000 tasks."""
-        text = self._search.get(record.id)
-        if text is None:
-            task = record.task
-            parts = [record.id, record.status or ""]
-            if task:
-                for clip in task.results:
-                    parts += [clip.title or "", clip.tags or ""]
-            text = self._search[record.id] = "\0".join(parts).lower()
-        return text
-
-    def prepare_filter(self, start: int = 0) -> None:
-        """Build the search text of every task ahead of the first keystroke, in
-        slices of :data:`WARM_SLICE` a moment apart (keys are handled between
-        them): ~60 ms at 50,000 tasks in one go would be a visible stall.
-        Called once the list is loaded; a filter typed before it is done builds
-        what is missing as it goes."""
-        if start == 0:
-            self._search.clear()  # the records may have been replaced (loading)
-        ids = list(self._records)[start : start + WARM_SLICE]
-        for task_id in ids:
-            record = self._records.get(task_id)
-            if record is not None and task_id not in self._search:
-                self._search_text(record)
-        if len(ids) == WARM_SLICE:
-            self.set_timer(0.02, lambda: self.prepare_filter(start + WARM_SLICE))
+    def prepare_filter(self) -> None:
+        """Warm the search index in slices once the list is loaded."""
+        self.search.warm(self._records, 0, self.set_timer)
 
     # -- updates -------------------------------------------------------------
     def set_filter(self, text: str, records: Mapping[str, TrackedTask], now: float) -> None:
@@ -197,13 +191,15 @@ class TaskTable(ScrollView, can_focus=True):
             return
         old, self.filter_text = self.filter_text.lower(), text
         needle = text.lower()
-        if old in needle:  # also from no filter at all: every task has a row then
-            search, find = self._search, self._search_text
+        self._cells.clear()  # "+1 match" after titles depends on the needle
+        self._lines.clear()
+        if old in needle:  # also from no filter at all: every shown task has a row
+            cached, find = self.search.cached, self.search.text
             self._show(
                 [
                     i
                     for i in self._order
-                    if i in records and needle in (search.get(i) or find(records[i]))
+                    if i in records and needle in (cached(i) or find(records[i]))
                 ],
                 False,
             )
@@ -212,8 +208,14 @@ class TaskTable(ScrollView, can_focus=True):
 
     def rebuild(self, records: Iterable[TrackedTask], now: float, columns: bool = False) -> None:
         """Show the matching records in sort order (after a sort, filter or width change)."""
-        ordered = sorted((r for r in records if self.matches(r)), key=SORTS[self.sort_name])
+        ordered = sorted(
+            (r for r in records if self.matches(r)), key=SORTS[self.sort_name], reverse=self.reverse
+        )
         self._show([r.id for r in ordered], columns)
+
+    def set_view(self, name: str, records: Iterable[TrackedTask]) -> None:
+        self.view = name if name in VIEWS else DEFAULT_VIEW
+        self.rebuild(records, self._now())
 
     def _show(self, order: list[str], columns: bool) -> None:
         keep = self.highlighted_id
@@ -231,9 +233,9 @@ class TaskTable(ScrollView, can_focus=True):
 
     def upsert(self, record: TrackedTask, now: float) -> None:
         """Add a row (at the end: rows never jump) or redraw an existing one."""
-        self._search.pop(record.id, None)  # its title, tags or status may have changed
+        self.search.forget(record.id)  # its title, tags or status may have changed
         if not self.matches(record):
-            self.drop(record.id)
+            self.drop([record.id])
             return
         self._cells.discard(record.id)
         self._next_look.discard(record.id)
@@ -254,7 +256,7 @@ class TaskTable(ScrollView, can_focus=True):
         """Queue a row update; queued updates are applied together a moment later,
         so a burst of a thousand changes repaints a few times, not a thousand."""
         self._pending[record.id] = record
-        self._search.pop(record.id, None)
+        self.search.forget(record.id)
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_DELAY, self._flush)
 
@@ -273,18 +275,22 @@ class TaskTable(ScrollView, can_focus=True):
         if len(self._order) != rows:
             self.post_message(self.RowsChanged())
 
-    def drop(self, task_id: str) -> None:
-        self._pending.pop(task_id, None)
-        self._search.pop(task_id, None)
-        row = self._index.pop(task_id, None)
-        if row is None:
+    def drop(self, task_ids: Iterable[str]) -> None:
+        """Take the rows of ``task_ids`` out (one pass, however many)."""
+        gone = set(task_ids)
+        for task_id in gone:
+            self._pending.pop(task_id, None)
+            self.search.forget(task_id)
+            self.marks.discard(task_id)
+            self._cells.discard(task_id)
+            self._next_look.discard(task_id)
+            self._versions.pop(task_id, None)
+        if self.anchor in gone:
+            self.anchor = None
+        if not any(task_id in self._index for task_id in gone):
             return
-        del self._order[row]
-        for later in range(row, len(self._order)):
-            self._index[self._order[later]] = later
-        self._cells.discard(task_id)
-        self._next_look.discard(task_id)
-        self._versions.pop(task_id, None)
+        self._order = [task_id for task_id in self._order if task_id not in gone]
+        self._index = {task_id: row for row, task_id in enumerate(self._order)}
         self._lines.clear()  # rows below moved up: their zebra stripe changed
         self._resized()
         if self.cursor_row >= len(self._order):
@@ -317,13 +323,7 @@ class TaskTable(ScrollView, can_focus=True):
             if self._time_looks.get(task_id) == looks:
                 continue
             self._time_looks[task_id] = looks
-            task = record.task
-            fresh = {
-                "age": age_cell(task.created_at if task else None, now),
-                "expires": expiry_cell(
-                    task.results if task else (), now, record.expired is not None
-                ),
-            }
+            fresh = time_cells(record, now)
             if any(old[key] != fresh[key] for key in TIME_COLUMNS):
                 old.update(fresh)
                 self._versions[task_id] = self._versions.get(task_id, 0) + 1
@@ -351,6 +351,72 @@ class TaskTable(ScrollView, can_focus=True):
         self.fit_columns()
         self._resized()
 
+    # -- marks ---------------------------------------------------------------
+    def marked(self) -> list[str]:
+        """Marked task IDs that have a row, top to bottom, with the range being
+        drawn (v) included. Marks the filter hides are kept but not acted on:
+        an action never reaches a row the user cannot see."""
+        if not self.marks and self.anchor is None:
+            return []
+        in_range = self._range()
+        return [
+            task_id
+            for row, task_id in enumerate(self._order)
+            if task_id in self.marks or row in in_range
+        ]
+
+    def hidden_marks(self) -> int:
+        return sum(1 for task_id in self.marks if task_id not in self._index)
+
+    def _range(self) -> range:
+        row = self._index.get(self.anchor) if self.anchor is not None else None
+        if row is None:
+            return range(0)
+        return range(min(row, self.cursor_row), max(row, self.cursor_row) + 1)
+
+    def toggle_mark(self) -> None:
+        task_id = self.highlighted_id
+        if task_id is None:
+            return
+        if task_id in self.marks:
+            self.marks.discard(task_id)
+        else:
+            self.marks.add(task_id)
+        self._refresh_row(self.cursor_row)
+
+    def toggle_range(self) -> bool:
+        """Start a range at the cursor, or end it (its rows become marks).
+        True when a range is now being drawn."""
+        if self.anchor is None:
+            self.anchor = self.highlighted_id
+            self.refresh()
+            return self.anchor is not None
+        self.marks.update(self._order[row] for row in self._range())
+        self.anchor = None
+        self.refresh()
+        return False
+
+    def mark_all(self) -> bool:
+        """Mark every row shown; when they all are, clear them instead.
+        True when rows are now marked."""
+        shown = set(self._order)
+        self.anchor = None
+        if shown and not shown <= self.marks:
+            self.marks |= shown
+        else:
+            self.marks -= shown
+        self.refresh()
+        return bool(shown & self.marks)
+
+    def clear_marks(self) -> bool:
+        """Clear the marks and any range; False when there were none."""
+        if not self.marks and self.anchor is None:
+            return False
+        self.marks.clear()
+        self.anchor = None
+        self.refresh()
+        return True
+
     # -- the cursor ----------------------------------------------------------
     def move_cursor(self, *, row: int, animate: bool = False) -> None:
         self.cursor_row = max(0, min(row, len(self._order) - 1)) if self._order else 0
@@ -358,6 +424,9 @@ class TaskTable(ScrollView, can_focus=True):
         self._highlight_changed()
 
     def watch_cursor_row(self, old: int, new: int) -> None:
+        if self.anchor is not None:  # the range grows or shrinks with the cursor
+            self.refresh()
+            return
         self._refresh_row(old)
         self._refresh_row(new)
 
@@ -398,8 +467,16 @@ class TaskTable(ScrollView, can_focus=True):
             self.post_message(self.Selected(task_id))
 
     def on_click(self, event: events.Click) -> None:
-        row = int(self.scroll_y) + event.y - 1
-        if event.y < 1 or not 0 <= row < len(self._order):
+        # The event's offset counts the border; lines are drawn inside it.
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            if column := self._column_at(offset.x + int(self.scroll_x)):
+                self.post_message(self.HeaderClicked(column))
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if not 0 <= row < len(self._order):
             return
         if row == self.cursor_row:
             self.action_select()
@@ -439,6 +516,15 @@ class TaskTable(ScrollView, can_focus=True):
     def _columns(self) -> list[str]:
         return [key for key, _ in COLUMNS if key in self.widths]
 
+    def _column_at(self, x: int) -> str | None:
+        """The column under cell ``x`` of a line (each has a space either side)."""
+        left = 0
+        for key in self._columns():
+            left += self.widths[key] + 2
+            if x < left:
+                return key
+        return None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
@@ -452,12 +538,16 @@ class TaskTable(ScrollView, can_focus=True):
         return strip.crop(scroll_x, scroll_x + width)
 
     def _header(self, width: int) -> Strip:
-        key = ("header", tuple(self.widths.items()), width)
+        key = ("header", tuple(self.widths.items()), width, self.sort_name, self.reverse)
         strip = self._lines.get(key)
         if strip is None:
             style = self.rich_style + self.get_component_rich_style("task-table--header")
             labels = dict(COLUMNS)
             cells = {k: Text(labels[k]) for k in self._columns()}
+            arrow = "▼" if self.reverse else "▲"
+            for column, sort in COLUMN_SORTS.items():
+                if sort == self.sort_name and column in cells:
+                    cells[column] = Text(f"{labels[column]}{arrow}")
             strip = self._assemble(cells, style, None, width)
             self._lines[key] = strip
         return strip
@@ -465,30 +555,39 @@ class TaskTable(ScrollView, can_focus=True):
     def _row(self, row: int, width: int) -> Strip:
         task_id = self._order[row]
         cursor = row == self.cursor_row
+        marked = task_id in self.marks or row in self._range()
         version = self._versions.get(task_id, 0)
         # Focus changes only the cursor's colour: other rows keep their cached lines.
-        key = (task_id, version, cursor, row % 2, cursor and self.has_focus, width)
+        key = (task_id, version, cursor, marked, row % 2, cursor and self.has_focus, width)
         strip = self._lines.get(key)
         if strip is None:
             style = self.rich_style
             if row % 2 == 0:  # as DataTable: rows 0, 2, 4... carry the stripe
                 style += self.get_component_rich_style("task-table--even-row")
+            if marked:
+                style += self.get_component_rich_style("task-table--marked")
             top = self.get_component_rich_style("task-table--cursor") if cursor else None
-            strip = self._assemble(self.cells(task_id), style, top, width)
+            strip = self._assemble(self.cells(task_id), style, top, width, marked)
             self._lines[key] = strip
         return strip
 
     def _assemble(
-        self, cells: dict[str, Text], style: Style, top: Style | None, width: int
+        self,
+        cells: dict[str, Text],
+        style: Style,
+        top: Style | None,
+        width: int,
+        marked: bool = False,
     ) -> Strip:
         """One line: each cell cut or padded to its column, one space each side,
         on ``style`` (the row's colours under the cells' own), with ``top`` (the
-        cursor) over everything, filled to the widget's width."""
+        cursor) over everything, filled to the widget's width. A marked row
+        shows ``▌`` in its first cell of padding (no column spent on marks)."""
         line = Text(no_wrap=True, end="")
-        for key in self._columns():
+        for n, key in enumerate(self._columns()):
             cell = cells[key].copy()
             cell.truncate(self.widths[key], overflow="ellipsis", pad=True)
-            line.append(" ")
+            line.append("▌" if marked and n == 0 else " ", style="bold" if marked else "")
             line.append_text(cell)
             line.append(" ")
         if line.cell_len < width:
