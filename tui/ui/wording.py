@@ -28,6 +28,27 @@ def add_summary(parsed: ParsedIds) -> str:
     return ". ".join(parts) + "."
 
 
+#: What OSC 52 is worth: the terminal never answers, so "sent" is all we know.
+OSC52_SENT = "to the terminal clipboard (OSC 52; your terminal may not accept it)"
+
+
+def copied(thing: str, value: str) -> str:
+    """A clipboard tool took ``value`` and said so by its exit status.
+
+    ``value`` goes last and without a full stop when it is a URL, so the
+    message can itself be copied by hand."""
+    return f"Copied {thing} {value}." if thing == "task ID" else f"Copied {thing}: {value}"
+
+
+def sent_osc52(thing: str, value: str, tool: str | None = None, problem: str = "") -> str:
+    """OSC 52 was written, which may or may not have reached a clipboard;
+    ``tool`` is the clipboard tool that failed first, if one was tried."""
+    failed = f"{tool} failed ({problem}); s" if tool else "S"
+    if thing == "task ID":
+        return f"{failed}ent task ID {value} {OSC52_SENT}."
+    return f"{failed}ent {thing} {OSC52_SENT}: {value}"
+
+
 def import_summary(added: int, pages: int, duplicates: int, invalid: int) -> str:
     return (
         f"Imported {added} new task(s) from {pages} page(s); {duplicates} were already tracked"
