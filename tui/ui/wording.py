@@ -18,14 +18,14 @@ def plural(count: int, word: str) -> str:
 
 
 def add_summary(parsed: ParsedIds) -> str:
-    parts = []
-    if parsed.valid:
-        parts.append(f"Added {plural(len(parsed.valid), 'task')}")
+    """One line after adding: the dialog already showed every detail (which
+    IDs were tracked or invalid, and why), so this only counts."""
+    parts = [f"Added {plural(len(parsed.valid), 'task')}"]
     if parsed.duplicates:
-        parts.append(f"{len(parsed.duplicates)} already tracked: {', '.join(parsed.duplicates)}")
-    for token, reason in parsed.invalid:
-        parts.append(f"skipped '{token}': {reason}")
-    return ". ".join(parts) + "."
+        parts.append(f"{len(parsed.duplicates)} already tracked")
+    if parsed.invalid:
+        parts.append(f"{len(parsed.invalid)} skipped as invalid")
+    return "; ".join(parts) + "."
 
 
 #: What OSC 52 is worth: the terminal never answers, so "sent" is all we know.
