@@ -37,6 +37,37 @@ async def test_paste_several_ids_with_invalid_and_duplicate(sim_server, data_dir
         assert notifications(app)[-1] == "Added 3 tasks; 1 already tracked; 2 skipped as invalid."
 
 
+async def test_pasted_urls_and_a_json_answer_give_their_task_ids(
+    sim_server, data_dir, clock
+) -> None:
+    for task_id in ("zzzz9999", "qp1", "gen7"):
+        sim_server.sim.book.seed(task_id, queued_for=1000)
+    app = make_app(sim_server, data_dir, clock, ids=["known1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("a")
+        app.screen.query_one("#add-input").insert(
+            "https://musicmint.example/task/zzzz9999/?ref=share#player\n"
+            "https://musicmint.example/share?task_id=qp1\n"
+            '{"code": 0, "message": "success", "data": {"task_id": "gen7"}}\n'
+            "https://musicmint.example/task/known1 https://musicmint.example/about.html"
+        )
+        await pilot.pause()
+        shown = region_text(app, app.screen.query_one("#add-feedback")).splitlines()
+        feedback = " ".join(line.strip() for line in shown)  # the dialog wraps long lines
+        assert feedback.startswith(
+            "Extracted 4 IDs from 3 URLs and 1 JSON response 3 new 1 already tracked (known1) "
+            "invalid 'https://musicmint.example/about.html': no task ID in this URL"
+        )
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.records) == 4)
+        for task_id in ("zzzz9999", "qp1", "gen7"):
+            await wait_for(pilot, lambda t=task_id: app.records[t].status == "queuing")
+        assert notifications(app)[-1] == (
+            "Added 3 tasks (2 from URLs, 1 from JSON); 1 already tracked; 1 skipped as invalid."
+        )
+
+
 async def test_add_dialog_refuses_only_invalid(sim_server, data_dir, clock) -> None:
     app = make_app(sim_server, data_dir, clock)
     async with app.run_test(size=SIZE) as pilot:

@@ -17,10 +17,33 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def extracted(parsed: ParsedIds) -> str | None:
+    """What was taken out of pasted URLs and JSON ("Extracted 3 IDs from 2
+    URLs and 1 JSON response"), so an ID the user never typed is no surprise."""
+    if not parsed.extracted:
+        return None
+    sources = [
+        plural(count, word)
+        for count, word in ((parsed.urls, "URL"), (parsed.json_values, "JSON response"))
+        if count
+    ]
+    return f"Extracted {plural(parsed.extracted, 'ID')} from {' and '.join(sources)}"
+
+
 def add_summary(parsed: ParsedIds) -> str:
     """One line after adding: the dialog already showed every detail (which
     IDs were tracked or invalid, and why), so this only counts."""
+    origins = [
+        f"{count} from {word if count > 1 else one}"
+        for count, word, one in (
+            (parsed.added_from("url"), "URLs", "a URL"),
+            (parsed.added_from("json"), "JSON", "JSON"),
+        )
+        if count
+    ]
     parts = [f"Added {plural(len(parsed.valid), 'task')}"]
+    if origins:
+        parts[0] += f" ({', '.join(origins)})"
     if parsed.duplicates:
         parts.append(f"{len(parsed.duplicates)} already tracked")
     if parsed.invalid:
