@@ -39,9 +39,13 @@ class FakeClock:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point every platformdirs location at tmp_path; drop the user's MUSICMINT_* env."""
+    """Point every platformdirs location at tmp_path; drop the user's MUSICMINT_* env
+    (and their clipboard tool)."""
     for var in ("MUSICMINT_API_KEY", "MUSICMINT_BASE_URL", "MUSICMINT_CONFIG"):
         monkeypatch.delenv(var, raising=False)
+    # Never the developer's real clipboard: OSC 52 only, unless a test
+    # brings its own clipboard command.
+    monkeypatch.setenv("MUSICMINT_CLIPBOARD", "none")
     home = tmp_path / "home"
     for var, sub in (
         ("XDG_CONFIG_HOME", "config"),

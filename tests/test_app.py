@@ -33,8 +33,39 @@ async def test_paste_several_ids_with_invalid_and_duplicate(sim_server, data_dir
         for task_id in ("alpha1", "beta2", "gamma3", "known1"):
             assert task_id in text
         await wait_for(pilot, lambda: "gamma3" in screen_text(app))
-        note = notifications(app)[-1]
-        assert "Added 3 tasks" in note and "already tracked" in note and "'bad/id'" in note
+        # One line: the dialog already said which and why.
+        assert notifications(app)[-1] == "Added 3 tasks; 1 already tracked; 2 skipped as invalid."
+
+
+async def test_pasted_urls_and_a_json_answer_give_their_task_ids(
+    sim_server, data_dir, clock
+) -> None:
+    for task_id in ("zzzz9999", "qp1", "gen7"):
+        sim_server.sim.book.seed(task_id, queued_for=1000)
+    app = make_app(sim_server, data_dir, clock, ids=["known1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("a")
+        app.screen.query_one("#add-input").insert(
+            "https://musicmint.example/task/zzzz9999/?ref=share#player\n"
+            "https://musicmint.example/share?task_id=qp1\n"
+            '{"code": 0, "message": "success", "data": {"task_id": "gen7"}}\n'
+            "https://musicmint.example/task/known1 https://musicmint.example/about.html"
+        )
+        await pilot.pause()
+        shown = region_text(app, app.screen.query_one("#add-feedback")).splitlines()
+        feedback = " ".join(line.strip() for line in shown)  # the dialog wraps long lines
+        assert feedback.startswith(
+            "Extracted 4 IDs from 3 URLs and 1 JSON response 3 new 1 already tracked (known1) "
+            "invalid 'https://musicmint.example/about.html': no task ID in this URL"
+        )
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.records) == 4)
+        for task_id in ("zzzz9999", "qp1", "gen7"):
+            await wait_for(pilot, lambda t=task_id: app.records[t].status == "queuing")
+        assert notifications(app)[-1] == (
+            "Added 3 tasks (2 from URLs, 1 from JSON); 1 already tracked; 1 skipped as invalid."
+        )
 
 
 async def test_add_dialog_refuses_only_invalid(sim_server, data_dir, clock) -> None:
@@ -175,16 +206,95 @@ async def test_javascript_url_is_refused(sim_server, data_dir, clock, browser_lo
         assert not browser_log.exists()
 
 
-async def test_copy_task_id_and_audio_url(sim_server, data_dir, clock) -> None:
+def clipboard_command(tmp_path: Path, body: str) -> Path:
+    """A stand-in clipboard tool: a shell script run with the text on stdin."""
+    script = tmp_path / "fake-clipboard"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return script
+
+
+async def test_without_a_clipboard_tool_copy_says_it_only_sent_osc52(
+    sim_server, data_dir, clock
+) -> None:
+    """conftest sets MUSICMINT_CLIPBOARD=none: OSC 52 is all there is, and
+    OSC 52 cannot be confirmed, so nothing may claim "Copied"."""
     sim_server.sim.book.seed("cp", outcome="completed", age=60)
     app = make_app(sim_server, data_dir, clock, ids=["cp"])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["cp"].status == "completed")
         await pilot.press("c")
         assert app.clipboard == "cp"
+        assert notifications(app)[-1] == (
+            "Sent task ID cp to the terminal clipboard (OSC 52; your terminal may not accept it)."
+        )
         await pilot.press("y")
-        assert app.clipboard == app.records["cp"].task.results[0].audio_url
-        assert "Copied" in notifications(app)[-1]
+        url = app.records["cp"].task.results[0].audio_url
+        assert app.clipboard == url
+        assert notifications(app)[-1].startswith("Sent the audio URL to the terminal clipboard")
+        assert notifications(app)[-1].endswith(url)
+        assert not any("Copied" in n for n in notifications(app))
+
+
+async def test_a_clipboard_tool_that_succeeds_says_copied(
+    sim_server, data_dir, clock, tmp_path, monkeypatch
+) -> None:
+    got = tmp_path / "clipboard.txt"
+    monkeypatch.setenv("MUSICMINT_CLIPBOARD", str(clipboard_command(tmp_path, f'cat > "{got}"')))
+    sim_server.sim.book.seed("cp", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["cp"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["cp"].status == "completed")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: notifications(app)[-1] == "Copied task ID cp.")
+        assert got.read_text() == "cp"
+        assert app.clipboard == "cp"  # what ctrl+v pastes inside the app follows
+        await pilot.press("y")
+        url = app.records["cp"].task.results[0].audio_url
+        await wait_for(pilot, lambda: notifications(app)[-1] == f"Copied the audio URL: {url}")
+        assert got.read_text() == url  # the whole URL, as the server sent it
+        assert url.startswith("http") and "…" not in url
+        assert not any("OSC 52" in n for n in notifications(app))
+
+
+async def test_a_failing_clipboard_tool_falls_back_to_osc52_and_says_why(
+    sim_server, data_dir, clock, tmp_path, monkeypatch
+) -> None:
+    failing = clipboard_command(tmp_path, 'echo "Error: Can\'t open display: :9" >&2; exit 1')
+    monkeypatch.setenv("MUSICMINT_CLIPBOARD", str(failing))
+    sim_server.sim.book.seed("cp", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["cp"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["cp"].status == "completed")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "OSC 52" in notifications(app)[-1])
+        assert notifications(app)[-1] == (
+            "MUSICMINT_CLIPBOARD failed (exit status 1: Error: Can't open display: :9); "
+            "sent task ID cp to the terminal clipboard (OSC 52; your terminal may not accept it)."
+        )
+        assert app.clipboard == "cp"
+
+
+async def test_a_missing_clipboard_tool_falls_back_to_osc52(
+    sim_server, data_dir, clock, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("MUSICMINT_CLIPBOARD", str(tmp_path / "no-such-tool"))
+    sim_server.sim.book.seed("cp", outcome="completed", age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["cp"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["cp"].status == "completed")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "OSC 52" in notifications(app)[-1])
+        url = app.records["cp"].task.results[0].audio_url
+        note = notifications(app)[-1]
+        assert note.startswith(
+            f"MUSICMINT_CLIPBOARD failed ({tmp_path / 'no-such-tool'} not found)"
+        )
+        assert note.endswith(
+            f"sent the audio URL to the terminal clipboard "
+            f"(OSC 52; your terminal may not accept it): {url}"
+        )
+        assert app.clipboard == url
 
 
 async def test_copy_audio_before_results_explains(sim_server, data_dir, clock) -> None:

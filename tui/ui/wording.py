@@ -17,15 +17,59 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def extracted(parsed: ParsedIds) -> str | None:
+    """What was taken out of pasted URLs and JSON ("Extracted 3 IDs from 2
+    URLs and 1 JSON response"), so an ID the user never typed is no surprise."""
+    if not parsed.extracted:
+        return None
+    sources = [
+        plural(count, word)
+        for count, word in ((parsed.urls, "URL"), (parsed.json_values, "JSON response"))
+        if count
+    ]
+    return f"Extracted {plural(parsed.extracted, 'ID')} from {' and '.join(sources)}"
+
+
 def add_summary(parsed: ParsedIds) -> str:
-    parts = []
-    if parsed.valid:
-        parts.append(f"Added {plural(len(parsed.valid), 'task')}")
+    """One line after adding: the dialog already showed every detail (which
+    IDs were tracked or invalid, and why), so this only counts."""
+    origins = [
+        f"{count} from {word if count > 1 else one}"
+        for count, word, one in (
+            (parsed.added_from("url"), "URLs", "a URL"),
+            (parsed.added_from("json"), "JSON", "JSON"),
+        )
+        if count
+    ]
+    parts = [f"Added {plural(len(parsed.valid), 'task')}"]
+    if origins:
+        parts[0] += f" ({', '.join(origins)})"
     if parsed.duplicates:
-        parts.append(f"{len(parsed.duplicates)} already tracked: {', '.join(parsed.duplicates)}")
-    for token, reason in parsed.invalid:
-        parts.append(f"skipped '{token}': {reason}")
-    return ". ".join(parts) + "."
+        parts.append(f"{len(parsed.duplicates)} already tracked")
+    if parsed.invalid:
+        parts.append(f"{len(parsed.invalid)} skipped as invalid")
+    return "; ".join(parts) + "."
+
+
+#: What OSC 52 is worth: the terminal never answers, so "sent" is all we know.
+OSC52_SENT = "to the terminal clipboard (OSC 52; your terminal may not accept it)"
+
+
+def copied(thing: str, value: str) -> str:
+    """A clipboard tool took ``value`` and said so by its exit status.
+
+    ``value`` goes last and without a full stop when it is a URL, so the
+    message can itself be copied by hand."""
+    return f"Copied {thing} {value}." if thing == "task ID" else f"Copied {thing}: {value}"
+
+
+def sent_osc52(thing: str, value: str, tool: str | None = None, problem: str = "") -> str:
+    """OSC 52 was written, which may or may not have reached a clipboard;
+    ``tool`` is the clipboard tool that failed first, if one was tried."""
+    failed = f"{tool} failed ({problem}); s" if tool else "S"
+    if thing == "task ID":
+        return f"{failed}ent task ID {value} {OSC52_SENT}."
+    return f"{failed}ent {thing} {OSC52_SENT}: {value}"
 
 
 def import_summary(added: int, pages: int, duplicates: int, invalid: int) -> str:

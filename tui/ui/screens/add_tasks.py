@@ -1,7 +1,8 @@
 """Modal dialog for adding task IDs, one or many (a pasted list works).
 
 Enter submits; a paste keeps its newlines. The feedback line classifies every
-token as you type, so invalid IDs are explained before anything is sent.
+token as you type, so invalid IDs are explained before anything is sent, and
+says which IDs were taken out of pasted URLs and JSON answers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
 from tui.api.ids import ParsedIds, parse_task_ids
+from tui.ui import wording
 
 
 class _IdArea(TextArea):
@@ -27,6 +29,8 @@ class _IdArea(TextArea):
 
 def feedback(parsed: ParsedIds) -> Text:
     parts: list[Text | str] = []
+    if note := wording.extracted(parsed):
+        parts.append(Text(note, style="cyan"))
     if parsed.valid:
         parts.append(Text(f"{len(parsed.valid)} new", style="green"))
     if parsed.duplicates:
@@ -42,7 +46,9 @@ def feedback(parsed: ParsedIds) -> Text:
         parts.append(Text(f"and {len(parsed.invalid) - 4} more invalid", style="red"))
     if not parts:
         return Text(
-            "Paste or type task IDs, separated by spaces, commas or new lines.", style="dim"
+            "Paste or type task IDs, separated by spaces, commas or new lines;"
+            " task URLs and JSON answers with task_id work too.",
+            style="dim",
         )
     return Text("\n").join(Text.assemble(p) if isinstance(p, str) else p for p in parts)
 
