@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from rich.color import Color as RichColor
 from textual.app import App
@@ -16,10 +18,13 @@ from tui.ui.palette import (
     Palette,
     contrast,
     luminance,
+    palette_of,
     theme_variables,
 )
+from tui.ui.widgets.presentation import STATUS_LOOK
 
 from .harness import theme_palette
+from .test_snapshots import demo_app, pinned, settled  # noqa: F401 (pinned: a fixture)
 
 BUILTIN_THEMES = sorted(App().available_themes)
 
@@ -97,3 +102,89 @@ def test_ansi_themes_keep_the_terminals_colours_where_they_are_readable() -> Non
     palette = theme_palette("ansi-dark")
     completed = palette["status.completed"].color
     assert completed is not None and completed.number == 2  # ansi_green, drawn by the terminal
+
+
+# -- the running dashboard --------------------------------------------------------------
+
+
+def status_cell_color(app: App[int], task_id: str) -> RichColor | None:
+    """The colour the table actually draws ``task_id``'s status glyph in."""
+    table = app.main.table  # type: ignore[attr-defined]
+    y = table.get_row_index(task_id) - int(table.scroll_y) + 1  # line 0 is the header
+    for segment in table.render_line(y):
+        if segment.text.startswith("✔"):
+            return segment.style.color if segment.style else None
+    raise AssertionError(f"no status glyph on the line of {task_id}")
+
+
+async def test_switching_theme_recolours_what_is_already_drawn(pinned, tmp_path, clock) -> None:  # noqa: F811
+    """The table caches cells and lines, the status bar and the detail pane
+    skip rebuilding what looks unchanged: a new theme must reach them all."""
+    app = demo_app(pinned, tmp_path, clock)
+    async with app.run_test(size=(150, 32)) as pilot:
+        await settled(pilot)
+        await pilot.press("j")  # the cursor (which has its own colour) off the first row
+        await pilot.pause()
+        dark = palette_of(app)
+        assert status_cell_color(app, "demo-two-clips") == dark["status.completed"].color
+
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        light = palette_of(app)
+        assert light["status.completed"].color != dark["status.completed"].color
+        assert status_cell_color(app, "demo-two-clips") == light["status.completed"].color
+        # Nowhere on screen (table, status bar, detail pane) an old colour is left.
+        old = {dark[role].color for role in dark} - {light[role].color for role in light}
+        stale = [
+            (y, segment.text)
+            for y, strip in enumerate(app.screen._compositor.render_strips())
+            for segment in strip
+            if segment.style and segment.style.color in old and segment.text.strip()
+        ]
+        assert not stale, stale
+        region = app.main.detail.region
+        strips = app.screen._compositor.render_strips()[region.y : region.bottom]
+        detail = [
+            segment.style.color
+            for strip in strips
+            for segment in strip.crop(region.x, region.right)
+            if segment.style
+        ]
+        assert light["status.completed"].color in detail  # the detail pane's "✔ completed"
+        assert light["muted"].color in detail  # its labels
+
+
+@pytest.mark.parametrize(
+    "theme", ["textual-light", "textual-dark", "solarized-light", "ansi-light"]
+)
+async def test_every_coloured_text_on_screen_is_readable(pinned, tmp_path, clock, theme) -> None:  # noqa: F811
+    """End to end: each role-coloured piece of text the compositor draws is on
+    a background the palette was checked against, and readable on it. This
+    catches a stylesheet change that puts coloured text on a new background."""
+    app = demo_app(pinned, tmp_path, clock)
+    app.config = dataclasses.replace(app.config, theme=theme)
+    async with app.run_test(size=(150, 32)) as pilot:
+        await settled(pilot)
+        await pilot.press("j")
+        await pilot.pause()
+        palette = palette_of(app)
+        assert palette.theme.name == theme
+        colours = {palette[role].color for role in palette}
+        checked = {bg.rich_color.triplet for bg in palette.backgrounds.values()}
+        seen: set[str] = set()
+        for y, strip in enumerate(app.screen._compositor.render_strips()):
+            for segment in strip:
+                style = segment.style
+                if not (style and style.color in colours and segment.text.strip()):
+                    continue
+                assert style.bgcolor is not None
+                background = rgb(style.bgcolor, palette, foreground=False)
+                where = f"line {y}: {segment.text!r}"
+                assert background.rich_color.triplet in checked, (where, background.hex)
+                ratio = contrast(rgb(style.color, palette), background)  # type: ignore[arg-type]
+                assert ratio >= MINIMUM_CONTRAST, (where, ratio)
+                seen.add(segment.text.strip())
+        for status in ("queuing", "completed", "failed"):  # table, detail pane, status bar
+            glyph = STATUS_LOOK[status][0]
+            assert any(text.startswith(glyph) for text in seen), (status, seen)

@@ -3,13 +3,19 @@
 Every server string goes through :func:`tui.core.sanitize.clean` and into a
 ``rich.text.Text`` (never a markup string), so ``[bold]`` in a title is shown
 as typed and escape sequences never reach the terminal.
+
+Colours are named by role ("status.completed", "expiry.soon"; see
+:data:`tui.ui.palette.ROLES`); the functions that build text take the
+``palette`` that maps roles to the current theme's styles, so they work
+without an app and a theme change only needs them called again.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from rich.style import Style
 from rich.text import Text
 
 from tui.api.models import Clip
@@ -17,15 +23,16 @@ from tui.core.formatting import clip_length, coarse_span, expiry
 from tui.core.sanitize import clean
 from tui.domain.tracked import NOT_FOUND, TrackedTask, clip_keys
 
+#: Status -> (glyph, palette role).
 STATUS_LOOK: dict[str, tuple[str, str]] = {
-    "pending": ("…", "dim"),
-    "queuing": ("◷", "yellow"),
-    "processing": ("◐", "cyan"),
-    "completed": ("✔", "green"),
-    "failed": ("✘", "red"),
-    NOT_FOUND: ("⊘", "red"),
+    "pending": ("…", "status.pending"),
+    "queuing": ("◷", "status.queuing"),
+    "processing": ("◐", "status.processing"),
+    "completed": ("✔", "status.completed"),
+    "failed": ("✘", "status.failed"),
+    NOT_FOUND: ("⊘", "status.not-found"),
 }
-UNKNOWN_LOOK = ("?", "magenta")
+UNKNOWN_LOOK = ("?", "status.unknown")
 STATUS_ORDER = {
     "processing": 0,
     "queuing": 1,
@@ -38,10 +45,18 @@ STATUS_ORDER = {
 HOUR = 3600
 DAY = 86_400
 
+#: Role -> style, for the current theme (a :class:`tui.ui.palette.Palette`).
+Styles = Mapping[str, Style]
 
-def status_text(status: str) -> Text:
-    glyph, style = STATUS_LOOK.get(status, UNKNOWN_LOOK)
-    return Text(f"{glyph} {clean(status, one_line=True)[:16]}", style=style)
+
+def styled(text: str, role: str, palette: Styles) -> Text:
+    """``text`` in ``role``'s style; the empty role means the default colour."""
+    return Text(text, style=palette[role] if role else "")
+
+
+def status_text(status: str, *, palette: Styles) -> Text:
+    glyph, role = STATUS_LOOK.get(status, UNKNOWN_LOOK)
+    return styled(f"{glyph} {clean(status, one_line=True)[:16]}", role, palette)
 
 
 def short_id(task_id: str, width: int) -> str:
@@ -51,24 +66,27 @@ def short_id(task_id: str, width: int) -> str:
     return task_id
 
 
-def plain(value: str | None, width: int | None = None, placeholder: str = "—") -> Text:
+def plain(
+    value: str | None, width: int | None = None, placeholder: str = "—", *, palette: Styles
+) -> Text:
     """Untrusted text for one cell: cleaned, single line, cut to ``width``."""
     text = clean(value, one_line=True) if value else placeholder
     if width is not None and len(text) > width:
         text = text[: width - 1] + "…"
-    return Text(text, style="" if value else "dim")
+    return styled(text, "" if value else "muted", palette)
 
 
-def expiry_style(expire_at: int | None, now: float) -> str:
+def expiry_role(expire_at: int | None, now: float) -> str:
+    """The palette role of an expiry: red within the hour, amber within the day."""
     if not expire_at:
-        return "dim"
+        return "muted"
     remaining = expire_at / 1000 - now
     if remaining <= 0:
-        return "dim strike"
+        return "expiry.expired"
     if remaining < HOUR:
-        return "bold red"
+        return "expiry.soon"
     if remaining < DAY:
-        return "yellow"
+        return "expiry.warn"
     return ""
 
 
@@ -81,25 +99,28 @@ def earliest_expiry(clips: tuple[Clip, ...]) -> int | None:
     return 0 if stamps else None
 
 
-def expiry_cell(clips: tuple[Clip, ...], now: float, server_expired: bool = False) -> Text:
-    label, style = expiry_look(clips, now, server_expired)
-    return Text(label, style=style)
+def expiry_cell(
+    clips: tuple[Clip, ...], now: float, server_expired: bool = False, *, palette: Styles
+) -> Text:
+    label, role = expiry_look(clips, now, server_expired)
+    return styled(label, role, palette)
 
 
 def expiry_look(
     clips: tuple[Clip, ...], now: float, server_expired: bool = False
 ) -> tuple[str, str]:
-    """The expires cell as (text, style): cheap to compare every second."""
+    """The expires cell as (text, palette role): cheap to compare every second,
+    and the same whatever the theme."""
     if server_expired:
-        return "expired", "dim strike"
+        return "expired", "expiry.expired"
     stamp = earliest_expiry(clips)
     if stamp is None:
-        return "—", "dim"
+        return "—", "muted"
     if stamp == 0:
-        return "never", "dim"
+        return "never", "muted"
     remaining = stamp / 1000 - now
     label = "expired" if remaining <= 0 else coarse_span(remaining)
-    return label, expiry_style(stamp, now)
+    return label, expiry_role(stamp, now)
 
 
 def time_looks(record: TrackedTask, now: float) -> tuple[object, ...]:
@@ -137,8 +158,8 @@ def looks_change_at(record: TrackedTask, now: float) -> float:
     return soonest - 0.5  # a margin for rounding: early is harmless
 
 
-def expiry_countdown(clip: Clip, now: float) -> Text:
-    return Text(expiry(clip.expire_at, now), style=expiry_style(clip.expire_at, now))
+def expiry_countdown(clip: Clip, now: float, *, palette: Styles) -> Text:
+    return styled(expiry(clip.expire_at, now), expiry_role(clip.expire_at, now), palette)
 
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -185,7 +206,9 @@ def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str
     return {"id": id_width, "title": max(6, min(MAX_TITLE, title)), **fixed}
 
 
-def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[str, Text]:
+def row_cells(
+    record: TrackedTask, now: float, widths: dict[str, int], *, palette: Styles
+) -> dict[str, Text]:
     """Every cell of one table row, keyed by column."""
     task = record.task
     clips = task.results if task else ()
@@ -197,33 +220,33 @@ def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[s
     )
     return {
         "id": Text(short_id(record.id, widths["id"])),
-        "status": status_text(record.status),
-        "title": plain(first.title if first else None, widths["title"]),
-        "clips": clips_cell(record),
+        "status": status_text(record.status, palette=palette),
+        "title": plain(first.title if first else None, widths["title"], palette=palette),
+        "clips": clips_cell(record, palette=palette),
         "length": Text(clip_length(first.duration) if first else "—"),
-        "age": age_cell(task.created_at if task else None, now),
-        "took": Text(took, style="" if took != "—" else "dim"),
-        "expires": expiry_cell(clips, now, record.expired is not None),
+        "age": age_cell(task.created_at if task else None, now, palette=palette),
+        "took": styled(took, "" if took != "—" else "muted", palette),
+        "expires": expiry_cell(clips, now, record.expired is not None, palette=palette),
     }
 
 
-def clips_cell(record: TrackedTask) -> Text:
+def clips_cell(record: TrackedTask, *, palette: Styles) -> Text:
     """Clip count, with ↓ once every clip has been downloaded. Past 999 the
     three-cell column says thousands ("10k"); the detail pane has the exact
     number."""
     clips = record.task.results if record.task else ()
     if not clips:
-        return Text("—", style="dim")
+        return styled("—", "muted", palette)
     downloads = record.downloads
     saved = len(downloads) >= len(clips) and all(k in downloads for k in clip_keys(clips))
     count = len(clips)
     shown = str(count) if count < 1000 else f"{min(count // 1000, 99)}k"
-    return Text(f"{shown}{'↓' if saved else ''}", style="green" if saved else "")
+    return styled(f"{shown}{'↓' if saved else ''}", "saved" if saved else "", palette)
 
 
-def age_cell(created_at: int | None, now: float) -> Text:
+def age_cell(created_at: int | None, now: float, *, palette: Styles) -> Text:
     if created_at is None or created_at <= 0:
-        return Text("—", style="dim")
+        return styled("—", "muted", palette)
     return Text(coarse_span(now - created_at / 1000))
 
 
