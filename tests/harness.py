@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.app import App
 from textual.pilot import Pilot
 
 from tui.api import MusicMintClient
@@ -14,6 +15,7 @@ from tui.core.config import load_config
 from tui.services.store import DB_NAME, TaskStore
 from tui.simulator import SimulatorServer
 from tui.ui.app import MusicMintApp
+from tui.ui.palette import Palette, build_palette
 
 from .conftest import KEY
 
@@ -129,3 +131,11 @@ async def peak_while_refusing_a_bomb(client: MusicMintClient) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def theme_palette(name: str) -> Palette:
+    """The palette of built-in theme ``name`` as an app would build it (with
+    Textual's reference ANSI palette for dark or light themes), no app run."""
+    app = App()
+    theme = app.available_themes[name]
+    return build_palette(theme, app.ansi_theme_dark if theme.dark else app.ansi_theme_light)

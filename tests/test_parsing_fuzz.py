@@ -17,8 +17,10 @@ from tui.domain.tracked import TrackedTask
 from tui.ui.widgets.presentation import age_cell, expiry_cell, expiry_countdown
 
 from .conftest import SPEC_CLIP_FIELDS
+from .harness import theme_palette
 
 NOW = 1_790_000_000.0
+PALETTE = theme_palette("textual-dark")
 
 
 def _in_range(stamp: int) -> bool:
@@ -91,9 +93,9 @@ def test_any_json_parses_or_raises_our_error(status: int, body: object, retry: s
                 assert clip.expire_at is None or _in_range(clip.expire_at)
                 # Whatever survived parsing can be shown without raising.
                 clip_length(clip.duration)
-                expiry_cell(TrackedTask("t", 0.0, result), NOW)
-                expiry_countdown(clip, NOW)
-            age_cell(result.created_at, NOW)
+                expiry_cell(TrackedTask("t", 0.0, result), NOW, palette=PALETTE)
+                expiry_countdown(clip, NOW, palette=PALETTE)
+            age_cell(result.created_at, NOW, palette=PALETTE)
             json.dumps(result.to_json(), allow_nan=False)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 
+from tests.harness import theme_palette
 from tui.api.models import Clip, Task
 from tui.domain.tracked import TrackedTask
 from tui.ui.widgets.presentation import clips_cell, expiry_look, looks_change_at, time_looks
 
 NOW = 1_790_000_000.0
+PALETTE = theme_palette("textual-dark")
 
 
 def _record(age: float, expires_in: float | None) -> TrackedTask:
@@ -61,21 +63,21 @@ def test_a_multi_clip_task_counts_down_its_live_unsaved_clip() -> None:
     record = _clips_record([-60, 6 * 86_400 + 23 * 3600 + 120])
     assert expiry_look(record, NOW) == ("6d 23h (1 exp)", "")
     soon = _clips_record([-60, 1800, 5 * 86_400])
-    assert expiry_look(soon, NOW) == ("30m (1 exp)", "bold red")  # the urgent one
+    assert expiry_look(soon, NOW) == ("30m (1 exp)", "expiry.soon")  # the urgent one
     saved = _clips_record([-60, 1800, 5 * 86_400], saved=(1,))
     assert expiry_look(saved, NOW) == ("5d 0h (1 exp)", "")  # the red countdown went
     all_saved = _clips_record([1800, 5 * 86_400], saved=(0, 1))
-    assert expiry_look(all_saved, NOW) == ("30m", "dim")
-    assert expiry_look(_clips_record([-60, -5]), NOW) == ("expired", "dim strike")
+    assert expiry_look(all_saved, NOW) == ("30m", "muted")
+    assert expiry_look(_clips_record([-60, -5]), NOW) == ("expired", "expiry.expired")
     assert expiry_look(_clips_record([-60, 0]), NOW)[0] == "never (1 exp)"
 
 
 def test_partial_saves_show_in_the_clip_count() -> None:
-    assert clips_cell(_clips_record([100, 200])).plain == "2"
-    assert clips_cell(_clips_record([100, 200], saved=(1,))).plain == "1/2↓"
-    assert clips_cell(_clips_record([100, 200], saved=(0, 1))).plain == "2↓"
+    assert clips_cell(_clips_record([100, 200]), palette=PALETTE).plain == "2"
+    assert clips_cell(_clips_record([100, 200], saved=(1,)), palette=PALETTE).plain == "1/2↓"
+    assert clips_cell(_clips_record([100, 200], saved=(0, 1)), palette=PALETTE).plain == "2↓"
     many = _clips_record([100] * 120, saved=(3,))
-    assert clips_cell(many).plain == "120↓·"  # "1/120↓" would not fit the column
+    assert clips_cell(many, palette=PALETTE).plain == "120↓·"  # "1/120↓" would not fit the column
 
 
 def test_multi_clip_rows_change_only_when_said() -> None:

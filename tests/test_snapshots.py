@@ -105,3 +105,12 @@ def test_80x24_terminal(snap_compare, pinned, tmp_path, clock) -> None:
     assert snap_compare(
         demo_app(pinned, tmp_path, clock), terminal_size=(80, 24), run_before=settled
     )
+
+
+def test_demo_screen_in_the_light_theme(snap_compare, pinned, tmp_path, clock) -> None:
+    """textual-light, where the ANSI colour names were unreadable (issue #12):
+    statuses, expiries and the status bar in the theme's colours, darkened to
+    4.5:1 where needed."""
+    app = demo_app(pinned, tmp_path, clock)
+    app.config = dataclasses.replace(app.config, theme="textual-light")
+    assert snap_compare(app, terminal_size=(150, 32), run_before=settled)

@@ -163,7 +163,10 @@ async def test_theme_chosen_in_the_app_is_remembered(sim_server, data_dir, clock
         await loaded(pilot)
         app.theme = "textual-light"  # as the palette's "Change theme" does
         state = data_dir / "ui.json"
-        await wait_for(pilot, lambda: json.loads(state.read_text())["theme"] == "textual-light")
+        await wait_for(
+            pilot,
+            lambda: state.exists() and json.loads(state.read_text())["theme"] == "textual-light",
+        )
     again = make_app(sim_server, data_dir, clock)
     async with again.run_test(size=SIZE) as pilot:
         await loaded(pilot)

@@ -4,7 +4,9 @@ A header card plus one card per clip. The screen owns which clip is
 *selected* (``[``/``]``, or ``up``/``down`` while the pane has focus: the
 target of open/copy/download) and says so in :meth:`DetailPane.show`.
 Cards re-render only when their text changes; the 1 s tick mostly touches
-the countdown of clips expiring within the hour.
+the countdown of clips expiring within the hour. Colours come from the
+theme's palette (:mod:`tui.ui.palette`), which is part of each card's
+signature: a new theme redraws them all.
 """
 
 from __future__ import annotations
@@ -19,18 +21,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.theme import Theme
 from textual.widgets import Static
 
 from tui.api.models import Clip
 from tui.core.formatting import clip_length, coarse_span, local_time, span
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask, clip_keys
-from tui.ui.widgets.presentation import expiry_countdown, status_text
+from tui.ui.palette import palette_of
+from tui.ui.widgets.presentation import Styles, expiry_countdown, status_text, styled
 
 
-def _grid() -> Table:
+def _grid(palette: Styles) -> Table:
     grid = Table.grid(padding=(0, 1), expand=True)
-    grid.add_column(style="dim", no_wrap=True, width=10)
+    grid.add_column(style=palette["muted"], no_wrap=True, width=10)
     grid.add_column(ratio=1, overflow="fold")
     return grid
 
@@ -55,25 +59,26 @@ def retry_text(record: TrackedTask, now: float) -> str:
     return f"; retrying in {span(left)}" if left >= 1 else "; retrying now"
 
 
-def header_renderable(record: TrackedTask, now: float) -> RenderableType:
+def header_renderable(record: TrackedTask, now: float, *, palette: Styles) -> RenderableType:
     task = record.task
-    grid = _grid()
+    grid = _grid(palette)
     grid.add_row("Task", Text(record.id, style="bold"))
-    grid.add_row("Status", status_text(record.status))
+    grid.add_row("Status", status_text(record.status, palette=palette))
     created = task.created_at if task else None
     grid.add_row("Created", _ago(created / 1000 if created else None, now))
     if record.finished_at is not None and record.first_seen is not None:
         grid.add_row("Took", span(record.finished_at - record.first_seen) + " (first seen → done)")
     if record.gone:
-        grid.add_row("Server", Text(clean(record.gone), style="red"))
+        grid.add_row("Server", styled(clean(record.gone), "error", palette))
     if task and task.error:
-        grid.add_row("Error", Text(clean(task.error), style="red"))
+        grid.add_row("Error", styled(clean(task.error), "error", palette))
     grid.add_row("Polled", _ago(record.last_poll, now) if record.last_poll else "not yet")
     if record.last_error:
         problem = clean(record.last_error) + retry_text(record, now)
-        grid.add_row("Problem", Text(problem, style="yellow"))
+        grid.add_row("Problem", styled(problem, "problem", palette))
     if task and task.is_terminal:
-        grid.add_row("", Text("finished: no longer polled (r polls again)", style="dim italic"))
+        note = "finished: no longer polled (r polls again)"
+        grid.add_row("", styled(note, "note", palette))
     return grid
 
 
@@ -84,19 +89,20 @@ def clip_renderable(
     now: float,
     server_expired: str | None = None,
     saved: str | None = None,
+    *,
+    palette: Styles,
 ) -> RenderableType:
-    grid = _grid()
+    grid = _grid(palette)
     title = Text(clean(clip.title, one_line=True) or "(untitled)", style="bold")
     label = f"Clip {index + 1}/{count}"
     grid.add_row(label if len(label) <= 10 else f"Clip {index + 1}", title)  # the column is 10
     grid.add_row("Clip ID", Text(clean(clip.id, one_line=True) or "—"))
     grid.add_row("Length", clip_length(clip.duration))
     grid.add_row("Tags", Text(clean(clip.tags) or "—"))
-    expires = expiry_countdown(clip, now)
+    expires = expiry_countdown(clip, now, palette=palette)
     if server_expired is not None:
-        expires = Text(
-            f"expired (server: {clean(server_expired, one_line=True)})", style="dim strike"
-        )
+        expired = f"expired (server: {clean(server_expired, one_line=True)})"
+        expires = styled(expired, "expiry.expired", palette)
     elif clip.expire_at:
         expires = Text.assemble(local_time(clip.expire_at), "  ", expires)
     grid.add_row("Expires", expires)
@@ -104,7 +110,7 @@ def clip_renderable(
     grid.add_row("Cover", Text(clean(clip.image_url, one_line=True) or "—"))
     grid.add_row("Prompt", Text(clean(clip.prompt) or "—"))
     if saved:
-        grid.add_row("Saved", Text(clean(saved, one_line=True), style="green"))
+        grid.add_row("Saved", styled(clean(saved, one_line=True), "saved", palette))
     return grid
 
 
@@ -164,6 +170,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         self._card_list: list[_Card] = []  # in clip order; removal from the DOM is deferred
         self._first = 0  # the clip the first card shows
         self._more = Static("", id="detail-more", markup=False)
+        self._now = 0.0  # of the last tick
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.tick(self._now)  # the palette is in every card's signature
 
     def compose(self) -> ComposeResult:
         yield self._empty
@@ -248,9 +261,11 @@ class DetailPane(VerticalScroll, can_focus=True):
         return soonest
 
     def tick(self, now: float) -> None:
+        self._now = now
         record = self.record
         if record is None:
             return
+        palette = palette_of(self.app)
         header = self._header
         polled = _ago(record.last_poll, now)
         created = _ago((record.task.created_at or 0) / 1000 if record.task else None, now)
@@ -267,8 +282,8 @@ class DetailPane(VerticalScroll, can_focus=True):
         )
         retry = retry_text(record, now) if record.last_error else ""
         header.show(
-            (*stable, polled, created, retry),
-            lambda: header_renderable(record, now),
+            (*stable, polled, created, retry, palette),
+            lambda: header_renderable(record, now, palette=palette),
             shape=(*stable, len(polled), len(created), len(retry), self.size.width),
         )
         clips = record.task.results if record.task else ()
@@ -277,10 +292,10 @@ class DetailPane(VerticalScroll, can_focus=True):
         window = clips[first : first + len(self._card_list)]
         for index, (card, clip) in enumerate(zip(self._card_list, window, strict=False), first):
             card.set_class(index == self.selected and len(clips) > 1, "-selected")
-            countdown = expiry_countdown(clip, now).plain
+            countdown = expiry_countdown(clip, now, palette=palette).plain
             saved = record.downloads.get(keys[index]) if keys else None
             card.show(
-                (clip, index, len(clips), countdown, record.expired, saved),
+                (clip, index, len(clips), countdown, record.expired, saved, palette),
                 lambda clip=clip, index=index, saved=saved: clip_renderable(
                     clip,
                     index,
@@ -288,6 +303,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                     now,
                     record.expired,
                     saved,
+                    palette=palette,
                 ),
                 shape=(clip, len(countdown), record.expired, saved, self.size.width),
             )

@@ -9,10 +9,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.theme import Theme
 from textual.widgets import ProgressBar, Static
 
 from tui.core.sanitize import clean
 from tui.services.downloads import Progress
+from tui.ui.palette import palette_of
+from tui.ui.widgets.presentation import Styles, styled
 
 LINGER = 4.0
 MAX_ROWS = 6
@@ -26,11 +29,12 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def describe(progress: Progress) -> Text:
+def describe(progress: Progress, *, palette: Styles) -> Text:
     if progress.state == "done":
-        return Text(f"saved {_size(progress.received)}", style="green")
+        return styled(f"saved {_size(progress.received)}", "saved", palette)
     if progress.state in ("failed", "cancelled"):
-        return Text(f"{progress.state}: {clean(progress.message, one_line=True)}", style="red")
+        failure = f"{progress.state}: {clean(progress.message, one_line=True)}"
+        return styled(failure, "error", palette)
     total = f" of {_size(progress.total)}" if progress.total else ""
     state = "retrying · " if progress.state == "retrying" else ""
     return Text(f"{state}{_size(progress.received)}{total} · {_size(progress.rate)}/s")
@@ -42,7 +46,7 @@ class DownloadRow(Horizontal):
         self.progress = progress
         self._label = Static(Text(clean(progress.label, one_line=True)), classes="download-label")
         self._bar = ProgressBar(total=progress.total, show_eta=False, classes="download-bar")
-        self._info = Static(describe(progress), classes="download-info")
+        self._info = Static(classes="download-info")
 
     def compose(self) -> ComposeResult:
         yield self._label
@@ -55,7 +59,7 @@ class DownloadRow(Horizontal):
             self._bar.update(total=max(progress.received, 1), progress=max(progress.received, 1))
         else:
             self._bar.update(total=progress.total, progress=progress.received)
-        self._info.update(describe(progress))
+        self._info.update(describe(progress, palette=palette_of(self.app)))
         self.set_class(progress.state in ("failed", "cancelled"), "-failed")
 
 
@@ -64,6 +68,13 @@ class DownloadsPanel(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.rows: dict[str, DownloadRow] = {}
         self.display = False
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        for row in self.rows.values():
+            row.show(row.progress)  # in the new theme's colours
 
     def show(self, progress: Progress) -> None:
         self.display = True

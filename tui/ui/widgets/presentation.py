@@ -3,13 +3,19 @@
 Every server string goes through :func:`tui.core.sanitize.clean` and into a
 ``rich.text.Text`` (never a markup string), so ``[bold]`` in a title is shown
 as typed and escape sequences never reach the terminal.
+
+Colours are named by role ("status.completed", "expiry.soon"; see
+:data:`tui.ui.palette.ROLES`); the functions that build text take the
+``palette`` that maps roles to the current theme's styles, so they work
+without an app and a theme change only needs them called again.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from rich.style import Style
 from rich.text import Text
 
 from tui.api.models import Clip
@@ -17,15 +23,16 @@ from tui.core.formatting import clip_length, coarse_span, expiry
 from tui.core.sanitize import clean
 from tui.domain.tracked import NOT_FOUND, TrackedTask
 
+#: Status -> (glyph, palette role).
 STATUS_LOOK: dict[str, tuple[str, str]] = {
-    "pending": ("…", "dim"),
-    "queuing": ("◷", "yellow"),
-    "processing": ("◐", "cyan"),
-    "completed": ("✔", "green"),
-    "failed": ("✘", "red"),
-    NOT_FOUND: ("⊘", "red"),
+    "pending": ("…", "status.pending"),
+    "queuing": ("◷", "status.queuing"),
+    "processing": ("◐", "status.processing"),
+    "completed": ("✔", "status.completed"),
+    "failed": ("✘", "status.failed"),
+    NOT_FOUND: ("⊘", "status.not-found"),
 }
-UNKNOWN_LOOK = ("?", "magenta")
+UNKNOWN_LOOK = ("?", "status.unknown")
 STATUS_ORDER = {
     "processing": 0,
     "queuing": 1,
@@ -38,11 +45,19 @@ STATUS_ORDER = {
 HOUR = 3600
 DAY = 86_400
 
+#: Role -> style, for the current theme (a :class:`tui.ui.palette.Palette`).
+Styles = Mapping[str, Style]
 
-def status_text(status: str, glyph: str | None = None) -> Text:
+
+def styled(text: str, role: str, palette: Styles) -> Text:
+    """``text`` in ``role``'s style; the empty role means the default colour."""
+    return Text(text, style=palette[role] if role else "")
+
+
+def status_text(status: str, glyph: str | None = None, *, palette: Styles) -> Text:
     """Glyph and status word; ``glyph`` replaces the status's own (a spinner frame)."""
-    own, style = STATUS_LOOK.get(status, UNKNOWN_LOOK)
-    return Text(f"{glyph or own} {clean(status, one_line=True)[:16]}", style=style)
+    own, role = STATUS_LOOK.get(status, UNKNOWN_LOOK)
+    return styled(f"{glyph or own} {clean(status, one_line=True)[:16]}", role, palette)
 
 
 def short_id(task_id: str, width: int) -> str:
@@ -52,24 +67,27 @@ def short_id(task_id: str, width: int) -> str:
     return task_id
 
 
-def plain(value: str | None, width: int | None = None, placeholder: str = "—") -> Text:
+def plain(
+    value: str | None, width: int | None = None, placeholder: str = "—", *, palette: Styles
+) -> Text:
     """Untrusted text for one cell: cleaned, single line, cut to ``width``."""
     text = clean(value, one_line=True) if value else placeholder
     if width is not None and len(text) > width:
         text = text[: width - 1] + "…"
-    return Text(text, style="" if value else "dim")
+    return styled(text, "" if value else "muted", palette)
 
 
-def expiry_style(expire_at: int | None, now: float) -> str:
+def expiry_role(expire_at: int | None, now: float) -> str:
+    """The palette role of an expiry: red within the hour, amber within the day."""
     if not expire_at:
-        return "dim"
+        return "muted"
     remaining = expire_at / 1000 - now
     if remaining <= 0:
-        return "dim strike"
+        return "expiry.expired"
     if remaining < HOUR:
-        return "bold red"
+        return "expiry.soon"
     if remaining < DAY:
-        return "yellow"
+        return "expiry.warn"
     return ""
 
 
@@ -82,35 +100,36 @@ def earliest_expiry(clips: tuple[Clip, ...]) -> int | None:
     return 0 if stamps else None
 
 
-def expiry_cell(record: TrackedTask, now: float) -> Text:
-    label, style = expiry_look(record, now)
-    return Text(label, style=style)
+def expiry_cell(record: TrackedTask, now: float, *, palette: Styles) -> Text:
+    label, role = expiry_look(record, now)
+    return styled(label, role, palette)
 
 
 def expiry_look(record: TrackedTask, now: float) -> tuple[str, str]:
-    """The expires cell as (text, style): cheap to compare every second.
+    """The expires cell as (text, palette role): cheap to compare every second,
+    and the same whatever the theme.
 
     What needs acting on comes first: the soonest clip that is neither expired
     nor saved, coloured by urgency; once every live clip is saved its
     countdown stays, muted (the server copy still goes). Clips already gone
     are counted after it: ``6d 23h (1 exp)``."""
     if record.expired is not None:
-        return "expired", "dim strike"
+        return "expired", "expiry.expired"
     clips = record.task.results if record.task else ()
     if not clips:
-        return "—", "dim"
+        return "—", "muted"
     unsaved, saved, expired = record.clip_states(now)
     gone = f" ({expired} exp)" if expired else ""
     if real := [s for s in unsaved if s > 0]:
         stamp = min(real)
-        return coarse_span(stamp / 1000 - now) + gone, expiry_style(stamp, now)
+        return coarse_span(stamp / 1000 - now) + gone, expiry_role(stamp, now)
     if real := [s for s in saved if s > 0]:
-        return coarse_span(min(real) / 1000 - now) + gone, "dim"
+        return coarse_span(min(real) / 1000 - now) + gone, "muted"
     if unsaved or saved:
-        return "never" + gone, "dim"
+        return "never" + gone, "muted"
     if expired:
-        return "expired", "dim strike"
-    return "—", "dim"
+        return "expired", "expiry.expired"
+    return "—", "muted"
 
 
 def time_looks(record: TrackedTask, now: float) -> tuple[object, ...]:
@@ -152,8 +171,8 @@ def looks_change_at(record: TrackedTask, now: float) -> float:
     return soonest - 0.5  # a margin for rounding: early is harmless
 
 
-def expiry_countdown(clip: Clip, now: float) -> Text:
-    return Text(expiry(clip.expire_at, now), style=expiry_style(clip.expire_at, now))
+def expiry_countdown(clip: Clip, now: float, *, palette: Styles) -> Text:
+    return styled(expiry(clip.expire_at, now), expiry_role(clip.expire_at, now), palette)
 
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -217,7 +236,12 @@ SPINNER = "◐◓◑◒"
 
 
 def row_cells(
-    record: TrackedTask, now: float, widths: dict[str, int], other_matches: int = 0
+    record: TrackedTask,
+    now: float,
+    widths: dict[str, int],
+    other_matches: int = 0,
+    *,
+    palette: Styles,
 ) -> dict[str, Text]:
     """Every cell of one table row, keyed by column. ``other_matches``: clips
     other than the shown one that match the filter (said after the title)."""
@@ -227,28 +251,27 @@ def row_cells(
     title = first.title if first else None
     if other_matches:
         more = f" +{other_matches} match"
-        cell = plain(title, max(1, widths["title"] - len(more)), placeholder="")
+        cell = plain(title, max(1, widths["title"] - len(more)), placeholder="", palette=palette)
         cell.append(more, style="italic")
     else:
-        cell = plain(title, widths["title"])
+        cell = plain(title, widths["title"], palette=palette)
     return {
         "id": Text(short_id(record.id, widths["id"])),
         "title": cell,
-        "clips": clips_cell(record),
+        "clips": clips_cell(record, palette=palette),
         "length": Text(clip_length(first.duration) if first else "—"),
-        "age": age_cell(task.created_at if task else None, now),
-        **time_cells(record, now),
+        **time_cells(record, now, palette=palette),
     }
 
 
-def time_cells(record: TrackedTask, now: float) -> dict[str, Text]:
+def time_cells(record: TrackedTask, now: float, *, palette: Styles) -> dict[str, Text]:
     """The cells that change with the clock alone (see :data:`TIME_COLUMNS`)."""
     status, took = live_looks(record, now)
     return {
-        "status": status_text(record.status, status),
-        "took": Text(took, style="" if took != "—" else "dim"),
-        "age": age_cell(record.task.created_at if record.task else None, now),
-        "expires": expiry_cell(record, now),
+        "status": status_text(record.status, status, palette=palette),
+        "took": styled(took, "" if took != "—" else "muted", palette),
+        "age": age_cell(record.task.created_at if record.task else None, now, palette=palette),
+        "expires": expiry_cell(record, now, palette=palette),
     }
 
 
@@ -268,27 +291,27 @@ def live_looks(record: TrackedTask, now: float) -> tuple[str | None, str]:
     return frame, elapsed
 
 
-def clips_cell(record: TrackedTask) -> Text:
+def clips_cell(record: TrackedTask, *, palette: Styles) -> Text:
     """Clip count, with ↓ once every clip has been downloaded and ``1/2↓``
     while some are. Past 999 the column says thousands ("10k"); the detail
     pane has the exact number."""
     clips = record.task.results if record.task else ()
     if not clips:
-        return Text("—", style="dim")
+        return styled("—", "muted", palette)
     count = len(clips)
     shown = str(count) if count < 1000 else f"{min(count // 1000, 99)}k"
     saved = record.saved_count()
     if not saved:
         return Text(shown)
     if saved == count:
-        return Text(f"{shown}↓", style="green")
+        return styled(f"{shown}↓", "saved", palette)
     partial = f"{saved}/{shown}↓"
     return Text(partial if len(partial) <= FIXED_WIDTHS["clips"] else f"{shown}↓·")
 
 
-def age_cell(created_at: int | None, now: float) -> Text:
+def age_cell(created_at: int | None, now: float, *, palette: Styles) -> Text:
     if created_at is None or created_at <= 0:
-        return Text("—", style="dim")
+        return styled("—", "muted", palette)
     return Text(coarse_span(now - created_at / 1000))
 
 

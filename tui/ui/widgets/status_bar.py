@@ -1,16 +1,23 @@
-"""The one-line status bar under the title: host, link health, counts, last poll."""
+"""The one-line status bar under the title: host, link health, counts, last poll.
+
+Coloured by role from the theme's palette (:mod:`tui.ui.palette`), and built
+again when the theme changes.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 
 from rich.text import Text
+from textual.theme import Theme
 from textual.widgets import Static
 
 from tui.core.sanitize import clean
 from tui.services.poller import LinkState
-from tui.ui.widgets.presentation import STATUS_LOOK
+from tui.ui.palette import palette_of
+from tui.ui.widgets.presentation import STATUS_LOOK, Styles, styled
 
 COUNTED = ("queuing", "processing", "completed", "failed")
 
@@ -19,18 +26,19 @@ def _clock(epoch: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch else "—"
 
 
-def link_text(link: LinkState, now: float) -> Text:
+def link_text(link: LinkState, now: float, *, palette: Styles) -> Text:
     wait = f" in {max(0, round(link.resume_at - now))}s" if link.resume_at else ""
     if link.state == "ok":
-        return Text("● ok", style="green")
+        return styled("● ok", "link.ok", palette)
     if link.state == "retrying":
-        return Text(f"◌ retrying{wait}", style="yellow")
+        return styled(f"◌ retrying{wait}", "link.retrying", palette)
     if link.state == "rate_limited":
-        return Text(f"◌ rate limited, resuming{wait}", style="yellow")
+        return styled(f"◌ rate limited, resuming{wait}", "link.retrying", palette)
     if link.state == "auth_failed":
-        return Text("✘ auth failed", style="bold red")
+        return styled("✘ auth failed", "link.auth-failed", palette)
     last = f", last success {_clock(link.last_success)}" if link.last_success else ""
-    return Text(f"✘ offline since {_clock(link.since)}{last}, retrying{wait}", style="bold red")
+    text = f"✘ offline since {_clock(link.since)}{last}, retrying{wait}"
+    return styled(text, "link.offline", palette)
 
 
 def status_line(
@@ -41,6 +49,8 @@ def status_line(
     now: float,
     width: int = 200,
     unsaved: int = 0,
+    *,
+    palette: Styles,
 ) -> Text:
     """The fullest form that fits ``width``: words, then bare counts, then no host."""
     others = sum(n for s, n in counts.items() if s not in COUNTED)
@@ -48,17 +58,17 @@ def status_line(
         parts: list[Text | str] = []
         if variant != "minimal":
             parts += [Text(clean(host, one_line=True), style="bold"), "  "]
-        parts += [link_text(link, now), "  │ "]
+        parts += [link_text(link, now, palette=palette), "  │ "]
         for status in COUNTED:
-            glyph, style = STATUS_LOOK[status]
+            glyph, role = STATUS_LOOK[status]
             label = (
                 f"{glyph} {counts.get(status, 0)} {status}"
                 if variant == "full"
                 else (f"{glyph}{counts.get(status, 0)}")
             )
-            parts += [Text(label, style=style), "  " if variant == "full" else " "]
+            parts += [styled(label, role, palette), "  " if variant == "full" else " "]
         if others:
-            parts += [Text(f"· {others} other", style="dim"), "  "]
+            parts += [styled(f"· {others} other", "muted", palette), "  "]
         parts += ["│ last poll " if variant == "full" else "│ ", _clock(last_poll)]
         if unsaved:
             warn = (
@@ -66,7 +76,7 @@ def status_line(
                 if variant == "full"
                 else f" ⚠{unsaved}"
             )
-            parts.append(Text(warn, style="bold yellow"))
+            parts.append(styled(warn, "warning", palette))
         line = Text.assemble(*parts)
         if line.cell_len <= width:
             return line
@@ -81,6 +91,16 @@ class StatusBar(Static):
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self._last: Text | None = None
         self._inputs: tuple[object, ...] = ()
+        self._again: Callable[[], None] | None = None  # the last refresh_from
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Show the same again in the new theme's colours (the palette is one
+        of the inputs, so this builds the line anew)."""
+        if self._again is not None:
+            self._again()
 
     def refresh_from(
         self,
@@ -91,12 +111,24 @@ class StatusBar(Static):
         unsaved: int,
         now: float,
     ) -> None:
+        self._again = partial(self.refresh_from, host, link, counts, last_poll, unsaved, now)
         width = self.content_size.width or 200
         countdown = round(link.resume_at - now) if link.resume_at else None
-        inputs = (host, link, tuple(sorted(counts.items())), last_poll, unsaved, width, countdown)
+        palette = palette_of(self.app)
+        inputs = (
+            host,
+            link,
+            tuple(sorted(counts.items())),
+            last_poll,
+            unsaved,
+            width,
+            countdown,
+            palette,
+        )
         if inputs != self._inputs:  # this runs every second: build only on change
             self._inputs = inputs
-            self.show(status_line(host, link, counts, last_poll, now, width, unsaved))
+            line = status_line(host, link, counts, last_poll, now, width, unsaved, palette=palette)
+            self.show(line)
 
     def show(self, text: Text) -> None:
         if text != self._last:

@@ -13,6 +13,8 @@ coalesced (:meth:`TaskTable.schedule`) and repaint only their own line; the
 
 DataTable's look is kept: a bold header on ``$panel``, zebra stripes, the
 block cursor (blurred when the table has no focus), one cell of padding.
+Statuses and expiries take the theme's palette (:mod:`tui.ui.palette`); a
+new theme empties the caches of cells and lines, which hold its colours.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.theme import Theme
 from textual.timer import Timer
 
 from tui.domain.tracked import TrackedTask
 from tui.domain.views import DEFAULT_VIEW, VIEWS
+from tui.ui.palette import Palette, palette_of
 from tui.ui.widgets.presentation import (
     COLUMN_SORTS,
     COLUMNS,
@@ -131,6 +135,26 @@ class TaskTable(ScrollView, can_focus=True):
         self._flush_timer: Timer | None = None
         self._last_highlighted: str | None = None
         self._page = 0  # lines for rows (set on resize)
+        self._palette: Palette | None = None  # the theme's, once mounted
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    @property
+    def palette(self) -> Palette:
+        """The styles cells are built with: the current theme's."""
+        if self._palette is None:
+            self._palette = palette_of(self.app)
+        return self._palette
+
+    def _theme_changed(self, theme: Theme | None = None) -> None:
+        """A new theme: every cached cell and line has the old colours."""
+        palette = palette_of(self.app)
+        if palette is not self._palette:
+            self._palette = palette
+            self._cells.clear()
+            self._lines.clear()
+            self.refresh()
 
     def bind_source(self, records: Mapping[str, TrackedTask], now: Callable[[], float]) -> None:
         """Where rows are drawn from (the tracker's read-only view) and the clock."""
@@ -165,7 +189,7 @@ class TaskTable(ScrollView, can_focus=True):
         if cells is None:
             record = self._records[task_id]
             others = other_clip_matches(record, self.filter_text.lower())
-            cells = row_cells(record, self._now(), self.widths, others)
+            cells = row_cells(record, self._now(), self.widths, others, palette=self.palette)
             self._cells[task_id] = cells
         return cells
 
@@ -323,7 +347,7 @@ class TaskTable(ScrollView, can_focus=True):
             if self._time_looks.get(task_id) == looks:
                 continue
             self._time_looks[task_id] = looks
-            fresh = time_cells(record, now)
+            fresh = time_cells(record, now, palette=self.palette)
             if any(old[key] != fresh[key] for key in TIME_COLUMNS):
                 old.update(fresh)
                 self._versions[task_id] = self._versions.get(task_id, 0) + 1
@@ -499,6 +523,8 @@ class TaskTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines.clear()  # theme or CSS changed: every colour may have
+        if self._palette is not None:  # the theme's signal comes a moment later
+            self._theme_changed()
 
     # -- drawing -------------------------------------------------------------
     def _resized(self) -> None:
