@@ -261,3 +261,20 @@ async def test_a_click_on_a_row_selects_that_row(sim_server, data_dir, clock) ->
         # Line 0 of the widget is its border, line 1 the header, line 2 the first row.
         await pilot.click(app.main.table, offset=(5, 4))
         assert app.main.table.highlighted_id == "c2"
+
+
+async def test_c_copies_the_marked_ids_one_per_line(
+    sim_server, data_dir, clock, tmp_path, monkeypatch
+) -> None:
+    got = tmp_path / "clipboard.txt"
+    tool = tmp_path / "fake-clipboard"
+    tool.write_text(f'#!/bin/sh\ncat > "{got}"\n')
+    tool.chmod(0o755)
+    monkeypatch.setenv("MUSICMINT_CLIPBOARD", str(tool))
+    ids = seed(sim_server, *((f"cp{i}", {"outcome": "completed"}) for i in range(3)))
+    app = make_app(sim_server, data_dir, clock, ids=ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot, app)
+        await pilot.press("space", "j", "space", "c")
+        await wait_for(pilot, lambda: "Copied 2 task IDs" in notifications(app)[-1])
+        assert got.read_text() == "cp0\ncp2"

@@ -95,6 +95,10 @@ class ClipActions:
             return
         self._copy(record.id, "task ID", record.id)
 
+    def copy_ids(self, records: list[TrackedTask]) -> None:
+        """The marked tasks' IDs, one per line (as a paste into the add dialog takes)."""
+        self._copy("\n".join(r.id for r in records), f"{len(records)} task IDs", "one per line")
+
     def copy_audio(self) -> None:
         target = self._target_clip()
         if target is None:

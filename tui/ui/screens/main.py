@@ -504,7 +504,10 @@ class MainScreen(Screen[None]):
         self.clips.open_image()
 
     def action_copy_id(self) -> None:
-        self.clips.copy_id()
+        if len(marked := self._marked_records()) > 1:
+            self.clips.copy_ids(marked)
+        else:
+            self.clips.copy_id()
 
     def action_copy_audio(self) -> None:
         self.clips.copy_audio()
