@@ -28,6 +28,7 @@ SIZES = Sizes(
     active_tasks=40,
     terminal_cases=(("idle", 200), ("active", 40)),
     terminal_presses=3,
+    burst_tasks=30,
 )
 
 
@@ -46,8 +47,10 @@ def test_benchmark_smoke_polling_phases(tmp_path: Path) -> None:
 
 
 def test_benchmark_smoke_load_phases(tmp_path: Path) -> None:
-    results = run(SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({8, 9}))
+    results = run(SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({8, 9, 11}))
     assert results["active"]["polls"] > 0 and results["churn"]["polls"] > 0
+    assert results["burst"]["tasks"] == 30 and results["burst"]["notifications"] >= 1
+    assert "11 burst" in table(results)
     assert results["active_baseline"]["polls_per_s"] > 0
     assert "churn: full-app CPU per poll ≤ 1.5 × baseline" in results["targets"]
     rendered = table(results)

@@ -76,8 +76,8 @@ def test_partial_saves_show_in_the_clip_count() -> None:
     assert clips_cell(_clips_record([100, 200]), palette=PALETTE).plain == "2"
     assert clips_cell(_clips_record([100, 200], saved=(1,)), palette=PALETTE).plain == "1/2↓"
     assert clips_cell(_clips_record([100, 200], saved=(0, 1)), palette=PALETTE).plain == "2↓"
-    many = _clips_record([100] * 120, saved=(3,))
-    assert clips_cell(many, palette=PALETTE).plain == "120↓·"  # "1/120↓" would not fit the column
+    many = _clips_record([100] * 120, saved=tuple(range(12)))
+    assert clips_cell(many, palette=PALETTE).plain == "120↓·"  # "12/120↓" would not fit
 
 
 def test_multi_clip_rows_change_only_when_said() -> None:

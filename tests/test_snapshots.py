@@ -114,3 +114,47 @@ def test_demo_screen_in_the_light_theme(snap_compare, pinned, tmp_path, clock) -
     app = demo_app(pinned, tmp_path, clock)
     app.config = dataclasses.replace(app.config, theme="textual-light")
     assert snap_compare(app, terminal_size=(150, 32), run_before=settled)
+
+
+def test_finishes_close_together_are_one_notification(
+    snap_compare, pinned, tmp_path, clock
+) -> None:
+    """A burst of finishes: one notification naming the first few (issue #12)."""
+
+    async def burst(pilot: Pilot) -> None:
+        await settled(pilot)
+        app = pilot.app
+        for record in app.records.values():
+            if record.status in ("completed", "failed"):
+                app.main.announcer.finished(record)
+        await wait_for(pilot, lambda: len(app._notifications) == 1)
+        await pilot.pause()
+
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(150, 32), run_before=burst
+    )
+
+
+def test_marks_and_a_range_in_the_table(snap_compare, pinned, tmp_path, clock) -> None:
+    async def mark(pilot: Pilot) -> None:
+        await settled(pilot)
+        await pilot.press("space", "j", "v", "j", "j")  # one mark, then a range of three
+        await pilot.pause()
+
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(150, 32), run_before=mark
+    )
+
+
+@pytest.mark.parametrize("key", ["2", "3", "4", "5"])
+def test_quick_view(snap_compare, pinned, tmp_path, clock, key: str) -> None:
+    """2 active, 3 completed, 4 failed, 5 expiring soon and not saved."""
+
+    async def view(pilot: Pilot) -> None:
+        await settled(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+
+    assert snap_compare(
+        demo_app(pinned, tmp_path, clock), terminal_size=(120, 24), run_before=view
+    )

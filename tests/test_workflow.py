@@ -278,3 +278,20 @@ async def test_c_copies_the_marked_ids_one_per_line(
         await pilot.press("space", "j", "space", "c")
         await wait_for(pilot, lambda: "Copied 2 task IDs" in notifications(app)[-1])
         assert got.read_text() == "cp0\ncp2"
+
+
+async def test_columns_grow_once_a_cell_needs_it(sim_server, data_dir, clock) -> None:
+    """Most lists never show "6d 23h (1 exp)": the expires column keeps its
+    usual width (room for titles) until a row needs more, then grows."""
+    ids = seed(sim_server, ("g1", {"outcome": "completed"}))
+    app = make_app(sim_server, data_dir, clock, ids=ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot, app)
+        table = app.main.table
+        assert table.widths["expires"] == 8
+        seed(sim_server, ("g2", {"outcome": "completed", "expiries": ("expired", "week")}))
+        await pilot.press("a")
+        app.screen.query_one("#add-input").insert("g2")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: table.widths["expires"] >= len("7d 0h (1 exp)"))
+        await wait_for(pilot, lambda: "7d 0h (1 exp)" in region_text(app, table))

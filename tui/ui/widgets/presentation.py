@@ -198,7 +198,10 @@ COLUMN_SORTS = {
     "expires": "expiry",
 }
 #: Widths of the columns whose content has a known bound; ID and title share the rest.
-FIXED_WIDTHS = {"status": 12, "clips": 5, "length": 7, "age": 7, "took": 6, "expires": 14}
+FIXED_WIDTHS = {"status": 12, "clips": 3, "length": 6, "age": 7, "took": 6, "expires": 8}
+#: How far those columns grow once a cell needs it ("1/2↓", "1:06:40",
+#: "6d 23h (1 exp)"): most lists never need it, and keep the room for titles.
+GROWN_WIDTHS = {"clips": 6, "length": 7, "expires": 14}
 FULL_ID_WIDTH = 24
 SHORT_ID_WIDTH = 13
 MIN_TITLE = 12
@@ -208,15 +211,19 @@ DROPPABLE = ("took", "length", "clips", "age")
 _CHROME = 4  # border and vertical scrollbar
 
 
-def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str, int]:
+def column_widths(
+    table_width: int, longest_id: int = FULL_ID_WIDTH, grown: Mapping[str, int] | None = None
+) -> dict[str, int]:
     """Share ``table_width`` between the columns that fit.
 
     IDs are shown whole (up to ``longest_id``) while the title keeps at least
     16 cells, and shortened (middle ellipsis) only beyond that; the least
     useful columns (took, then length, clips, age) are dropped before the
-    title goes under ``MIN_TITLE``.
+    title goes under ``MIN_TITLE``. ``grown``: widths some cells have needed.
     """
     fixed = dict(FIXED_WIDTHS)
+    for key, width in (grown or {}).items():
+        fixed[key] = max(fixed[key], min(width, GROWN_WIDTHS.get(key, fixed[key])))
     longest_id = max(8, longest_id)  # "Task ID▲"
     while True:
         padding = 2 * (len(fixed) + 2) + _CHROME
@@ -306,7 +313,7 @@ def clips_cell(record: TrackedTask, *, palette: Styles) -> Text:
     if saved == count:
         return styled(f"{shown}↓", "saved", palette)
     partial = f"{saved}/{shown}↓"
-    return Text(partial if len(partial) <= FIXED_WIDTHS["clips"] else f"{shown}↓·")
+    return Text(partial if len(partial) <= GROWN_WIDTHS["clips"] else f"{shown}↓·")
 
 
 def age_cell(created_at: int | None, now: float, *, palette: Styles) -> Text:

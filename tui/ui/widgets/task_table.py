@@ -44,6 +44,7 @@ from tui.ui.widgets.presentation import (
     COLUMN_SORTS,
     COLUMNS,
     FULL_ID_WIDTH,
+    GROWN_WIDTHS,
     SORTS,
     TIME_COLUMNS,
     column_widths,
@@ -117,6 +118,8 @@ class TaskTable(ScrollView, can_focus=True):
         self.marks: set[str] = set()
         #: The row a range (v) started at, while one is being drawn.
         self.anchor: str | None = None
+        #: Widths cells of this list have needed beyond the usual (see _check_growth).
+        self._grown: dict[str, int] = {}
         self.widths = column_widths(120)
         self._records: Mapping[str, TrackedTask] = {}
         self._now: Callable[[], float] = lambda: 0.0
@@ -191,6 +194,7 @@ class TaskTable(ScrollView, can_focus=True):
             others = other_clip_matches(record, self.filter_text.lower())
             cells = row_cells(record, self._now(), self.widths, others, palette=self.palette)
             self._cells[task_id] = cells
+            self._check_growth(cells)
         return cells
 
     def matches(self, record: TrackedTask) -> bool:
@@ -350,6 +354,7 @@ class TaskTable(ScrollView, can_focus=True):
             fresh = time_cells(record, now, palette=self.palette)
             if any(old[key] != fresh[key] for key in TIME_COLUMNS):
                 old.update(fresh)
+                self._check_growth(fresh)
                 self._versions[task_id] = self._versions.get(task_id, 0) + 1
                 self._refresh_row(row)
 
@@ -359,10 +364,20 @@ class TaskTable(ScrollView, can_focus=True):
         nexts = [self._next_look.get(self._order[row], now) for row in self._visible_rows()]
         return min(nexts, default=math.inf) - now
 
+    def _check_growth(self, cells: Mapping[str, Text]) -> None:
+        """A cell wider than its column (a partial save "1/2↓", an hour-long
+        clip, "6d 23h (1 exp)"): grow that column, once, a moment later (this
+        runs while lines are drawn)."""
+        for key in GROWN_WIDTHS:
+            need = cells[key].cell_len if key in cells else 0
+            if need > self.widths.get(key, need) and need > self._grown.get(key, 0):
+                self._grown[key] = need
+                self.call_later(self.fit_columns)
+
     def fit_columns(self) -> bool:
         """Recompute column widths for the current size and IDs; rebuild if they changed."""
         longest = max((len(task_id) for task_id in self._records), default=FULL_ID_WIDTH)
-        widths = column_widths(self.size.width, min(longest, FULL_ID_WIDTH * 2))
+        widths = column_widths(self.size.width, min(longest, FULL_ID_WIDTH * 2), self._grown)
         if widths == self.widths:
             return False
         self.widths = widths
