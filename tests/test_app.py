@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from rich.cells import cell_len
+
 from tui.services.store import DB_NAME
 from tui.simulator import Fault, SimulatorServer
 
@@ -581,3 +583,45 @@ async def test_finishes_close_together_are_one_notification_and_one_bell(
 
 def titles(app) -> list[str]:
     return [n.title for n in app._notifications]
+
+
+FAMILY = "👩\u200d👩\u200d👧"  # one emoji of three, joined by zero width joiners
+
+
+async def test_table_columns_line_up_for_wide_titles_and_hour_long_clips(
+    sim_server, data_dir, clock
+) -> None:
+    """A CJK title is cut by terminal cells with an ellipsis, an emoji sequence
+    takes the cells the table measures for it, and a 4,000 s clip shows whole
+    (it showed ``1:06:4``): in the rendered lines, every row's Expires value
+    starts in the header's column."""
+    titles = {"plain": "Plain title", "family": f"{FAMILY} Family", "cjk": "日本語のタイトル" * 6}
+    expire_at = int((clock.now + 30 * 3600) * 1000)
+    for task_id, title in titles.items():
+        sim_server.sim.book.override(
+            task_id,
+            {
+                "id": task_id,
+                "status": "completed",
+                "created_at": int((clock.now - 100) * 1000),
+                "results": [
+                    {"id": f"c-{task_id}", "title": title, "duration": 4000, "expire_at": expire_at}
+                ],
+            },
+        )
+    app = make_app(sim_server, data_dir, clock, ids=list(titles))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.main.table
+
+        def line(y: int) -> str:
+            return table.render_line(y).text
+
+        await wait_for(pilot, lambda: all("1:06:40" in line(y) for y in (1, 2, 3)))
+        header = line(0)
+        column = cell_len(header[: header.index("Expires")])
+        rows = {task_id: line(1 + table.get_row_index(task_id)) for task_id in titles}
+        for text in rows.values():
+            assert cell_len(text[: text.index("1d 6h")]) == column, text
+        assert f"{FAMILY} Family" in rows["family"]
+        assert "タイトル…" in rows["cjk"]  # cut at a character, then the ellipsis
+        assert "1:06:40" in screen_text(app)

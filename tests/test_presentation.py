@@ -1,12 +1,25 @@
-"""The table's clock-driven cells: when they can change, so the tick can skip rows."""
+"""The table's cells: when the clock-driven ones can change (so the tick can
+skip rows), and how text is fitted to terminal cells."""
 
 from __future__ import annotations
 
 import random
 
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.cells import cell_len
+
 from tui.api.models import Clip, Task
 from tui.domain.tracked import TrackedTask
-from tui.ui.widgets.presentation import looks_change_at, time_looks
+from tui.ui.widgets.presentation import (
+    column_widths,
+    fit_cells,
+    length_cells,
+    looks_change_at,
+    plain,
+    row_cells,
+    time_looks,
+)
 
 NOW = 1_790_000_000.0
 
@@ -37,3 +50,48 @@ def test_nothing_changes_before_the_time_given() -> None:
         for _ in range(20):
             t = rng.uniform(NOW, max(NOW, until))
             assert time_looks(record, t) == before, (record, t - NOW)
+
+
+# -- text in cells: CJK, emoji sequences, long clips ---------------------------
+
+FAMILY = "👩\u200d👩\u200d👧"  # one emoji: three joined by zero width joiners
+
+
+def test_cjk_titles_are_cut_by_cells_with_an_ellipsis() -> None:
+    title = "日本語のタイトルです"  # 10 characters, 20 cells
+    assert plain(title, 7).plain == "日本語…"  # 7 cells, not 7 characters
+    # A wide character that would straddle the edge is left out, not half-shown.
+    assert plain(title, 8).plain == "日本語…"
+    assert plain(title, 20).plain == title
+    assert plain("abcdef", 4).plain == "abc…"
+
+
+def test_an_emoji_sequence_is_measured_as_the_table_measures_it() -> None:
+    title = f"{FAMILY} Family"
+    assert cell_len(title) == 9  # Rich (and so Textual) draws the sequence in 2 cells
+    assert plain(title, 9).plain == title  # 12 characters, but it fits
+    cut = plain(title, 5).plain
+    assert cut == f"{FAMILY} F…" and cell_len(cut) == 5
+
+
+@given(st.text(max_size=40), st.integers(min_value=0, max_value=45))
+def test_cut_text_never_overflows_its_cells(text: str, width: int) -> None:
+    cut = fit_cells(text, width)
+    assert cell_len(cut) <= width
+    if cell_len(text) <= width:
+        assert cut == text
+
+
+def _with_clip(duration: float) -> TrackedTask:
+    clip = Clip("c", None, None, "T", duration, None, None, None)
+    return TrackedTask("t", 0.0, Task("t", "completed", None, (clip,)))
+
+
+def test_the_length_column_widens_for_clips_of_an_hour_or_more() -> None:
+    short, hour, week = _with_clip(3599), _with_clip(4000), _with_clip(7 * 86_400)
+    assert length_cells(short) == 0
+    assert column_widths(160, 10, length_cells(short))["length"] == 6  # "59:59"
+    for record, shown in ((hour, "1:06:40"), (week, "168:00:00")):
+        widths = column_widths(160, 10, length_cells(record))
+        cell = row_cells(record, NOW, widths)["length"].plain
+        assert cell == shown and widths["length"] == len(shown)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from tui.api.models import Clip
@@ -52,11 +53,30 @@ def short_id(task_id: str, width: int) -> str:
 
 
 def plain(value: str | None, width: int | None = None, placeholder: str = "—") -> Text:
-    """Untrusted text for one cell: cleaned, single line, cut to ``width``."""
+    """Untrusted text for one cell: cleaned, single line, cut to ``width`` cells."""
     text = clean(value, one_line=True) if value else placeholder
-    if width is not None and len(text) > width:
-        text = text[: width - 1] + "…"
+    if width is not None:
+        text = fit_cells(text, width)
     return Text(text, style="" if value else "dim")
+
+
+def fit_cells(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal cells, ending in ``…`` when cut.
+
+    Measured in cells the way Rich and Textual measure them when they lay out
+    the line (a CJK character is two cells, an emoji ZWJ sequence such as 👩‍👩‍👧
+    is two): counting characters cut a CJK title at twice its column and left
+    the ellipsis to chance. A wide character that would straddle the edge is
+    left out, so the result may be a cell short of ``width``, never over.
+    """
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    cut = set_cell_size(text, width - 1)
+    if not text.startswith(cut):  # Rich padded a straddling wide character with a space
+        cut = cut[:-1]
+    return cut + "…"
 
 
 def expiry_style(expire_at: int | None, now: float) -> str:
@@ -163,15 +183,19 @@ DROPPABLE = ("took", "length", "clips", "age")
 _CHROME = 4  # border and vertical scrollbar
 
 
-def column_widths(table_width: int, longest_id: int = FULL_ID_WIDTH) -> dict[str, int]:
+def column_widths(
+    table_width: int, longest_id: int = FULL_ID_WIDTH, longest_length: int = 0
+) -> dict[str, int]:
     """Share ``table_width`` between the columns that fit.
 
     IDs are shown whole (up to ``longest_id``) while the title keeps at least
     16 cells, and shortened (middle ellipsis) only beyond that; the least
     useful columns (took, then length, clips, age) are dropped before the
-    title goes under ``MIN_TITLE``.
+    title goes under ``MIN_TITLE``. The Length column widens to
+    ``longest_length`` (``1:06:40`` needs 7 cells): a cut length is a wrong one.
     """
     fixed = dict(FIXED_WIDTHS)
+    fixed["length"] = max(fixed["length"], longest_length)
     longest_id = max(7, longest_id)
     while True:
         padding = 2 * (len(fixed) + 2) + _CHROME
@@ -205,6 +229,16 @@ def row_cells(record: TrackedTask, now: float, widths: dict[str, int]) -> dict[s
         "took": Text(took, style="" if took != "—" else "dim"),
         "expires": expiry_cell(clips, now, record.expired is not None),
     }
+
+
+def length_cells(record: TrackedTask) -> int:
+    """Cells the Length cell of ``record`` needs beyond the usual ``m:ss``
+    (0 for those): cheap, as the table asks it of every task."""
+    task = record.task
+    duration = task.results[0].duration if task and task.results else None
+    if duration is None or duration < 3599.5:  # m:ss fits the column
+        return 0
+    return len(clip_length(duration))
 
 
 def clips_cell(record: TrackedTask) -> Text:

@@ -43,6 +43,7 @@ from tui.ui.widgets.presentation import (
     age_cell,
     column_widths,
     expiry_cell,
+    length_cells,
     looks_change_at,
     row_cells,
     time_looks,
@@ -116,6 +117,10 @@ class TaskTable(ScrollView, can_focus=True):
         self._flush_timer: Timer | None = None
         self._last_highlighted: str | None = None
         self._page = 0  # lines for rows (set on resize)
+        #: Cells the longest clip length needs (h:mm:ss), and at how many tasks
+        #: that was measured: only a changed count (load, add, remove) measures again.
+        self._length_cells = 0
+        self._length_counted = -1
 
     def bind_source(self, records: Mapping[str, TrackedTask], now: Callable[[], float]) -> None:
         """Where rows are drawn from (the tracker's read-only view) and the clock."""
@@ -232,6 +237,7 @@ class TaskTable(ScrollView, can_focus=True):
     def upsert(self, record: TrackedTask, now: float) -> None:
         """Add a row (at the end: rows never jump) or redraw an existing one."""
         self._search.pop(record.id, None)  # its title, tags or status may have changed
+        self._fit_length(record)
         if not self.matches(record):
             self.drop(record.id)
             return
@@ -267,6 +273,7 @@ class TaskTable(ScrollView, can_focus=True):
             if record.id in self._index or self.matches(record):
                 self.upsert(record, now)
             else:  # hidden by the filter: drawn fresh if it comes back
+                self._fit_length(record)
                 self._cells.discard(record.id)
                 self._next_look.discard(record.id)
                 self._versions[record.id] = self._versions.get(record.id, 0) + 1
@@ -337,13 +344,36 @@ class TaskTable(ScrollView, can_focus=True):
 
     def fit_columns(self) -> bool:
         """Recompute column widths for the current size and IDs; rebuild if they changed."""
-        longest = max((len(task_id) for task_id in self._records), default=FULL_ID_WIDTH)
-        widths = column_widths(self.size.width, min(longest, FULL_ID_WIDTH * 2))
+        widths = self._fitted_widths()
         if widths == self.widths:
             return False
         self.widths = widths
         self.rebuild(self._records.values(), self._now(), columns=True)
         return True
+
+    def _fitted_widths(self) -> dict[str, int]:
+        records = self._records
+        longest = max((len(task_id) for task_id in records), default=FULL_ID_WIDTH)
+        if len(records) != self._length_counted:
+            self._length_counted = len(records)
+            self._length_cells = max(map(length_cells, records.values()), default=0)
+        return column_widths(self.size.width, min(longest, FULL_ID_WIDTH * 2), self._length_cells)
+
+    def _fit_length(self, record: TrackedTask) -> None:
+        """Widen the Length column when ``record`` brought a clip longer than
+        the column shows (O(1) per update; the rows keep their order)."""
+        if length_cells(record) <= self._length_cells:
+            return
+        self._length_cells = length_cells(record)
+        if not self.size.width:
+            return  # not laid out yet: on_resize fits the columns
+        widths = self._fitted_widths()
+        if widths != self.widths:
+            self.widths = widths
+            self._cells.clear()
+            self._lines.clear()
+            self._resized()
+            self.refresh()
 
     def on_resize(self) -> None:
         # Asking the DOM for the region every second costs more than the tick.
