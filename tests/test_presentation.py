@@ -13,6 +13,8 @@ from tui.api.models import Clip, Task
 from tui.domain.tracked import TrackedTask
 from tui.ui.widgets.presentation import (
     column_widths,
+    elide_middle,
+    elide_url,
     fit_cells,
     length_cells,
     looks_change_at,
@@ -52,7 +54,7 @@ def test_nothing_changes_before_the_time_given() -> None:
             assert time_looks(record, t) == before, (record, t - NOW)
 
 
-# -- text in cells: CJK, emoji sequences, long clips ---------------------------
+# -- text in cells: CJK, emoji sequences, long clips, URLs ---------------------------
 
 FAMILY = "👩\u200d👩\u200d👧"  # one emoji: three joined by zero width joiners
 
@@ -76,10 +78,10 @@ def test_an_emoji_sequence_is_measured_as_the_table_measures_it() -> None:
 
 @given(st.text(max_size=40), st.integers(min_value=0, max_value=45))
 def test_cut_text_never_overflows_its_cells(text: str, width: int) -> None:
-    cut = fit_cells(text, width)
-    assert cell_len(cut) <= width
-    if cell_len(text) <= width:
-        assert cut == text
+    for cut in (fit_cells(text, width), elide_middle(text, width), elide_url(text, width)):
+        assert cell_len(cut) <= width
+        if cell_len(text) <= width:
+            assert cut == text
 
 
 def _with_clip(duration: float) -> TrackedTask:
@@ -95,3 +97,22 @@ def test_the_length_column_widens_for_clips_of_an_hour_or_more() -> None:
         widths = column_widths(160, 10, length_cells(record))
         cell = row_cells(record, NOW, widths)["length"].plain
         assert cell == shown and widths["length"] == len(shown)
+
+
+URL = (
+    "https://cdn.musicmint.example/files/2026/09/21/0123456789abcdef/"
+    "night-drive-remix.mp3?X-Amz-Signature=0123456789abcdef0123456789abcdef"
+)
+
+
+def test_urls_keep_scheme_host_and_file_name_on_one_line() -> None:
+    assert elide_url(URL, 200) == URL
+    shown = elide_url(URL, 60)
+    assert shown == "https://cdn.musicmint.example…abcdef/night-drive-remix.mp3?…"
+    assert cell_len(shown) == 60
+    # Narrower than host and name together: both ends still show.
+    narrow = elide_url(URL, 36)
+    assert narrow.startswith("https://cdn.") and narrow.endswith("-remix.mp3?…")
+    # Only the query string is left out when the rest fits.
+    no_query = URL.partition("?")[0]
+    assert elide_url(URL, len(no_query) + 2) == no_query + "?…"

@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable
 
 from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 
 from tui.api.models import Clip
@@ -77,6 +79,78 @@ def fit_cells(text: str, width: int) -> str:
     if not text.startswith(cut):  # Rich padded a straddling wide character with a space
         cut = cut[:-1]
     return cut + "…"
+
+
+def elide_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by ``…``: for
+    values whose both ends matter (IDs, paths)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) - (width - 1) // 2
+    return fit_cells(text, head + 1)[:-1] + "…" + tail_cells(text, width - 1 - head)
+
+
+def tail_cells(text: str, width: int) -> str:
+    """The end of ``text`` that fits in ``width`` cells (a binary search on where
+    it starts: one cell measure per step, not per character)."""
+    if width <= 0:
+        return ""
+    low, high = 0, len(text)  # text[high:] fits; find the smallest such start
+    while low < high:
+        middle = (low + high) // 2
+        if cell_len(text[middle:]) <= width:
+            high = middle
+        else:
+            low = middle + 1
+    return text[high:]
+
+
+def elide_url(url: str, width: int) -> str:
+    """A URL on one line of ``width`` cells: scheme and host kept, then ``…``,
+    then the end of the path (the file name), the query string (signatures,
+    tokens) dropped first as the least readable part.
+
+    ``https://cdn.example.com/a/b/c/night-drive.mp3?sig=…`` at 40 cells:
+    ``https://cdn.example.com…night-drive.mp3?…``. What is copied or opened is
+    always the clip's full URL, never this text.
+    """
+    if cell_len(url) <= width:
+        return url
+    scheme, sep, rest = url.partition("://")
+    slash = rest.find("/")
+    if not sep or slash < 0:
+        return elide_middle(url, width)
+    head = f"{scheme}://{rest[:slash]}"
+    path, query_mark, _query = rest[slash:].partition("?")
+    if query_mark and cell_len(short := f"{head}{path}?…") <= width:
+        return short
+    tail = path + ("?…" if query_mark else "")
+    room = width - cell_len(head) - 1  # the ellipsis
+    if room < min(12, cell_len(tail)):  # a long host leaves too little: an even cut
+        return elide_middle(head + tail, width)
+    return head + "…" + tail_cells(tail, room)
+
+
+class OneLine:
+    """A value kept on one line at whatever width the layout gives it: ``shorten``
+    fits the text to that width when it renders, so a resize re-fits it.
+
+    For URLs and paths in the detail pane: folded over several lines they
+    broke mid-name and pushed the rest of the card down.
+    """
+
+    def __init__(
+        self, text: str, shorten: Callable[[str, int], str] = elide_middle, style: str = ""
+    ) -> None:
+        self.text, self.shorten, self.style = text, shorten, style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(self.shorten(self.text, options.max_width), style=self.style, no_wrap=True)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, cell_len(self.text))
 
 
 def expiry_style(expire_at: int | None, now: float) -> str:
