@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from rich.cells import cell_len
+
 from tui.services.store import DB_NAME
 from tui.simulator import Fault, SimulatorServer
 
@@ -695,3 +697,94 @@ async def test_finishes_close_together_are_one_notification_and_one_bell(
 
 def titles(app) -> list[str]:
     return [n.title for n in app._notifications]
+
+
+FAMILY = "👩\u200d👩\u200d👧"  # one emoji of three, joined by zero width joiners
+
+
+async def test_table_columns_line_up_for_wide_titles_and_hour_long_clips(
+    sim_server, data_dir, clock
+) -> None:
+    """A CJK title is cut by terminal cells with an ellipsis, an emoji sequence
+    takes the cells the table measures for it, and a 4,000 s clip shows whole
+    (it showed ``1:06:4``): in the rendered lines, every row's Expires value
+    starts in the header's column."""
+    titles = {"plain": "Plain title", "family": f"{FAMILY} Family", "cjk": "日本語のタイトル" * 6}
+    expire_at = int((clock.now + 30 * 3600) * 1000)
+    for task_id, title in titles.items():
+        sim_server.sim.book.override(
+            task_id,
+            {
+                "id": task_id,
+                "status": "completed",
+                "created_at": int((clock.now - 100) * 1000),
+                "results": [
+                    {"id": f"c-{task_id}", "title": title, "duration": 4000, "expire_at": expire_at}
+                ],
+            },
+        )
+    app = make_app(sim_server, data_dir, clock, ids=list(titles))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.main.table
+
+        def line(y: int) -> str:
+            return table.render_line(y).text
+
+        await wait_for(pilot, lambda: all("1:06:40" in line(y) for y in (1, 2, 3)))
+        header = line(0)
+        column = cell_len(header[: header.index("Expires")])
+        rows = {task_id: line(1 + table.get_row_index(task_id)) for task_id in titles}
+        for text in rows.values():
+            assert cell_len(text[: text.index("1d 6h")]) == column, text
+        assert f"{FAMILY} Family" in rows["family"]
+        assert "タイトル…" in rows["cjk"]  # cut at a character, then the ellipsis
+        assert "1:06:40" in screen_text(app)
+
+
+LONG_URL = (
+    "https://cdn.musicmint.example/files/2026/09/21/0123456789abcdef0123456789abcdef/"
+    "night-drive-remix.mp3?X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789"
+)
+
+
+async def test_detail_pane_shows_a_long_url_on_one_line_and_copies_it_whole(
+    sim_server, data_dir, clock
+) -> None:
+    cover = LONG_URL.replace("night-drive-remix.mp3", "night-drive-cover.jpg")
+    clip = {"id": "c1", "title": "Night Drive", "audio_url": LONG_URL, "image_url": cover}
+    sim_server.sim.book.override(
+        "url", {"id": "url", "status": "completed", "results": [{**clip, "expire_at": 0}]}
+    )
+    app = make_app(sim_server, data_dir, clock, ids=["url"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "Audio" in region_text(app, app.main.detail))
+        lines = region_text(app, app.main.detail).splitlines()
+        audio = next(i for i, text in enumerate(lines) if "Audio" in text)
+        assert "https://cdn." in lines[audio] and "-remix.mp3?…" in lines[audio]
+        assert "Cover" in lines[audio + 1]  # one line each: nothing wrapped
+        assert "https://cdn." in lines[audio + 1] and "-cover.jpg?…" in lines[audio + 1]
+        await pilot.press("y")
+        assert app.clipboard == LONG_URL
+
+
+async def test_retry_countdown_in_the_detail_pane_ticks(
+    sim_server, data_dir, clock: FakeClock
+) -> None:
+    """ "retrying in 23s" counts down with the clock, between two polls."""
+    sim_server.sim.inject("busy", Fault.envelope_error(5000, "busy"))
+    # A long interval: the retry is 20-40 s away in real time, so none comes
+    # during the test; only the (fake) wall clock moves.
+    app = make_app(sim_server, data_dir, clock, ids=["busy"], interval=20)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def countdown() -> int | None:
+            found = re.search(r"retrying in (\d+)s", region_text(app, app.main.detail))
+            return int(found.group(1)) if found else None
+
+        await wait_for(pilot, lambda: countdown() is not None)
+        first = countdown()
+        assert first is not None
+        clock.advance(3)
+        await wait_for(pilot, lambda: countdown() == first - 3)
+        clock.advance(2)
+        await wait_for(pilot, lambda: countdown() == first - 5)

@@ -1,13 +1,29 @@
-"""The table's clock-driven cells: when they can change, so the tick can skip rows."""
+"""The table's cells: when the clock-driven ones can change (so the tick can
+skip rows), and how text is fitted to terminal cells."""
 
 from __future__ import annotations
 
 import random
 
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.cells import cell_len
+
 from tests.harness import theme_palette
 from tui.api.models import Clip, Task
 from tui.domain.tracked import TrackedTask
-from tui.ui.widgets.presentation import clips_cell, expiry_look, looks_change_at, time_looks
+from tui.ui.widgets.presentation import (
+    clips_cell,
+    column_widths,
+    elide_middle,
+    elide_url,
+    expiry_look,
+    fit_cells,
+    looks_change_at,
+    plain,
+    row_cells,
+    time_looks,
+)
 
 NOW = 1_790_000_000.0
 PALETTE = theme_palette("textual-dark")
@@ -91,3 +107,71 @@ def test_multi_clip_rows_change_only_when_said() -> None:
         for _ in range(20):
             t = rng.uniform(NOW, max(NOW, until))
             assert time_looks(record, t) == before, (expires, saved, t - NOW)
+
+
+# -- text in cells: CJK, emoji sequences, long clips, URLs ---------------------------
+
+FAMILY = "👩\u200d👩\u200d👧"  # one emoji: three joined by zero width joiners
+
+
+def test_cjk_titles_are_cut_by_cells_with_an_ellipsis() -> None:
+    title = "日本語のタイトルです"  # 10 characters, 20 cells
+    assert plain(title, 7, palette=PALETTE).plain == "日本語…"  # 7 cells, not 7 characters
+    # A wide character that would straddle the edge is left out, not half-shown.
+    assert plain(title, 8, palette=PALETTE).plain == "日本語…"
+    assert plain(title, 20, palette=PALETTE).plain == title
+    assert plain("abcdef", 4, palette=PALETTE).plain == "abc…"
+
+
+def test_an_emoji_sequence_is_measured_as_the_table_measures_it() -> None:
+    title = f"{FAMILY} Family"
+    assert cell_len(title) == 9  # Rich (and so Textual) draws the sequence in 2 cells
+    assert plain(title, 9, palette=PALETTE).plain == title  # 12 characters, but it fits
+    cut = plain(title, 5, palette=PALETTE).plain
+    assert cut == f"{FAMILY} F…" and cell_len(cut) == 5
+
+
+@given(st.text(max_size=40), st.integers(min_value=0, max_value=45))
+def test_cut_text_never_overflows_its_cells(text: str, width: int) -> None:
+    for cut in (fit_cells(text, width), elide_middle(text, width), elide_url(text, width)):
+        assert cell_len(cut) <= width
+        if cell_len(text) <= width:
+            assert cut == text
+
+
+def _with_clip(duration: float) -> TrackedTask:
+    clip = Clip("c", None, None, "T", duration, None, None, None)
+    return TrackedTask("t", 0.0, Task("t", "completed", None, (clip,)))
+
+
+def test_the_length_column_widens_for_clips_of_an_hour_or_more() -> None:
+    """The table grows a column to what a drawn cell needed (see
+    TaskTable._check_growth); the widths then show the whole length."""
+    short, hour, week = _with_clip(3599), _with_clip(4000), _with_clip(7 * 86_400)
+    widths = column_widths(160, 10)
+    assert row_cells(short, NOW, widths, palette=PALETTE)["length"].plain == "59:59"
+    assert widths["length"] == 6
+    for record, shown in ((hour, "1:06:40"), (week, "168:00:00")):
+        need = row_cells(record, NOW, widths, palette=PALETTE)["length"].cell_len
+        grown = column_widths(160, 10, {"length": need})
+        assert row_cells(record, NOW, grown, palette=PALETTE)["length"].plain == shown
+        assert grown["length"] == len(shown)
+
+
+URL = (
+    "https://cdn.musicmint.example/files/2026/09/21/0123456789abcdef/"
+    "night-drive-remix.mp3?X-Amz-Signature=0123456789abcdef0123456789abcdef"
+)
+
+
+def test_urls_keep_scheme_host_and_file_name_on_one_line() -> None:
+    assert elide_url(URL, 200) == URL
+    shown = elide_url(URL, 60)
+    assert shown == "https://cdn.musicmint.example…abcdef/night-drive-remix.mp3?…"
+    assert cell_len(shown) == 60
+    # Narrower than host and name together: both ends still show.
+    narrow = elide_url(URL, 36)
+    assert narrow.startswith("https://cdn.") and narrow.endswith("-remix.mp3?…")
+    # Only the query string is left out when the rest fits.
+    no_query = URL.partition("?")[0]
+    assert elide_url(URL, len(no_query) + 2) == no_query + "?…"

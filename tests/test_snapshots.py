@@ -141,9 +141,7 @@ def test_marks_and_a_range_in_the_table(snap_compare, pinned, tmp_path, clock) -
         await pilot.press("space", "j", "v", "j", "j")  # one mark, then a range of three
         await pilot.pause()
 
-    assert snap_compare(
-        demo_app(pinned, tmp_path, clock), terminal_size=(150, 32), run_before=mark
-    )
+    assert snap_compare(demo_app(pinned, tmp_path, clock), terminal_size=(150, 32), run_before=mark)
 
 
 @pytest.mark.parametrize("key", ["2", "3", "4", "5"])
@@ -155,6 +153,4 @@ def test_quick_view(snap_compare, pinned, tmp_path, clock, key: str) -> None:
         await pilot.press(key)
         await pilot.pause()
 
-    assert snap_compare(
-        demo_app(pinned, tmp_path, clock), terminal_size=(120, 24), run_before=view
-    )
+    assert snap_compare(demo_app(pinned, tmp_path, clock), terminal_size=(120, 24), run_before=view)

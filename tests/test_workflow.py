@@ -295,3 +295,19 @@ async def test_columns_grow_once_a_cell_needs_it(sim_server, data_dir, clock) ->
         await pilot.press("enter")
         await wait_for(pilot, lambda: table.widths["expires"] >= len("7d 0h (1 exp)"))
         await wait_for(pilot, lambda: "7d 0h (1 exp)" in region_text(app, table))
+
+
+async def test_the_expiring_warning_leads_to_its_view(sim_server, data_dir, clock) -> None:
+    ids = seed(
+        sim_server,
+        ("w-soon", {"outcome": "completed", "expiries": ("minutes",)}),
+        ("w-later", {"outcome": "completed"}),
+    )
+    app = make_app(sim_server, data_dir, clock, ids=ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot, app)
+        await wait_for(pilot, lambda: "⚠ 1 expiring soon" in screen_text(app).splitlines()[0])
+        bar = screen_text(app).splitlines()[0]
+        await pilot.click(app.main.status_bar, offset=(bar.index("⚠") + 2, 0))
+        await wait_for(pilot, lambda: app.main.table.row_ids() == ["w-soon"])
+        assert "view: expiring soon, not saved" in title(app)

@@ -56,15 +56,25 @@ def add_secret(key: str) -> None:
 
 
 class RecentErrors(logging.Handler):
-    """Keeps the last lines in memory for the in-app log screen."""
+    """Keeps the last lines in memory for the in-app log screen, with when
+    each was written (the screen merges them with failed tasks by time) and
+    where the full log is on disk."""
 
     def __init__(self, size: int = 200) -> None:
         super().__init__(level=logging.WARNING)
-        self.lines: deque[str] = deque(maxlen=size)
+        self.entries: deque[tuple[float, str]] = deque(maxlen=size)
+        #: The log file of this session; ``None`` when there is none (demo,
+        #: or the folder could not be created: ``no_file`` says which).
+        self.path: Path | None = None
+        self.no_file = "This session keeps no log file."
         self.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
 
+    @property
+    def lines(self) -> list[str]:
+        return [line for _, line in self.entries]
+
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+        self.entries.append((record.created, self.format(record)))
 
 
 def setup(folder: Path | None, api_key: str) -> tuple[RecentErrors, Path | None]:
@@ -87,12 +97,16 @@ def setup(folder: Path | None, api_key: str) -> tuple[RecentErrors, Path | None]
             file_handler = logging.handlers.RotatingFileHandler(
                 path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )
-        except OSError:
+        except OSError as exc:
             path = None
+            recent.no_file = f"No log file: {folder} could not be used ({exc.strerror or exc})."
         else:
             file_handler.setFormatter(logging.Formatter(FORMAT))
             file_handler.addFilter(redact)
             log.addHandler(file_handler)
+    recent.path = path
+    if folder is None:
+        recent.no_file = "The demo keeps no log file."
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return recent, path

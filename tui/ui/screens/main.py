@@ -460,6 +460,10 @@ class MainScreen(Screen[None]):
     def action_reverse_sort(self) -> None:
         self._sort_by(self.table.sort_name, reverse=not self.table.reverse)
 
+    @on(StatusBar.ExpiringClicked)
+    def _expiring_clicked(self) -> None:
+        self.action_view("expiring")
+
     @on(TaskTable.HeaderClicked)
     def _header_clicked(self, event: TaskTable.HeaderClicked) -> None:
         """A click on a header sorts by that column; on the sorted one, reverses."""
@@ -488,7 +492,14 @@ class MainScreen(Screen[None]):
         self.app.push_screen(HelpScreen())
 
     def action_show_log(self) -> None:
-        self.app.push_screen(LogScreen(list(self.app.recent_errors.lines)))
+        """The error log, with the failed tasks among its lines (see LogScreen)."""
+        app = self.app
+        failed = (
+            [r for r in app.records.values() if r.status == "failed"]
+            if app.tracker.counts.get("failed")
+            else []
+        )
+        app.push_screen(LogScreen(app.recent_errors, failed, app.clock(), app.config.api_key))
 
     def action_next_clip(self) -> None:
         self._select_clip(+1)

@@ -29,7 +29,14 @@ from tui.core.formatting import clip_length, coarse_span, local_time, span
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask, clip_keys
 from tui.ui.palette import palette_of
-from tui.ui.widgets.presentation import Styles, expiry_countdown, status_text, styled
+from tui.ui.widgets.presentation import (
+    OneLine,
+    Styles,
+    elide_url,
+    expiry_countdown,
+    status_text,
+    styled,
+)
 
 
 def _grid(palette: Styles) -> Table:
@@ -106,8 +113,10 @@ def clip_renderable(
     elif clip.expire_at:
         expires = Text.assemble(local_time(clip.expire_at), "  ", expires)
     grid.add_row("Expires", expires)
-    grid.add_row("Audio", Text(clean(clip.audio_url, one_line=True) or "not ready yet"))
-    grid.add_row("Cover", Text(clean(clip.image_url, one_line=True) or "—"))
+    # One line each, the middle elided: o / i / y use the clip's own URL.
+    audio, cover = clean(clip.audio_url, one_line=True), clean(clip.image_url, one_line=True)
+    grid.add_row("Audio", OneLine(audio, elide_url) if audio else Text("not ready yet"))
+    grid.add_row("Cover", OneLine(cover, elide_url) if cover else Text("—"))
     grid.add_row("Prompt", Text(clean(clip.prompt) or "—"))
     if saved:
         grid.add_row("Saved", styled(clean(saved, one_line=True), "saved", palette))

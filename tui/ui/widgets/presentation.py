@@ -15,6 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.style import Style
 from rich.text import Text
 
@@ -70,11 +73,102 @@ def short_id(task_id: str, width: int) -> str:
 def plain(
     value: str | None, width: int | None = None, placeholder: str = "—", *, palette: Styles
 ) -> Text:
-    """Untrusted text for one cell: cleaned, single line, cut to ``width``."""
+    """Untrusted text for one cell: cleaned, single line, cut to ``width`` cells."""
     text = clean(value, one_line=True) if value else placeholder
-    if width is not None and len(text) > width:
-        text = text[: width - 1] + "…"
+    if width is not None:
+        text = fit_cells(text, width)
     return styled(text, "" if value else "muted", palette)
+
+
+def fit_cells(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal cells, ending in ``…`` when cut.
+
+    Measured in cells the way Rich and Textual measure them when they lay out
+    the line (a CJK character is two cells, an emoji ZWJ sequence such as 👩‍👩‍👧
+    is two): counting characters cut a CJK title at twice its column and left
+    the ellipsis to chance. A wide character that would straddle the edge is
+    left out, so the result may be a cell short of ``width``, never over.
+    """
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    cut = set_cell_size(text, width - 1)
+    if not text.startswith(cut):  # Rich padded a straddling wide character with a space
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def elide_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by ``…``: for
+    values whose both ends matter (IDs, paths)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) - (width - 1) // 2
+    return fit_cells(text, head + 1)[:-1] + "…" + tail_cells(text, width - 1 - head)
+
+
+def tail_cells(text: str, width: int) -> str:
+    """The end of ``text`` that fits in ``width`` cells (a binary search on where
+    it starts: one cell measure per step, not per character)."""
+    if width <= 0:
+        return ""
+    low, high = 0, len(text)  # text[high:] fits; find the smallest such start
+    while low < high:
+        middle = (low + high) // 2
+        if cell_len(text[middle:]) <= width:
+            high = middle
+        else:
+            low = middle + 1
+    return text[high:]
+
+
+def elide_url(url: str, width: int) -> str:
+    """A URL on one line of ``width`` cells: scheme and host kept, then ``…``,
+    then the end of the path (the file name), the query string (signatures,
+    tokens) dropped first as the least readable part.
+
+    ``https://cdn.example.com/a/b/c/night-drive.mp3?sig=…`` at 40 cells:
+    ``https://cdn.example.com…night-drive.mp3?…``. What is copied or opened is
+    always the clip's full URL, never this text.
+    """
+    if cell_len(url) <= width:
+        return url
+    scheme, sep, rest = url.partition("://")
+    slash = rest.find("/")
+    if not sep or slash < 0:
+        return elide_middle(url, width)
+    head = f"{scheme}://{rest[:slash]}"
+    path, query_mark, _query = rest[slash:].partition("?")
+    if query_mark and cell_len(short := f"{head}{path}?…") <= width:
+        return short
+    tail = path + ("?…" if query_mark else "")
+    room = width - cell_len(head) - 1  # the ellipsis
+    if room < min(12, cell_len(tail)):  # a long host leaves too little: an even cut
+        return elide_middle(head + tail, width)
+    return head + "…" + tail_cells(tail, room)
+
+
+class OneLine:
+    """A value kept on one line at whatever width the layout gives it: ``shorten``
+    fits the text to that width when it renders, so a resize re-fits it.
+
+    For URLs and paths in the detail pane: folded over several lines they
+    broke mid-name and pushed the rest of the card down.
+    """
+
+    def __init__(
+        self, text: str, shorten: Callable[[str, int], str] = elide_middle, style: str = ""
+    ) -> None:
+        self.text, self.shorten, self.style = text, shorten, style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(self.shorten(self.text, options.max_width), style=self.style, no_wrap=True)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, cell_len(self.text))
 
 
 def expiry_role(expire_at: int | None, now: float) -> str:
@@ -201,7 +295,7 @@ COLUMN_SORTS = {
 FIXED_WIDTHS = {"status": 12, "clips": 3, "length": 6, "age": 7, "took": 6, "expires": 8}
 #: How far those columns grow once a cell needs it ("1/2↓", "1:06:40",
 #: "6d 23h (1 exp)"): most lists never need it, and keep the room for titles.
-GROWN_WIDTHS = {"clips": 6, "length": 7, "expires": 14}
+GROWN_WIDTHS = {"clips": 6, "length": 9, "expires": 14}  # length: up to "168:00:00"
 FULL_ID_WIDTH = 24
 SHORT_ID_WIDTH = 13
 MIN_TITLE = 12

@@ -10,35 +10,116 @@ import time
 from collections.abc import Callable, Mapping
 from functools import partial
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.theme import Theme
 from textual.widgets import Static
 
 from tui.core.sanitize import clean
+from tui.domain.tracked import NOT_FOUND
 from tui.services.poller import LinkState
 from tui.ui.palette import palette_of
-from tui.ui.widgets.presentation import STATUS_LOOK, Styles, styled
+from tui.ui.widgets.presentation import STATUS_LOOK, UNKNOWN_LOOK, Styles, elide_middle, styled
 
+#: Counted always, zero or not, so their places never move.
 COUNTED = ("queuing", "processing", "completed", "failed")
+#: Counted after those, only when there are some.
+EXTRA = ("pending", NOT_FOUND)
+#: Any other status a server sends is counted under this name (one part for
+#: all of them: a server inventing statuses must not flood the bar).
+UNKNOWN = "unknown"
+#: The host is cut to this many cells (middle ellipsis) before it is dropped.
+SHORT_HOST = 24
+
+#: How the line gives way when it does not fit, one part at a time, least
+#: useful first: (part, level). Every part starts at level 0, its fullest form;
+#: the first line that fits is shown. The host goes last of all.
+STEPS: tuple[tuple[str, int], ...] = (
+    ("poll", 1),  # "last poll 20:16:53" -> "20:16:53"
+    ("warn", 1),  # "⚠ 3 expiring soon, not downloaded" -> "⚠ 3 expiring soon"
+    ("link", 1),  # offline: no "last success …"; "rate limited, wait 12s"
+    ("gaps", 1),  # two spaces between counts -> one
+    ("counts", 1),  # zero counts without their word: "◷ 0"
+    ("warn", 2),  # "⚠ 3 expiring"
+    ("host", 1),  # cut to SHORT_HOST cells
+    ("link", 2),  # "✘ offline, retrying in 5s"
+    ("counts", 2),  # ◷ ◐ ✔ read alone: "✔ 11 ✘ 2 failed … 2 pending"
+    ("warn", 3),  # "⚠3"
+    ("counts", 3),  # words only for trouble: "✔ 11 ✘ 2 failed … 2"
+    ("poll", 2),  # no last poll time
+    ("counts", 4),  # no words at all: "◷0 ◐0 ✔11 ✘2"
+    ("host", 2),  # no host
+)
+#: Counts whose glyph reads well alone (the table shows it beside its word).
+SELF_EVIDENT = ("queuing", "processing", "completed")
+#: Counts that keep their word longest: the ones that ask for action.
+TROUBLE = ("failed", NOT_FOUND)
 
 
 def _clock(epoch: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch else "—"
 
 
-def link_text(link: LinkState, now: float, *, palette: Styles) -> Text:
+def link_text(link: LinkState, now: float, level: int = 0, *, palette: Styles) -> Text:
+    """The link's health; ``level`` 1 and 2 are shorter forms of the same news."""
     wait = f" in {max(0, round(link.resume_at - now))}s" if link.resume_at else ""
     if link.state == "ok":
         return styled("● ok", "link.ok", palette)
     if link.state == "retrying":
         return styled(f"◌ retrying{wait}", "link.retrying", palette)
     if link.state == "rate_limited":
+        if level and link.resume_at:
+            text = f"◌ rate limited, wait {max(0, round(link.resume_at - now))}s"
+            return styled(text, "link.retrying", palette)
         return styled(f"◌ rate limited, resuming{wait}", "link.retrying", palette)
     if link.state == "auth_failed":
         return styled("✘ auth failed", "link.auth-failed", palette)
-    last = f", last success {_clock(link.last_success)}" if link.last_success else ""
-    text = f"✘ offline since {_clock(link.since)}{last}, retrying{wait}"
-    return styled(text, "link.offline", palette)
+    since = f" since {_clock(link.since)}" if level < 2 else ""
+    last = f", last success {_clock(link.last_success)}" if link.last_success and not level else ""
+    return styled(f"✘ offline{since}{last}, retrying{wait}", "link.offline", palette)
+
+
+def count_parts(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """(status, count) for each part of the bar: the four always, then pending
+    and not found when there are some, then every other status as unknown."""
+    known = (*COUNTED, *EXTRA)
+    unknown = sum(n for status, n in counts.items() if status not in known)
+    parts = [(status, counts.get(status, 0)) for status in COUNTED]
+    parts += [(status, counts[status]) for status in EXTRA if counts.get(status, 0) > 0]
+    if unknown > 0:
+        parts.append((UNKNOWN, unknown))
+    return parts
+
+
+def _count_text(status: str, count: int, level: int, palette: Styles) -> Text:
+    """``✔ 11 completed`` at level 0; then the word goes from a zero count (1),
+    from :data:`SELF_EVIDENT` ones (2), from all but :data:`TROUBLE` (3), and
+    at 4 every count is glyph and number."""
+    glyph, role = STATUS_LOOK.get(status, UNKNOWN_LOOK)
+    worded = level == 0 or (
+        count > 0
+        and (
+            level == 1
+            or (level == 2 and status not in SELF_EVIDENT)
+            or (level == 3 and status in TROUBLE)
+        )
+    )
+    if worded:
+        label = f"{glyph} {count} {status}"
+    else:
+        label = f"{glyph} {count}" if level < 4 else f"{glyph}{count}"
+    return styled(label, role, palette)
+
+
+def _warn_text(unsaved: int, level: int) -> str:
+    return (
+        f"⚠ {unsaved} expiring soon, not downloaded",
+        f"⚠ {unsaved} expiring soon",
+        f"⚠ {unsaved} expiring",
+        f"⚠{unsaved}",
+    )[level]
 
 
 def status_line(
@@ -52,36 +133,52 @@ def status_line(
     *,
     palette: Styles,
 ) -> Text:
-    """The fullest form that fits ``width``: words, then bare counts, then no host."""
-    others = sum(n for s, n in counts.items() if s not in COUNTED)
-    for variant in ("full", "compact", "minimal"):
-        parts: list[Text | str] = []
-        if variant != "minimal":
-            parts += [Text(clean(host, one_line=True), style="bold"), "  "]
-        parts += [link_text(link, now, palette=palette), "  │ "]
-        for status in COUNTED:
-            glyph, role = STATUS_LOOK[status]
-            label = (
-                f"{glyph} {counts.get(status, 0)} {status}"
-                if variant == "full"
-                else (f"{glyph}{counts.get(status, 0)}")
-            )
-            parts += [styled(label, role, palette), "  " if variant == "full" else " "]
-        if others:
-            parts += [styled(f"· {others} other", "muted", palette), "  "]
-        parts += ["│ last poll " if variant == "full" else "│ ", _clock(last_poll)]
-        if unsaved:
-            warn = (
-                f"  ⚠ {unsaved} expiring soon, not downloaded"
-                if variant == "full"
-                else f" ⚠{unsaved}"
-            )
-            parts.append(styled(warn, "warning", palette))
-        line = Text.assemble(*parts)
+    """The fullest line that fits ``width`` cells.
+
+    Each part has shorter forms and :data:`STEPS` says which part gives way
+    next, so a bar with room for most of its words keeps them (at 100 columns
+    it once fell to ``◷0 ◐0 ✔11 ✘2 │ 20:16:53 ⚠3`` with 40 columns empty,
+    because an offline message was too long for the one fuller form).
+    """
+    levels = dict.fromkeys(("host", "link", "gaps", "counts", "poll", "warn"), 0)
+    host = clean(host, one_line=True)
+    counted = count_parts(counts)
+    line = _assemble(host, link, counted, last_poll, now, unsaved, levels, palette)
+    for part, level in STEPS:
         if line.cell_len <= width:
             return line
+        if levels[part] == level or (part == "warn" and not unsaved):
+            continue  # this step would change nothing
+        levels[part] = level
+        line = _assemble(host, link, counted, last_poll, now, unsaved, levels, palette)
     line.truncate(width, overflow="ellipsis")
     return line
+
+
+def _assemble(
+    host: str,
+    link: LinkState,
+    counted: list[tuple[str, int]],
+    last_poll: float | None,
+    now: float,
+    unsaved: int,
+    levels: Mapping[str, int],
+    palette: Styles,
+) -> Text:
+    parts: list[Text | str] = []
+    if levels["host"] < 2:
+        shown = host if levels["host"] == 0 else elide_middle(host, SHORT_HOST)
+        parts += [Text(shown, style="bold"), "  "]
+    parts += [link_text(link, now, levels["link"], palette=palette), "  │ "]
+    gap = "  " if levels["gaps"] == 0 else " "
+    for index, (status, count) in enumerate(counted):
+        parts += [gap] if index else []
+        parts.append(_count_text(status, count, levels["counts"], palette))
+    if levels["poll"] < 2:
+        parts += [gap, "│ last poll " if levels["poll"] == 0 else "│ ", _clock(last_poll)]
+    if unsaved:
+        parts += [gap, styled(_warn_text(unsaved, levels["warn"]), "warning", palette)]
+    return Text.assemble(*parts)
 
 
 class StatusBar(Static):
@@ -129,6 +226,16 @@ class StatusBar(Static):
             self._inputs = inputs
             line = status_line(host, link, counts, last_poll, now, width, unsaved, palette=palette)
             self.show(line)
+
+    class ExpiringClicked(Message):
+        """A click on "⚠ N expiring soon": show those tasks (view 5)."""
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        line = self._last.plain if self._last is not None else ""
+        warn = line.rfind("⚠")
+        if offset is not None and warn >= 0 and cell_len(line[:warn]) <= offset.x:
+            self.post_message(self.ExpiringClicked())
 
     def show(self, text: Text) -> None:
         if text != self._last:
