@@ -18,8 +18,7 @@ from tui.core.formatting import local_time
 from tui.core.sanitize import clean, scrub
 from tui.core.urls import refusal
 from tui.domain.tracked import TrackedTask, clip_keys
-from tui.services.clipboard import CopyOutcome, copy_text, find_tool
-from tui.ui import wording
+from tui.ui import copying
 from tui.ui.host import HostApp
 
 
@@ -110,37 +109,7 @@ class ClipActions:
         self._copy(url, "the audio URL", clean(url, one_line=True))
 
     def _copy(self, text: str, thing: str, shown: str) -> None:
-        """Put the whole ``text`` on the clipboard and say honestly how.
-
-        A native tool (found by the clipboard service) confirms by its exit
-        status; it runs in a thread, since it may take up to its timeout.
-        Without one, OSC 52 is sent at once and the message says only that.
-        """
-        tool = find_tool()
-        if tool is None:
-            self._app.copy_to_clipboard(text)
-            self._say(wording.sent_osc52(thing, shown), timeout=5)
-            return
-
-        def run() -> None:
-            outcome = copy_text(tool, text)
-            self._app.call_from_thread(self._copied, outcome, text, thing, shown)
-
-        self._screen.run_worker(run, thread=True, group="clipboard", exit_on_error=False)
-
-    def _copied(self, outcome: CopyOutcome, text: str, thing: str, shown: str) -> None:
-        if outcome.ok:
-            # What ctrl+v pastes inside the app (Textual's local clipboard)
-            # follows, without writing OSC 52 a second time.
-            self._app._clipboard = text
-            self._say(wording.copied(thing, shown), timeout=3)
-            return
-        self._app.copy_to_clipboard(text)
-        self._say(
-            wording.sent_osc52(thing, shown, outcome.tool, outcome.problem),
-            severity="warning",
-            timeout=8,
-        )
+        copying.copy(self._screen, text, thing, shown)
 
     # -- downloads -----------------------------------------------------------------
     def download_selected(self) -> None:

@@ -39,6 +39,7 @@ from textual.widgets import Input, Static
 from tui.core.logs import RecentErrors
 from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
+from tui.ui import copying
 from tui.ui.widgets.line_list import LineList
 from tui.ui.wording import plural
 
@@ -182,8 +183,7 @@ class LogScreen(ModalScreen[None]):
         self.copy(line)
 
     def copy(self, line: str) -> None:
-        """The one place a line leaves for the clipboard (a native clipboard
-        helper can take over here). OSC 52 asks the terminal to set its
-        clipboard and nothing tells us it did, so the message says "sent"."""
-        self.app.copy_to_clipboard(line)
-        self.notify("Sent the line to the terminal clipboard.", markup=False)
+        """The whole line, by the clipboard tool when there is one, else OSC 52
+        (whose message says only "sent": nothing tells us the terminal took it)."""
+        shown = line if len(line) <= 60 else line[:59] + "…"
+        copying.copy(self, line, "the log line", shown)
