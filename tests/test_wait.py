@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -22,7 +23,8 @@ def api_env(sim_server: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> Sim
 
 
 def run_wait(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    status = main(["wait", "--interval", "0.05", *args])
+    # A deadline, so a regression that polls forever fails in seconds, not 300 s.
+    status = main(["wait", "--interval", "0.05", "--timeout", "10", *args])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 
@@ -156,3 +158,121 @@ def test_key_echoed_by_the_server_is_masked(api_env, capsys, monkeypatch) -> Non
     assert status == 4
     assert KEY not in out + err and "\x1b" not in out + err
     assert "sk-mm-…0001" in err
+
+
+class _Terminal(io.StringIO):
+    """Stdin as a keyboard: ``wait`` must not sit reading it unasked."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class _Endless(io.RawIOBase):
+    """A pipe that never ends (``yes | musicmint-tui wait``); counts what was read."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        buffer[:] = b"y " * (len(buffer) // 2) + b" " * (len(buffer) % 2)
+        self.given += len(buffer)
+        return len(buffer)
+
+
+def pipe(text: str | bytes) -> io.TextIOWrapper:
+    """Stdin as a pipe holding ``text``."""
+    return io.TextIOWrapper(io.BytesIO(text.encode() if isinstance(text, str) else text))
+
+
+def seed_completed(sim_server: SimulatorServer, *ids: str) -> None:
+    for task_id in ids:
+        sim_server.sim.book.seed(task_id, outcome="completed", age=600)
+
+
+def test_dash_reads_ids_from_stdin_in_place(api_env, capsys, monkeypatch) -> None:
+    seed_completed(api_env, "a1", "s1", "s2", "b1")
+    monkeypatch.setattr(sys, "stdin", pipe("\ufeffs1, s2\n;a1\n"))
+    status, out, err = run_wait(capsys, "a1", "-", "b1", "--json")
+    assert status == 0, err
+    # Stdin's IDs stand where '-' stands; a1 twice is polled once.
+    assert [t["id"] for t in json.loads(out)] == ["a1", "s1", "s2", "b1"]
+    assert {r.task_id for r in api_env.sim.task_requests()} == {"a1", "s1", "s2", "b1"}
+
+
+def test_a_pipe_is_read_when_no_ids_are_given(api_env, capsys, monkeypatch) -> None:
+    seed_completed(api_env, "p1", "p2")
+    monkeypatch.setattr(sys, "stdin", pipe("p1\np2\n"))
+    status, out, err = run_wait(capsys, "--json")
+    assert status == 0, err
+    assert [t["id"] for t in json.loads(out)] == ["p1", "p2"]
+
+
+def test_invalid_stdin_tokens_are_named_and_not_polled(api_env, capsys, monkeypatch) -> None:
+    seed_completed(api_env, "good1")
+    monkeypatch.setattr(sys, "stdin", pipe("good1 ../etc/passwd bad\x1b[2Jid\n"))
+    status, out, err = run_wait(capsys, "-")
+    assert status == 1  # what was skipped did not complete
+    assert "stdin: skipped '../etc/passwd': contains a path character" in err
+    assert "stdin: skipped 'bad\\x1b[2Jid': contains a control character (U+001B)" in err
+    assert "\x1b" not in err
+    assert {r.task_id for r in api_env.sim.task_requests()} == {"good1"}
+    assert "good1" in out
+
+
+def test_invalid_stdin_tokens_are_listed_up_to_ten(api_env, capsys, monkeypatch) -> None:
+    seed_completed(api_env, "good1")
+    monkeypatch.setattr(sys, "stdin", pipe("good1 " + " ".join(f"x{i}!" for i in range(25))))
+    status, _, err = run_wait(capsys, "-")
+    assert status == 1
+    assert err.count("stdin: skipped 'x") == 10
+    assert "stdin: skipped 15 more invalid token(s)" in err
+
+
+@pytest.mark.parametrize(
+    ("stdin", "args", "fragment"),
+    [
+        (_Terminal(), [], "no task IDs given: pass them as arguments, or '-' to read stdin"),
+        (pipe(""), [], "stdin holds no task IDs"),
+        (pipe("  \n,;\n"), ["-"], "stdin holds no task IDs"),
+        (pipe("../x ?"), ["-"], "stdin holds no valid task IDs"),
+        (pipe("ok ../x"), ["../x", "-"], "invalid task ID ../x"),  # arguments stay strict
+        (pipe(" ".join(f"t{i}" for i in range(10_001))), ["-"], "10,001 task IDs given"),
+        (pipe("x" * 1_000_001), ["-"], "stdin holds more than 1,000,000 bytes"),
+    ],
+    ids=["terminal", "empty-pipe", "separators", "all-invalid", "bad-arg", "too-many", "too-big"],
+)
+def test_unusable_stdin_exits_2_without_a_request(
+    api_env, capsys, monkeypatch, stdin, args: list[str], fragment: str
+) -> None:
+    monkeypatch.setattr(sys, "stdin", stdin)
+    status, out, err = run_wait(capsys, *args)
+    assert status == 2
+    assert fragment in err
+    assert out == ""
+    assert api_env.sim.requests == []
+
+
+def test_an_endless_pipe_is_read_only_up_to_the_bound(api_env, capsys, monkeypatch) -> None:
+    from tui.cli.stdin_ids import MAX_STDIN_BYTES
+
+    endless = _Endless()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(endless)))
+    status, _, err = run_wait(capsys)
+    assert status == 2
+    assert "stdin holds more than 1,000,000 bytes" in err
+    assert endless.given <= MAX_STDIN_BYTES + 2 * io.DEFAULT_BUFFER_SIZE
+    assert api_env.sim.requests == []
+
+
+@pytest.mark.parametrize("dash", ["-", ""], ids=["dash", "bare-pipe"])
+def test_echo_id_into_wait_through_a_real_pipe(api_env, dash: str) -> None:
+    """The issue's own command: `echo ID | musicmint-tui wait -`."""
+    seed_completed(api_env, "piped1")
+    env = {**__import__("os").environ, "MUSICMINT_API_KEY": KEY, "MUSICMINT_BASE_URL": api_env.url}
+    script = f"echo piped1 | {sys.executable} -m tui wait {dash} --json --interval 0.05"
+    result = subprocess.run(script, shell=True, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [t["id"] for t in json.loads(result.stdout)] == ["piped1"]

@@ -105,7 +105,12 @@ def _wait_parser() -> argparse.ArgumentParser:
         ),
         epilog="Exit status: 0 all completed, 1 any failed, 2 usage, 3 timeout, 4 auth error.",
     )
-    parser.add_argument("task_ids", nargs="+", metavar="TASK_ID")
+    parser.add_argument(
+        "task_ids",
+        nargs="*",
+        metavar="TASK_ID",
+        help="task IDs to poll; '-' reads them from stdin, as does a pipe when none are given",
+    )
     parser.add_argument(
         "--timeout",
         dest="wait_timeout",
@@ -167,6 +172,10 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(getattr(args, "config", None), overrides=overrides, flag_names=flags)
 
 
+class UsageError(Exception):
+    """Arguments that cannot be run: said in one line, exit status 2."""
+
+
 def _fail(message: str, status: int = exit_codes.USAGE) -> int:
     print(f"musicmint-tui: {message}", file=sys.stderr)
     return status
@@ -185,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "export":
             return _run_export(_export_parser().parse_args(args_list[1:]))
         return _run_dashboard(_dashboard_parser().parse_args(args_list))
-    except ConfigError as exc:
+    except (ConfigError, UsageError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
@@ -222,19 +231,64 @@ def _check_ids(ids: list[str]) -> str | None:
     return "invalid task ID " + "; ".join(problems) if problems else None
 
 
+def _wait_ids(given: list[str]) -> tuple[list[str], int]:
+    """The IDs ``wait`` polls, in order, and how many stdin tokens were skipped.
+
+    ``-`` stands for the IDs on stdin, as with gh and most Unix tools; with no
+    IDs at all a pipe is read too (``ids.txt | musicmint-tui wait``). IDs on the
+    command line must all be valid (a typo there is a usage error, nothing is
+    sent); invalid tokens on stdin are named and skipped, and the valid ones
+    polled, as the dashboard's Add dialog does with a pasted list.
+    """
+    from tui.cli.stdin_ids import (
+        MAX_IDS,
+        StdinIdsError,
+        invalid_lines,
+        read_stdin_ids,
+        stdin_is_pipe,
+    )
+
+    if not given:
+        if not stdin_is_pipe(sys.stdin):
+            raise UsageError("no task IDs given: pass them as arguments, or '-' to read stdin")
+        given = ["-"]
+    if problem := _check_ids([t for t in given if t != "-"]):
+        raise UsageError(problem)
+    from_stdin: list[str] = []
+    skipped = 0
+    if "-" in given:
+        if sys.stdin is None:
+            raise UsageError("'-' reads task IDs from stdin, but stdin is closed")
+        try:
+            parsed = read_stdin_ids(sys.stdin)
+        except StdinIdsError as exc:
+            raise UsageError(str(exc)) from None
+        for line in invalid_lines(parsed):
+            print(f"musicmint-tui: {clean(line, one_line=True)}", file=sys.stderr)
+        skipped, from_stdin = len(parsed.invalid), parsed.valid
+    # Stdin's IDs stand where '-' stands; an ID given twice is polled once.
+    ids = list(dict.fromkeys(i for t in given for i in (from_stdin if t == "-" else [t])))
+    if not ids:  # only stdin can leave nothing: arguments are never empty
+        raise UsageError("stdin holds no valid task IDs" if skipped else "stdin holds no task IDs")
+    if len(ids) > MAX_IDS:
+        raise UsageError(
+            f"{len(ids):,} task IDs given; wait polls at most {MAX_IDS:,} at once "
+            "(split the list over several runs)"
+        )
+    return ids, skipped
+
+
 def _run_wait(args: argparse.Namespace) -> int:
     from tui.cli.wait import render_json, render_table, wait_for
 
-    if problem := _check_ids(args.task_ids):
-        return _fail(problem)
     if not 0 < args.wait_timeout < float("inf"):
         return _fail("--timeout must be a positive number of seconds")
+    task_ids, skipped = _wait_ids(args.task_ids)
     config = _load(args)
     if not config.api_key:
         return _fail(missing_key_message(config))
     for warning in config.warnings:
         print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
-    task_ids = list(dict.fromkeys(args.task_ids))
 
     async def run() -> tuple[int, list[Any], str | None]:
         async with MusicMintClient.from_config(config) as client:
@@ -261,6 +315,8 @@ def _run_wait(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if message:
         print(f"musicmint-tui: {scrub(message, config.api_key)}", file=sys.stderr)
+    if skipped:  # an ID that could not even be asked about did not complete
+        status = max(status, exit_codes.TASK_FAILED)
     return status
 
 
