@@ -44,10 +44,40 @@ class _Parser(argparse.ArgumentParser):
         self.exit(exit_codes.USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+def _add_config_flags(parser: argparse.ArgumentParser, *, old_timeout: bool = True) -> None:
+    """The flags that override the config file, spelled the same everywhere.
+
+    ``--http-timeout`` is one request's limit; ``wait --timeout`` is the whole
+    run's deadline. The dashboard once called the former ``--timeout``: that
+    spelling still works there (``old_timeout``), hidden from ``--help``, with
+    a one-line deprecation note, as gh and kubectl treat renamed flags.
+    """
     parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
     parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
-    parser.add_argument("--timeout", type=float, metavar="S", help="HTTP timeout in seconds")
+    parser.add_argument(
+        "--http-timeout",
+        dest="timeout",
+        type=float,
+        metavar="S",
+        help="seconds one HTTP request may take (config api.timeout, default 15)",
+    )
+    parser.set_defaults(timeout_flag="--http-timeout")  # for error messages
+    if old_timeout:
+        parser.add_argument("--timeout", dest="old_timeout", type=float, help=argparse.SUPPRESS)
+
+
+def _take_old_timeout(args: argparse.Namespace) -> None:
+    """Honour the deprecated ``--timeout`` (``--http-timeout`` wins if both are given)."""
+    old = getattr(args, "old_timeout", None)
+    if old is None:
+        return
+    print(
+        "musicmint-tui: --timeout is deprecated here, use --http-timeout "
+        "(seconds per HTTP request; only 'wait --timeout' is an overall deadline)",
+        file=sys.stderr,
+    )
+    if args.timeout is None:
+        args.timeout, args.timeout_flag = old, "--timeout"
 
 
 def _dashboard_parser() -> argparse.ArgumentParser:
@@ -117,7 +147,7 @@ def _wait_parser() -> argparse.ArgumentParser:
         type=float,
         default=300.0,
         metavar="S",
-        help="give up after S seconds (default 300)",
+        help="give up after S seconds in all, polling and --download (default 300)",
     )
     parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
@@ -126,16 +156,7 @@ def _wait_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="save every completed clip (MP3, cover, metadata) into DIR",
     )
-    parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
-    parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
-    parser.add_argument(
-        "--http-timeout",
-        dest="timeout",
-        type=float,
-        metavar="S",
-        help="HTTP timeout per request in seconds",
-    )
-    parser.set_defaults(timeout_flag="--http-timeout")  # for error messages
+    _add_config_flags(parser, old_timeout=False)  # here --timeout is the deadline above
     return parser
 
 
@@ -168,7 +189,7 @@ def _load(args: argparse.Namespace) -> Config:
         "api.timeout": getattr(args, "timeout", None),
         "polling.interval": getattr(args, "interval", None),
     }
-    flags = {"api.timeout": getattr(args, "timeout_flag", "--timeout")}
+    flags = {"api.timeout": getattr(args, "timeout_flag", "--http-timeout")}
     return load_config(getattr(args, "config", None), overrides=overrides, flag_names=flags)
 
 
@@ -384,6 +405,7 @@ def _run_export(args: argparse.Namespace) -> int:
 def _run_config(args: argparse.Namespace) -> int:
     from tui.api.client import environment_proxy
 
+    _take_old_timeout(args)
     config = _load(args)
     print(f"config file: {config.path}{'' if config.path.exists() else ' (not present)'}")
     for line in config.describe():
@@ -405,6 +427,7 @@ def shown_proxy(url: str) -> str:
 
 
 def _run_dashboard(args: argparse.Namespace) -> int:
+    _take_old_timeout(args)
     if problem := _check_ids(args.task_ids):
         return _fail(problem)
     if args.demo:
