@@ -75,10 +75,11 @@ def test_timeout_exits_3_naming_pending_ids(api_env, capsys) -> None:
 
 def test_wrong_key_exits_4(api_env, capsys, monkeypatch) -> None:
     monkeypatch.setenv("MUSICMINT_API_KEY", "sk-mm-not-the-key")
-    status, _, err = run_wait(capsys, "abc")
+    status, out, err = run_wait(capsys, "abc")
     assert status == 4
     assert "authentication failed" in err
     assert "not-the-key" not in err
+    assert out == ""
 
 
 def test_rate_limit_pauses_then_completes(api_env, capsys) -> None:
@@ -276,3 +277,26 @@ def test_echo_id_into_wait_through_a_real_pipe(api_env, dash: str) -> None:
     result = subprocess.run(script, shell=True, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert [t["id"] for t in json.loads(result.stdout)] == ["piped1"]
+
+
+@pytest.mark.parametrize("refusal", ["http-401", "code-1003", "code-1004"])
+@pytest.mark.parametrize("output", [[], ["--json"]], ids=["table", "json"])
+def test_a_refused_key_prints_nothing_on_stdout(
+    api_env, capsys, monkeypatch, tmp_path, refusal: str, output: list[str]
+) -> None:
+    """No results table (nor JSON of tasks nobody answered for) reaches a pipe:
+    only stderr says why, and the exit status is 4."""
+    sim = api_env.sim
+    seed_completed(api_env, "done1")  # answered before the refusal, yet not printed
+    if refusal == "http-401":
+        monkeypatch.setenv("MUSICMINT_API_KEY", "sk-mm-not-the-key")
+    elif refusal == "code-1003":
+        sim.inject("k1", Fault.envelope_error(1003, "API key is disabled", status=403))
+    else:
+        sim.disabled_keys[KEY] = 1004
+    music = tmp_path / "music"
+    status, out, err = run_wait(capsys, "done1", "k1", *output, "--download", str(music))
+    assert status == 4
+    assert out == ""
+    assert "authentication failed" in err
+    assert not music.exists()  # nothing downloaded with a run that failed

@@ -325,6 +325,12 @@ def _run_wait(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     status, outcomes, message = asyncio.run(run())
+    if status == exit_codes.AUTH:
+        # A refused key answers nothing about any task: a results table (or
+        # JSON of "pending" tasks) would read as an answer to `| jq`. Only
+        # stderr speaks, and nothing is downloaded.
+        print(f"musicmint-tui: {scrub(message, config.api_key)}", file=sys.stderr)
+        return status
     if args.download:
         left = args.wait_timeout - (time.monotonic() - started)
         status = max(status, _download_all(outcomes, args.download, left, config))
