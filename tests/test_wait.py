@@ -56,12 +56,47 @@ def test_any_failed_exits_1_and_shows_the_error(api_env, capsys) -> None:
     assert out.splitlines()[0].split()[:2] == ["TASK", "STATUS"]
 
 
-def test_unknown_task_counts_as_failed(api_env, capsys) -> None:
-    api_env.sim.inject("ghost", Fault.not_found())
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.not_found(), Fault.envelope_error(4004, "no such task")],
+    ids=["http-404", "code-4004"],
+)
+def test_unknown_task_is_not_found_as_in_the_dashboard(api_env, capsys, fault: Fault) -> None:
+    api_env.sim.inject("ghost", fault)
+    api_env.sim.inject("ghost2", fault)
     status, out, err = run_wait(capsys, "ghost", "--json")
     assert status == 1
-    assert json.loads(out)[0]["status"] == "error"
-    assert "not found" in err
+    task = json.loads(out)[0]
+    assert task["status"] == "not found"  # the dashboard's word, not "error"
+    assert "4004" in task["error"]
+    assert "ghost: not found: " in err
+    status, out, _ = run_wait(capsys, "ghost2")
+    assert status == 1
+    assert out.splitlines()[1].split("  ")[:2] == ["ghost2", "not found"]
+
+
+def test_another_api_error_is_error(api_env, capsys) -> None:
+    api_env.sim.inject("odd", Fault.envelope_error(4001, "prompt too long"))
+    status, out, err = run_wait(capsys, "odd", "--json")
+    assert status == 1
+    assert json.loads(out) == [
+        {
+            "id": "odd",
+            "status": "error",
+            "error": "prompt too long (code 4001, HTTP 200, request req-sim-4001)",
+        }
+    ]
+    assert "odd: error: prompt too long" in err
+
+
+def test_help_explains_every_status(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["wait", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for status in ("completed", "failed", "not found", "error", "queuing, processing", "pending"):
+        assert f"\n  {status}" in text, status
+    assert "1 any failed, not found, error" in text
 
 
 def test_timeout_exits_3_naming_pending_ids(api_env, capsys) -> None:

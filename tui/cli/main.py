@@ -126,6 +126,24 @@ def _simulate_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wait_epilog() -> str:
+    from tui.cli.wait import STATUSES
+
+    width = max(len(name) for name, _ in STATUSES)
+    lines = [f"  {name.ljust(width)}  {meaning}" for name, meaning in STATUSES]
+    return "\n".join(
+        [
+            'statuses (table and JSON "status"):',
+            *lines,
+            f"  {'other'.ljust(width)}  a status this version does not know, shown as sent",
+            "",
+            "exit status: 0 all completed; 1 any failed, not found, error, or skipped as",
+            "invalid on stdin; 2 usage; 3 timeout (stderr names the pending IDs); 4 the key",
+            "was refused (nothing on stdout).",
+        ]
+    )
+
+
 def _wait_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musicmint-tui wait",
@@ -133,7 +151,8 @@ def _wait_parser() -> argparse.ArgumentParser:
             "Poll task IDs until each is completed or failed. Status changes go to stderr, "
             "results to stdout."
         ),
-        epilog="Exit status: 0 all completed, 1 any failed, 2 usage, 3 timeout, 4 auth error.",
+        epilog=_wait_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "task_ids",

@@ -13,11 +13,22 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
-from tui.api import MusicMintError, Task
+from tui.api import MusicMintError, NotFoundError, Task
 from tui.core import exit_codes
 from tui.core.formatting import clip_length
 from tui.core.sanitize import clean, scrub
+from tui.domain.tracked import NOT_FOUND
 from tui.services.poller import Polled, Poller, PollEvent, PollFailed, TaskSource
+
+#: What each status means, for ``wait --help``: the words are the dashboard's.
+STATUSES = (
+    ("completed", "finished; one line (or JSON result) per clip"),
+    ("failed", "the generation failed; the server's reason is shown"),
+    (NOT_FOUND, "the server does not know this task ID"),
+    ("error", "another API error for this task, e.g. code 4005: its files expired"),
+    ("queuing, processing", "still working when --timeout ran out"),
+    ("pending", "no answer before --timeout ran out"),
+)
 
 
 @dataclass
@@ -27,9 +38,14 @@ class Outcome:
     task_id: str
     task: Task | None = None
     error: str | None = None  # a final per-task error (not found, API error)
+    #: The error said the server does not know the task: shown as the
+    #: dashboard shows it, "not found", not as a generic error.
+    not_found: bool = False
 
     @property
     def status(self) -> str:
+        if self.not_found:
+            return NOT_FOUND
         if self.error is not None:
             return "error"
         if self.task is None:
@@ -93,7 +109,8 @@ async def wait_for(
                 poller.untrack(event.task_id)
                 outcome = outcomes[event.task_id]
                 outcome.error = scrub(event.error.describe(), secret)
-                say(event.task_id, f"error: {outcome.error}")
+                outcome.not_found = isinstance(event.error, NotFoundError)
+                say(event.task_id, f"{outcome.status}: {outcome.error}")
         else:
             return
         if all(o.finished for o in outcomes.values()):
