@@ -319,6 +319,7 @@ def _wait_ids(given: list[str]) -> tuple[list[str], int]:
 
 
 def _run_wait(args: argparse.Namespace) -> int:
+    from tui.cli.progress import LiveBoard, PlainLog, Progress, is_terminal
     from tui.cli.wait import render_json, render_table, wait_for
 
     if not 0 < args.wait_timeout < float("inf"):
@@ -330,6 +331,13 @@ def _run_wait(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
 
+    # A terminal gets a board redrawn in place; a pipe or a log the plain lines.
+    progress: Progress = (
+        LiveBoard(sys.stderr, task_ids, config.api_key)
+        if is_terminal(sys.stderr)
+        else PlainLog(sys.stderr, config.api_key)
+    )
+
     async def run() -> tuple[int, list[Any], str | None]:
         async with MusicMintClient.from_config(config) as client:
             return await wait_for(
@@ -337,7 +345,7 @@ def _run_wait(args: argparse.Namespace) -> int:
                 task_ids,
                 args.wait_timeout,
                 config.interval,
-                sys.stderr,
+                progress,
                 secret=config.api_key,
                 max_concurrency=config.max_concurrency,
             )
