@@ -108,10 +108,48 @@ def _dashboard_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: ``simulate --help``: what the simulator does with any ID, and its faults as
+#: ``tui/simulator/faults.py`` (``Fault.from_spec``) reads them. The examples
+#: are posted to a real simulator by the tests, so they stay true.
+_SIMULATE_EPILOG = """\
+tasks:
+  Any valid task ID works (1-128 letters, digits, '-' and '_'): the first
+  request for an ID invents its task, which then goes queuing -> processing ->
+  completed or failed over about 20-60 s (times --time-scale). About one in six
+  fail, chosen by a hash of the ID, so an ID always behaves the same.
+  POST /api/v1/tasks lists the IDs asked about so far. Another key than --key
+  gets HTTP 401.
+
+faults:
+  POST /_sim/faults, with the same key, makes POST /api/v1/task/ID misbehave.
+  The JSON body is {"task_id": ID, "kind": KIND, ...}; without "task_id" the
+  fault hits every task, and one for an ID wins over that. Kinds:
+    kind          optional fields            answer
+    rate_limit    retry_after (default "2")  HTTP 429 with that Retry-After
+    server_error  status (default 500)       an HTML error page with that status
+    truncated                                the normal JSON, cut in half
+    envelope      code (5000), message       HTTP 200 with that error code
+    not_found                                HTTP 404, code 4004
+    hang          seconds (default 60)       the normal answer, that much later
+    clear                                    removes every fault
+  "times": N limits a fault to the next N requests (default: until cleared); a
+  new fault for an ID replaces its old one. For example:
+
+    curl -X POST http://127.0.0.1:8811/_sim/faults \\
+         -H "Authorization: Bearer sk-mm-simulator" \\
+         -d '{"task_id": "abc", "kind": "rate_limit", "times": 3}'
+"""
+
+
 def _simulate_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musicmint-tui simulate",
-        description="Serve a local imitation of the MusicMint task API until interrupted.",
+        description=(
+            "Serve a local imitation of the MusicMint task API until interrupted.\n"
+            "On start it prints the command that points the dashboard at it."
+        ),
+        epilog=_SIMULATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8811, help="port (default 8811; 0 = any)")
@@ -251,7 +289,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
     except (OSError, OverflowError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         return _fail(f"cannot listen on {args.host}:{args.port}: {reason}")
-    print(f"MusicMint simulator on {server.url} (key {key}); Ctrl+C to stop", file=sys.stderr)
+    print(simulator_banner(args.host, server.port, key), file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -259,6 +297,27 @@ def _run_simulate(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return exit_codes.OK
+
+
+def simulator_banner(host: str, port: int, key: str) -> str:
+    """What ``simulate`` says on start: where it listens, and the exact command
+    that points the dashboard at it (ready to paste, shell-quoted).
+
+    The key is shown whole: it is the simulator's own, which the command needs.
+    A wildcard address is reached through loopback.
+    """
+    import shlex
+
+    reach = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    url = f"http://{reach}:{port}"
+    command = (
+        f"MUSICMINT_BASE_URL={shlex.quote(url)} MUSICMINT_API_KEY={shlex.quote(key)} musicmint-tui"
+    )
+    return (
+        f"MusicMint simulator on {url} (any valid task ID works; faults: "
+        "musicmint-tui simulate --help); Ctrl+C to stop\n"
+        f"Point the dashboard at it:\n  {command}"
+    )
 
 
 def _check_ids(ids: list[str]) -> str | None:
