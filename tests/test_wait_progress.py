@@ -170,10 +170,12 @@ def test_lines_fit_the_terminal_and_many_tasks_are_counted() -> None:
     board = LiveBoard(stream, ids, size=size(columns=40, lines=10))
     board.status("task00", "failed", "界" * 100)  # wide characters take two cells
     board.status("task29", "completed")
+    board.status("task28", "odd\x1b[2J")  # a status this version does not know
     board.close()
     frame = last_frame(stream.getvalue())
     assert len(frame) == 9  # the cursor's own line stays on screen
-    assert frame[-1] == "… and 22 more: 21 pending, 1 completed"
+    assert frame[-1].startswith("… and 22 more: 20 pending, 1 odd\\x1b[2")
+    assert "\x1b" not in OWN_SEQUENCES.sub("", stream.getvalue())
     cells = [sum(2 if ch == "界" else 1 for ch in line) for line in frame]
     assert max(cells) <= 39 and frame[0].endswith("…")
 

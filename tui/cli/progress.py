@@ -203,7 +203,7 @@ def _more(rows: list[tuple[str, _Row]]) -> str:
     counts: dict[str, int] = {}
     for _, row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
-    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
+    parts = ", ".join(f"{n} {scrub(status, None)}" for status, n in counts.items())
     return f"… and {len(rows)} more: {parts}"
 
 
