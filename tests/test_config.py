@@ -174,3 +174,49 @@ def test_a_key_in_the_base_url_is_masked(capsys, monkeypatch) -> None:
     monkeypatch.setenv("MUSICMINT_BASE_URL", f"https://{SECRET}@api.example.com")
     assert main(["config"]) == 0
     assert "supersecret" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["config"], []], ids=["config", "dashboard"])
+def test_http_timeout_flag_sets_the_request_timeout(command: list[str], capsys) -> None:
+    status = main([*command, "--http-timeout", "3"])
+    captured = capsys.readouterr()
+    if command:  # `config` shows the value it took
+        assert status == 0
+        assert "api.timeout = 3.0  (command line)" in captured.out
+    else:  # the dashboard got as far as wanting a key: the flag was accepted
+        assert status == 2 and "No API key configured" in captured.err
+    assert "deprecated" not in captured.err
+
+
+@pytest.mark.parametrize("command", [["config"], []], ids=["config", "dashboard"])
+def test_old_timeout_flag_still_works_with_a_one_line_note(command: list[str], capsys) -> None:
+    status = main([*command, "--timeout", "3"])
+    captured = capsys.readouterr()
+    note = [line for line in captured.err.splitlines() if "deprecated" in line]
+    assert note == [
+        "musicmint-tui: --timeout is deprecated here, use --http-timeout "
+        "(seconds per HTTP request; only 'wait --timeout' is an overall deadline)"
+    ]
+    if command:
+        assert status == 0
+        assert "api.timeout = 3.0  (command line)" in captured.out
+
+
+def test_http_timeout_wins_over_the_old_spelling(capsys) -> None:
+    assert main(["config", "--timeout", "3", "--http-timeout", "4"]) == 0
+    assert "api.timeout = 4.0  (command line)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--http-timeout", "--timeout"])
+def test_a_bad_timeout_is_named_as_typed(flag: str, capsys) -> None:
+    assert main(["config", flag, "-1"]) == 2
+    assert f"option {flag}: expected" in capsys.readouterr().err
+
+
+def test_help_shows_only_the_new_spelling() -> None:
+    from tui.cli.main import _config_parser, _dashboard_parser
+
+    for parser in (_dashboard_parser(), _config_parser()):
+        text = parser.format_help()
+        assert "--http-timeout S" in text
+        assert "--timeout" not in text

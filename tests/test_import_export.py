@@ -75,6 +75,9 @@ def test_export_json_round_trips(capsys) -> None:
     assert [c["id"] for c in tasks[0]["results"]] == ["c1", "c2"]
     assert tasks[0]["results"][0]["saved_path"] == "/music/a.mp3"
     assert tasks[1]["error"] == "boom" and tasks[2]["status"] == "pending"
+    # JSON keeps the API's integers, exact to the millisecond; 0 still means never.
+    assert tasks[0]["created_at"] == 1_700_000_000_000
+    assert [c["expire_at"] for c in tasks[0]["results"]] == [0, 1_800_000_000_000]
 
 
 def test_export_csv_has_header_and_a_row_per_clip(capsys) -> None:
@@ -85,6 +88,25 @@ def test_export_csv_has_header_and_a_row_per_clip(capsys) -> None:
     assert [r[3] for r in rows[1:]] == ["c1", "c2"]
     assert rows[1][4] == "'=HYPERLINK(evil)"  # not a formula in a spreadsheet
     assert rows[1][7] == 'say "hi", then\nleave'
+    header = rows[0]
+    created, expires = header.index("task_created_at"), header.index("expire_at")
+    # ISO 8601 UTC, not epoch milliseconds; expire_at 0 is "never".
+    assert [r[created] for r in rows[1:]] == ["2023-11-14T22:13:20Z"] * 2
+    assert [r[expires] for r in rows[1:]] == ["never", "2027-01-15T08:00:00Z"]
+
+
+def test_export_csv_leaves_absurd_times_empty() -> None:
+    from tui.api.models import Task
+    from tui.domain.export import to_csv
+
+    times = [None, -1, 5, 10**30, 253_402_300_800_000, 1.7e12, True]
+    clips = tuple(
+        Clip(f"c{i}", None, None, "t", None, None, None, value)  # type: ignore[arg-type]
+        for i, value in enumerate(times)
+    )
+    record = TrackedTask("t1", 1.0, Task("t1", "completed", 10**30, clips))
+    rows = list(csv.DictReader(io.StringIO(to_csv([record]))))
+    assert [(r["task_created_at"], r["expire_at"]) for r in rows] == [("", "")] * len(times)
 
 
 def test_export_leaves_a_corrupt_file_alone(capsys) -> None:

@@ -168,3 +168,86 @@ def test_simulate_rejects_an_impossible_port() -> None:
         timeout=30,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_simulate_prints_the_command_that_points_the_dashboard_at_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The printed command, pasted as it is, reaches the simulator with a key it
+    accepts, and any ID is a task there."""
+    import shlex
+    import signal
+
+    from tui.cli.main import main
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "simulate", "--port", "0", "--key", "sk-mm sim'key"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stderr is not None
+        banner = [proc.stderr.readline() for _ in range(3)]
+        assert "any valid task ID works" in banner[0]
+        assert banner[1] == "Point the dashboard at it:\n"
+        *assignments, command = shlex.split(banner[2])
+        assert command == "musicmint-tui"
+        env = dict(a.split("=", 1) for a in assignments)
+        assert set(env) == {"MUSICMINT_BASE_URL", "MUSICMINT_API_KEY"}
+        assert env["MUSICMINT_API_KEY"] == "sk-mm sim'key"
+        assert env["MUSICMINT_BASE_URL"].startswith("http://127.0.0.1:")
+        assert not env["MUSICMINT_BASE_URL"].endswith(":0")  # the port it really got
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        # An ID nobody made: still a task, queuing, and the key is accepted
+        # (a refused key would exit 4 and print nothing).
+        status = main(["wait", "made-up-id-42", "--json", "--timeout", "0.3", "--interval", "0.05"])
+        assert status == 3
+        assert json.loads(capsys.readouterr().out)[0]["status"] == "queuing"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+
+
+#: What each fault kind is documented to answer (`simulate --help`).
+FAULT_ANSWERS = {
+    "rate_limit": (429, "application/json"),
+    "server_error": (500, "text/html"),
+    "truncated": (200, "application/json"),
+    "envelope": (200, "application/json"),
+    "not_found": (404, "application/json"),
+    "hang": (200, "application/json"),
+}
+
+
+def test_simulate_help_says_any_id_works_and_how_faults_are_injected(sim_server, capsys) -> None:
+    from tui.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "Any valid task ID works" in text
+    assert "POST /_sim/faults, with the same key" in text
+    table = text.split("    kind          optional fields", 1)[1].split('\n  "times"', 1)[0]
+    kinds = [line.split()[0] for line in table.strip().splitlines()[1:]]
+    assert kinds == [*FAULT_ANSWERS, "clear"]
+    for kind, (status, content_type) in FAULT_ANSWERS.items():
+        task_id = f"fault-{kind.replace('_', '-')}"
+        spec = {"task_id": task_id, "kind": kind, **({"seconds": 0.01} if kind == "hang" else {})}
+        assert post(sim_server, "/_sim/faults", spec).json()["code"] == 0
+        answer = post(sim_server, f"/api/v1/task/{task_id}")
+        assert (answer.status_code, answer.headers["content-type"]) == (status, content_type), kind
+    assert post(sim_server, "/api/v1/task/fault-rate-limit").headers["retry-after"] == "2"
+    assert post(sim_server, "/api/v1/task/fault-envelope").json()["code"] == 5000
+    assert post(sim_server, "/api/v1/task/fault-not-found").json()["code"] == 4004
+    with pytest.raises(json.JSONDecodeError):
+        post(sim_server, "/api/v1/task/fault-truncated").json()
+    post(sim_server, "/_sim/faults", {"kind": "clear"})
+    assert post(sim_server, "/api/v1/task/fault-not-found").status_code == 200
+    # The help's own example: "times": 3 is three answers, then the normal one.
+    example = json.loads(text.split("-d '", 1)[1].split("'", 1)[0])
+    assert post(sim_server, "/_sim/faults", example).json()["code"] == 0
+    answers = [post(sim_server, f"/api/v1/task/{example['task_id']}") for _ in range(4)]
+    assert [a.status_code for a in answers] == [429, 429, 429, 200]

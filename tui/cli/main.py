@@ -44,10 +44,40 @@ class _Parser(argparse.ArgumentParser):
         self.exit(exit_codes.USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+def _add_config_flags(parser: argparse.ArgumentParser, *, old_timeout: bool = True) -> None:
+    """The flags that override the config file, spelled the same everywhere.
+
+    ``--http-timeout`` is one request's limit; ``wait --timeout`` is the whole
+    run's deadline. The dashboard once called the former ``--timeout``: that
+    spelling still works there (``old_timeout``), hidden from ``--help``, with
+    a one-line deprecation note, as gh and kubectl treat renamed flags.
+    """
     parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
     parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
-    parser.add_argument("--timeout", type=float, metavar="S", help="HTTP timeout in seconds")
+    parser.add_argument(
+        "--http-timeout",
+        dest="timeout",
+        type=float,
+        metavar="S",
+        help="seconds one HTTP request may take (config api.timeout, default 15)",
+    )
+    parser.set_defaults(timeout_flag="--http-timeout")  # for error messages
+    if old_timeout:
+        parser.add_argument("--timeout", dest="old_timeout", type=float, help=argparse.SUPPRESS)
+
+
+def _take_old_timeout(args: argparse.Namespace) -> None:
+    """Honour the deprecated ``--timeout`` (``--http-timeout`` wins if both are given)."""
+    old = getattr(args, "old_timeout", None)
+    if old is None:
+        return
+    print(
+        "musicmint-tui: --timeout is deprecated here, use --http-timeout "
+        "(seconds per HTTP request; only 'wait --timeout' is an overall deadline)",
+        file=sys.stderr,
+    )
+    if args.timeout is None:
+        args.timeout, args.timeout_flag = old, "--timeout"
 
 
 def _dashboard_parser() -> argparse.ArgumentParser:
@@ -78,10 +108,48 @@ def _dashboard_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: ``simulate --help``: what the simulator does with any ID, and its faults as
+#: ``tui/simulator/faults.py`` (``Fault.from_spec``) reads them. The examples
+#: are posted to a real simulator by the tests, so they stay true.
+_SIMULATE_EPILOG = """\
+tasks:
+  Any valid task ID works (1-128 letters, digits, '-' and '_'): the first
+  request for an ID invents its task, which then goes queuing -> processing ->
+  completed or failed over about 20-60 s (times --time-scale). About one in six
+  fail, chosen by a hash of the ID, so an ID always behaves the same.
+  POST /api/v1/tasks lists the IDs asked about so far. Another key than --key
+  gets HTTP 401.
+
+faults:
+  POST /_sim/faults, with the same key, makes POST /api/v1/task/ID misbehave.
+  The JSON body is {"task_id": ID, "kind": KIND, ...}; without "task_id" the
+  fault hits every task, and one for an ID wins over that. Kinds:
+    kind          optional fields            answer
+    rate_limit    retry_after (default "2")  HTTP 429 with that Retry-After
+    server_error  status (default 500)       an HTML error page with that status
+    truncated                                the normal JSON, cut in half
+    envelope      code (5000), message       HTTP 200 with that error code
+    not_found                                HTTP 404, code 4004
+    hang          seconds (default 60)       the normal answer, that much later
+    clear                                    removes every fault
+  "times": N limits a fault to the next N requests (default: until cleared); a
+  new fault for an ID replaces its old one. For example:
+
+    curl -X POST http://127.0.0.1:8811/_sim/faults \\
+         -H "Authorization: Bearer sk-mm-simulator" \\
+         -d '{"task_id": "abc", "kind": "rate_limit", "times": 3}'
+"""
+
+
 def _simulate_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musicmint-tui simulate",
-        description="Serve a local imitation of the MusicMint task API until interrupted.",
+        description=(
+            "Serve a local imitation of the MusicMint task API until interrupted.\n"
+            "On start it prints the command that points the dashboard at it."
+        ),
+        epilog=_SIMULATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8811, help="port (default 8811; 0 = any)")
@@ -96,6 +164,24 @@ def _simulate_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wait_epilog() -> str:
+    from tui.cli.wait import STATUSES
+
+    width = max(len(name) for name, _ in STATUSES)
+    lines = [f"  {name.ljust(width)}  {meaning}" for name, meaning in STATUSES]
+    return "\n".join(
+        [
+            'statuses (table and JSON "status"):',
+            *lines,
+            f"  {'other'.ljust(width)}  a status this version does not know, shown as sent",
+            "",
+            "exit status: 0 all completed; 1 any failed, not found, error, or skipped as",
+            "invalid on stdin; 2 usage; 3 timeout (stderr names the pending IDs); 4 the key",
+            "was refused (nothing on stdout).",
+        ]
+    )
+
+
 def _wait_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musicmint-tui wait",
@@ -103,16 +189,22 @@ def _wait_parser() -> argparse.ArgumentParser:
             "Poll task IDs until each is completed or failed. Status changes go to stderr, "
             "results to stdout."
         ),
-        epilog="Exit status: 0 all completed, 1 any failed, 2 usage, 3 timeout, 4 auth error.",
+        epilog=_wait_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("task_ids", nargs="+", metavar="TASK_ID")
+    parser.add_argument(
+        "task_ids",
+        nargs="*",
+        metavar="TASK_ID",
+        help="task IDs to poll; '-' reads them from stdin, as does a pipe when none are given",
+    )
     parser.add_argument(
         "--timeout",
         dest="wait_timeout",
         type=float,
         default=300.0,
         metavar="S",
-        help="give up after S seconds (default 300)",
+        help="give up after S seconds in all, polling and --download (default 300)",
     )
     parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
@@ -121,16 +213,7 @@ def _wait_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="save every completed clip (MP3, cover, metadata) into DIR",
     )
-    parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
-    parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
-    parser.add_argument(
-        "--http-timeout",
-        dest="timeout",
-        type=float,
-        metavar="S",
-        help="HTTP timeout per request in seconds",
-    )
-    parser.set_defaults(timeout_flag="--http-timeout")  # for error messages
+    _add_config_flags(parser, old_timeout=False)  # here --timeout is the deadline above
     return parser
 
 
@@ -163,8 +246,12 @@ def _load(args: argparse.Namespace) -> Config:
         "api.timeout": getattr(args, "timeout", None),
         "polling.interval": getattr(args, "interval", None),
     }
-    flags = {"api.timeout": getattr(args, "timeout_flag", "--timeout")}
+    flags = {"api.timeout": getattr(args, "timeout_flag", "--http-timeout")}
     return load_config(getattr(args, "config", None), overrides=overrides, flag_names=flags)
+
+
+class UsageError(Exception):
+    """Arguments that cannot be run: said in one line, exit status 2."""
 
 
 def _fail(message: str, status: int = exit_codes.USAGE) -> int:
@@ -185,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "export":
             return _run_export(_export_parser().parse_args(args_list[1:]))
         return _run_dashboard(_dashboard_parser().parse_args(args_list))
-    except ConfigError as exc:
+    except (ConfigError, UsageError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
@@ -202,7 +289,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
     except (OSError, OverflowError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         return _fail(f"cannot listen on {args.host}:{args.port}: {reason}")
-    print(f"MusicMint simulator on {server.url} (key {key}); Ctrl+C to stop", file=sys.stderr)
+    print(simulator_banner(args.host, server.port, key), file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -210,6 +297,27 @@ def _run_simulate(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return exit_codes.OK
+
+
+def simulator_banner(host: str, port: int, key: str) -> str:
+    """What ``simulate`` says on start: where it listens, and the exact command
+    that points the dashboard at it (ready to paste, shell-quoted).
+
+    The key is shown whole: it is the simulator's own, which the command needs.
+    A wildcard address is reached through loopback.
+    """
+    import shlex
+
+    reach = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    url = f"http://{reach}:{port}"
+    command = (
+        f"MUSICMINT_BASE_URL={shlex.quote(url)} MUSICMINT_API_KEY={shlex.quote(key)} musicmint-tui"
+    )
+    return (
+        f"MusicMint simulator on {url} (any valid task ID works; faults: "
+        "musicmint-tui simulate --help); Ctrl+C to stop\n"
+        f"Point the dashboard at it:\n  {command}"
+    )
 
 
 def _check_ids(ids: list[str]) -> str | None:
@@ -222,19 +330,72 @@ def _check_ids(ids: list[str]) -> str | None:
     return "invalid task ID " + "; ".join(problems) if problems else None
 
 
+def _wait_ids(given: list[str]) -> tuple[list[str], int]:
+    """The IDs ``wait`` polls, in order, and how many stdin tokens were skipped.
+
+    ``-`` stands for the IDs on stdin, as with gh and most Unix tools; with no
+    IDs at all a pipe is read too (``ids.txt | musicmint-tui wait``). IDs on the
+    command line must all be valid (a typo there is a usage error, nothing is
+    sent); invalid tokens on stdin are named and skipped, and the valid ones
+    polled, as the dashboard's Add dialog does with a pasted list.
+    """
+    from tui.cli.stdin_ids import (
+        MAX_IDS,
+        StdinIdsError,
+        invalid_lines,
+        read_stdin_ids,
+        stdin_is_pipe,
+    )
+
+    if not given:
+        if not stdin_is_pipe(sys.stdin):
+            raise UsageError("no task IDs given: pass them as arguments, or '-' to read stdin")
+        given = ["-"]
+    if problem := _check_ids([t for t in given if t != "-"]):
+        raise UsageError(problem)
+    from_stdin: list[str] = []
+    skipped = 0
+    if "-" in given:
+        if sys.stdin is None:
+            raise UsageError("'-' reads task IDs from stdin, but stdin is closed")
+        try:
+            parsed = read_stdin_ids(sys.stdin)
+        except StdinIdsError as exc:
+            raise UsageError(str(exc)) from None
+        for line in invalid_lines(parsed):
+            print(f"musicmint-tui: {clean(line, one_line=True)}", file=sys.stderr)
+        skipped, from_stdin = len(parsed.invalid), parsed.valid
+    # Stdin's IDs stand where '-' stands; an ID given twice is polled once.
+    ids = list(dict.fromkeys(i for t in given for i in (from_stdin if t == "-" else [t])))
+    if not ids:  # only stdin can leave nothing: arguments are never empty
+        raise UsageError("stdin holds no valid task IDs" if skipped else "stdin holds no task IDs")
+    if len(ids) > MAX_IDS:
+        raise UsageError(
+            f"{len(ids):,} task IDs given; wait polls at most {MAX_IDS:,} at once "
+            "(split the list over several runs)"
+        )
+    return ids, skipped
+
+
 def _run_wait(args: argparse.Namespace) -> int:
+    from tui.cli.progress import LiveBoard, PlainLog, Progress, is_terminal
     from tui.cli.wait import render_json, render_table, wait_for
 
-    if problem := _check_ids(args.task_ids):
-        return _fail(problem)
     if not 0 < args.wait_timeout < float("inf"):
         return _fail("--timeout must be a positive number of seconds")
+    task_ids, skipped = _wait_ids(args.task_ids)
     config = _load(args)
     if not config.api_key:
         return _fail(missing_key_message(config))
     for warning in config.warnings:
         print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
-    task_ids = list(dict.fromkeys(args.task_ids))
+
+    # A terminal gets a board redrawn in place; a pipe or a log the plain lines.
+    progress: Progress = (
+        LiveBoard(sys.stderr, task_ids, config.api_key)
+        if is_terminal(sys.stderr)
+        else PlainLog(sys.stderr, config.api_key)
+    )
 
     async def run() -> tuple[int, list[Any], str | None]:
         async with MusicMintClient.from_config(config) as client:
@@ -243,13 +404,19 @@ def _run_wait(args: argparse.Namespace) -> int:
                 task_ids,
                 args.wait_timeout,
                 config.interval,
-                sys.stderr,
+                progress,
                 secret=config.api_key,
                 max_concurrency=config.max_concurrency,
             )
 
     started = time.monotonic()
     status, outcomes, message = asyncio.run(run())
+    if status == exit_codes.AUTH:
+        # A refused key answers nothing about any task: a results table (or
+        # JSON of "pending" tasks) would read as an answer to `| jq`. Only
+        # stderr speaks, and nothing is downloaded.
+        print(f"musicmint-tui: {scrub(message, config.api_key)}", file=sys.stderr)
+        return status
     if args.download:
         left = args.wait_timeout - (time.monotonic() - started)
         status = max(status, _download_all(outcomes, args.download, left, config))
@@ -261,6 +428,8 @@ def _run_wait(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if message:
         print(f"musicmint-tui: {scrub(message, config.api_key)}", file=sys.stderr)
+    if skipped:  # an ID that could not even be asked about did not complete
+        status = max(status, exit_codes.TASK_FAILED)
     return status
 
 
@@ -328,6 +497,7 @@ def _run_export(args: argparse.Namespace) -> int:
 def _run_config(args: argparse.Namespace) -> int:
     from tui.api.client import environment_proxy
 
+    _take_old_timeout(args)
     config = _load(args)
     print(f"config file: {config.path}{'' if config.path.exists() else ' (not present)'}")
     for line in config.describe():
@@ -349,6 +519,7 @@ def shown_proxy(url: str) -> str:
 
 
 def _run_dashboard(args: argparse.Namespace) -> int:
+    _take_old_timeout(args)
     if problem := _check_ids(args.task_ids):
         return _fail(problem)
     if args.demo:

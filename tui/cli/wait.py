@@ -1,7 +1,8 @@
 """``musicmint-tui wait``: the scriptable replacement for the spec's polling loop.
 
 Every ID is polled concurrently; status changes go to stderr as they happen
-and the final results to stdout, so ``wait ... --json | jq`` works.
+(see :mod:`tui.cli.progress`) and the final results to stdout, so
+``wait ... --json | jq`` works.
 """
 
 from __future__ import annotations
@@ -9,15 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from dataclasses import dataclass
-from typing import TextIO
 
-from tui.api import MusicMintError, Task
+from tui.api import MusicMintError, NotFoundError, Task
+from tui.cli.progress import Progress
 from tui.core import exit_codes
 from tui.core.formatting import clip_length
 from tui.core.sanitize import clean, scrub
+from tui.domain.tracked import NOT_FOUND
 from tui.services.poller import Polled, Poller, PollEvent, PollFailed, TaskSource
+
+#: What each status means, for ``wait --help``: the words are the dashboard's.
+STATUSES = (
+    ("completed", "finished; one line (or JSON result) per clip"),
+    ("failed", "the generation failed; the server's reason is shown"),
+    (NOT_FOUND, "the server does not know this task ID"),
+    ("error", "another API error for this task, e.g. code 4005: its files expired"),
+    ("queuing, processing", "still working when --timeout ran out"),
+    ("pending", "no answer before --timeout ran out"),
+)
 
 
 @dataclass
@@ -27,9 +38,14 @@ class Outcome:
     task_id: str
     task: Task | None = None
     error: str | None = None  # a final per-task error (not found, API error)
+    #: The error said the server does not know the task: shown as the
+    #: dashboard shows it, "not found", not as a generic error.
+    not_found: bool = False
 
     @property
     def status(self) -> str:
+        if self.not_found:
+            return NOT_FOUND
         if self.error is not None:
             return "error"
         if self.task is None:
@@ -54,22 +70,19 @@ async def wait_for(
     task_ids: list[str],
     timeout: float,
     interval: float,
-    log: TextIO,
+    progress: Progress,
     secret: str = "",
     max_concurrency: int = 8,
 ) -> tuple[int, list[Outcome], str | None]:
     """Poll until all finish; return (exit status, outcomes in input order, message).
 
     Runs on the dashboard's :class:`~tui.services.poller.Poller`, so ``wait``
-    has the same schedule, backoff, Retry-After cap and auth stop.
+    has the same schedule, backoff, Retry-After cap and auth stop. What
+    happens along the way goes to ``progress`` (live board or plain lines).
     """
     outcomes = {task_id: Outcome(task_id) for task_id in task_ids}
     finished = asyncio.Event()
     auth_error: MusicMintError | None = None
-
-    def say(task_id: str, text: str) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        print(f"{stamp} {task_id}: {scrub(text, secret)}", file=log, flush=True)
 
     def on_event(event: PollEvent) -> None:
         nonlocal auth_error
@@ -77,8 +90,7 @@ async def wait_for(
             outcome = outcomes[event.task_id]
             previous, outcome.task = outcome.status, event.task
             if outcome.status != previous:
-                detail = f" ({event.task.error})" if event.task.error else ""
-                say(event.task_id, f"{outcome.status}{detail}")
+                progress.status(event.task_id, outcome.status, event.task.error)
         elif isinstance(event, PollFailed):
             kind = event.kind
             if kind == "auth":
@@ -86,14 +98,16 @@ async def wait_for(
                 finished.set()
                 return
             if kind == "rate_limited":
-                say(event.task_id, f"rate limited, pausing {event.retry_in or 0:.0f}s")
+                progress.trouble(event.task_id, f"rate limited, pausing {event.retry_in or 0:.0f}s")
             elif kind == "transient":
-                say(event.task_id, f"{event.error.describe()}; retrying in {event.retry_in:.0f}s")
+                text = f"{event.error.describe()}; retrying in {event.retry_in:.0f}s"
+                progress.trouble(event.task_id, text)
             else:  # gone, or an API error answered on purpose: final for this task
                 poller.untrack(event.task_id)
                 outcome = outcomes[event.task_id]
                 outcome.error = scrub(event.error.describe(), secret)
-                say(event.task_id, f"error: {outcome.error}")
+                outcome.not_found = isinstance(event.error, NotFoundError)
+                progress.stopped(event.task_id, outcome.status, outcome.error)
         else:
             return
         if all(o.finished for o in outcomes.values()):
@@ -103,6 +117,7 @@ async def wait_for(
     for task_id in task_ids:
         poller.track(task_id)
     running = asyncio.create_task(poller.run())
+    display = asyncio.create_task(progress.run())
     try:
         async with asyncio.timeout(timeout):
             done = asyncio.create_task(finished.wait())
@@ -115,9 +130,11 @@ async def wait_for(
         message = f"timed out after {timeout:g}s; still pending: {', '.join(pending)}"
         return exit_codes.TIMEOUT, list(outcomes.values()), message
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
+        for job in (running, display):
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+        progress.close()
     if auth_error is not None:
         message = f"authentication failed: {auth_error.describe()}"
         return exit_codes.AUTH, list(outcomes.values()), message

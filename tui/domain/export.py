@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+from tui.api.models import EARLIEST_MS, LATEST_MS
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask, clip_keys
 
@@ -26,6 +28,25 @@ CSV_FIELDS = (
 )
 #: A cell starting with one of these is a formula to a spreadsheet.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What the CSV says for ``expire_at == 0``: the files are kept for good.
+NEVER = "never"
+
+
+def iso_utc(epoch_ms: object, *, zero: str = "") -> str:
+    """An epoch time in ms as ISO 8601 UTC to the second, ``2026-11-25T12:03:07Z``.
+
+    Spreadsheets and people read this; a 13-digit integer they cannot. ``0``
+    becomes ``zero``; nothing known, or outside 2001..9999 (what the API
+    layer accepts), becomes an empty cell, never an exception mid-export.
+    JSON keeps the integers, exact to the millisecond.
+    """
+    if epoch_ms == 0 and not isinstance(epoch_ms, bool):
+        return zero
+    if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, int):
+        return ""
+    if not EARLIEST_MS <= epoch_ms <= LATEST_MS:
+        return ""
+    return datetime.fromtimestamp(epoch_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def task_json(record: TrackedTask) -> dict[str, Any]:
@@ -63,7 +84,11 @@ def _cell(value: Any) -> Any:
 
 
 def to_csv(records: list[TrackedTask]) -> str:
-    """A header row, then one row per clip (tasks without clips have no rows)."""
+    """A header row, then one row per clip (tasks without clips have no rows).
+
+    Times are ISO 8601 UTC (see :func:`iso_utc`); an ``expire_at`` of 0 is
+    written ``never``.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)
@@ -74,7 +99,7 @@ def to_csv(records: list[TrackedTask]) -> str:
             row = (
                 record.id,
                 record.status,
-                task.created_at if task else None,
+                iso_utc(task.created_at if task else None),
                 clip.id,
                 clip.title,
                 clip.duration,
@@ -82,7 +107,7 @@ def to_csv(records: list[TrackedTask]) -> str:
                 clip.prompt,
                 clip.audio_url,
                 clip.image_url,
-                clip.expire_at,
+                iso_utc(clip.expire_at, zero=NEVER),
                 record.downloads.get(key),
             )
             writer.writerow([_cell(v) for v in row])
