@@ -29,6 +29,7 @@ SIZES = Sizes(
     terminal_cases=(("idle", 200), ("active", 40)),
     terminal_presses=3,
     burst_tasks=30,
+    burst_interval=0.3,
 )
 
 

@@ -198,7 +198,7 @@ async def test_quit_during_a_download_asks_and_can_wait(sim_server, data_dir, cl
     async with app.run_test(size=SIZE) as pilot:
         await polled(pilot, app)
         clip = app.records["q1"].task.results[0]
-        sim_server.sim.file_faults[clip.id] = Fault.slow_file(0.25)  # an eighth every 250 ms
+        sim_server.sim.file_faults[clip.id] = Fault.slow_file(0.15)  # an eighth every 150 ms
         await pilot.press("d")
         await wait_for(pilot, lambda: len(app.downloads) == 1)
         await pilot.press("q")
