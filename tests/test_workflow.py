@@ -202,9 +202,9 @@ async def test_quit_during_a_download_asks_and_can_wait(sim_server, data_dir, cl
         await pilot.press("d")
         await wait_for(pilot, lambda: len(app.downloads) == 1)
         await pilot.press("q")
-        await wait_for(pilot, lambda: "1 download in progress" in screen_text(app))
+        await wait_for(pilot, lambda: "1 download not finished" in screen_text(app))
         await pilot.press("escape")  # stay
-        await wait_for(pilot, lambda: "in progress" not in screen_text(app))
+        await wait_for(pilot, lambda: "not finished" not in screen_text(app))
         assert app.is_running and len(app.downloads) == 1
         await pilot.press("q", "w")  # wait, then quit
         await wait_for(pilot, lambda: not app.is_running, timeout=10)
@@ -222,7 +222,7 @@ async def test_quit_anyway_drops_the_download(sim_server, data_dir, clock, music
         await pilot.press("d")
         await wait_for(pilot, lambda: len(app.downloads) == 1)
         await pilot.press("q")
-        await wait_for(pilot, lambda: "in progress" in screen_text(app))
+        await wait_for(pilot, lambda: "not finished" in screen_text(app))
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)
     assert not any(p.suffix == ".mp3" for p in music.rglob("*"))
@@ -315,3 +315,34 @@ async def test_the_expiring_warning_leads_to_its_view(sim_server, data_dir, cloc
         await pilot.click(app.main.status_bar, offset=(bar.index("⚠") + 2, 0))
         await wait_for(pilot, lambda: app.main.table.row_ids() == ["w-soon"])
         assert "view: expiring soon, not saved" in title(app)
+
+
+async def test_wait_then_quit_never_outlives_its_downloads(sim_server, data_dir, clock, music):
+    """Downloads that ended while the question was open: "wait" quits now
+    (it once stayed armed, and quit at some later, unrelated download). A
+    download that fails while waiting keeps the app open, saying why."""
+    ids = seed(sim_server, ("q3", {"outcome": "completed", "expiries": ("week", "week")}))
+    app = make_app(sim_server, data_dir, clock, ids=ids, download_dir=music)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot, app)
+        first, second = app.records["q3"].task.results
+        sim_server.sim.file_faults[first.id] = Fault.slow_file(0.2)
+        sim_server.sim.file_faults[second.id] = Fault.html_error(404)  # fails for good
+        await pilot.press("d")  # the first clip
+        await wait_for(pilot, lambda: len(app.downloads) == 1)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: "not finished" in screen_text(app))
+        await pilot.press("w")
+        await pilot.press("right_square_bracket", "d")  # the second clip, while waiting
+        await wait_for(pilot, lambda: any("Not quitting" in n for n in notifications(app)))
+        await wait_for(pilot, lambda: not len(app.downloads), timeout=10)
+        assert app.is_running
+        # Again, and the downloads end while the question is open.
+        sim_server.sim.file_faults[second.id] = Fault.slow_file(5)
+        app.main.clips.download(app.records["q3"], [1])
+        await pilot.press("q")
+        await wait_for(pilot, lambda: "1 download not finished" in screen_text(app))
+        app.downloads.cancel_all()
+        await wait_for(pilot, lambda: "The downloads have finished: q quits." in screen_text(app))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: not app.is_running)

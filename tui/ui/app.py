@@ -249,7 +249,16 @@ class MusicMintApp(App[int]):
         if done.saved is not None:
             record = self.tracker.download_saved(done.task_id, done.clip_key, str(done.saved.audio))
         self.main.post_message(DownloadFinished(done, record))
-        if self._quit_when_idle and not len(self.downloads):  # that was the last
+        if self._quit_when_idle and done.error is not None:
+            # Quitting would hide it: stay, and say why (the failure's own
+            # notification follows from the screen).
+            self._quit_when_idle = False
+            self.notify(
+                "Not quitting: a download failed (see below). q quits.",
+                severity="warning",
+                markup=False,
+            )
+        elif self._quit_when_idle and not len(self.downloads):  # that was the last
             self.call_after_refresh(self._quit_if_idle)
 
     def _quit_if_idle(self) -> None:
@@ -355,14 +364,15 @@ class MusicMintApp(App[int]):
     # -- lifecycle ---------------------------------------------------------------------
     async def action_quit(self) -> None:
         """Quit, asking first while files download (tui/ui/screens/quit.py)."""
-        if count := len(self.downloads):
-            self.push_screen(QuitScreen(count), self._quit_chosen)
+        if len(self.downloads):
+            self.push_screen(QuitScreen(lambda: len(self.downloads)), self._quit_chosen)
             return
         self.save_now()
         self.exit(0)
 
     def _quit_chosen(self, choice: str | None) -> None:
-        if choice == "quit":
+        if choice == "quit" or (choice == "wait" and not len(self.downloads)):
+            self.downloads.cancel_all()  # "stops them" now, not after the exit drains
             self.save_now()
             self.exit(0)
         elif choice == "wait":

@@ -7,6 +7,7 @@ downloads in progress ``q`` quits at once, as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from rich.text import Text
@@ -26,14 +27,19 @@ class QuitScreen(ModalScreen[Choice]):
         Binding("escape,n,c", "choose('stay')", "Cancel"),
     ]
 
-    def __init__(self, downloads: int) -> None:
+    def __init__(self, downloads: Callable[[], int]) -> None:
         super().__init__()
-        self.downloads = downloads
+        self.downloads = downloads  # how many are not finished, asked as it changes
+
+    def _title(self) -> Text:
+        count = self.downloads()
+        if not count:
+            return Text("The downloads have finished: q quits.", style="bold")
+        return Text(f"{count} download{'' if count == 1 else 's'} not finished", style="bold")
 
     def compose(self) -> ComposeResult:
-        count = f"{self.downloads} download{'' if self.downloads == 1 else 's'}"
         with Vertical(id="quit-dialog"):
-            yield Static(Text(f"{count} in progress", style="bold"), id="quit-title")
+            yield Static(self._title(), id="quit-title")
             yield Static(
                 Text(
                     "Quitting now stops them and removes their partial files. "
@@ -48,6 +54,8 @@ class QuitScreen(ModalScreen[Choice]):
 
     def on_mount(self) -> None:
         self.query_one("#wait", Button).focus()  # the safe choice under enter
+        # Downloads end while the question is open: the title follows.
+        self.set_interval(0.5, lambda: self.query_one("#quit-title", Static).update(self._title()))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id)  # type: ignore[arg-type]

@@ -77,6 +77,8 @@ class DownloadsPanel(Vertical):
             row.show(row.progress)  # in the new theme's colours
 
     def show(self, progress: Progress) -> None:
+        if not self.is_attached:  # news after the app began to quit
+            return
         self.display = True
         row = self.rows.get(progress.label)
         if row is None:
