@@ -120,8 +120,15 @@ def finished_group(records: list[TrackedTask]) -> tuple[str, str, bool]:
         )
         if part
     )
-    shown = [finished(r)[1][2:] for r in (failed + done)[:3]]  # failures first
-    more = f"; and {len(records) - 3} more" if len(records) > 3 else ""
+    shown: list[str] = []  # failures first; a title seen already is not repeated
+    for record in failed + done:
+        line = finished(record)[1][2:]
+        if line not in shown:
+            shown.append(line)
+        if len(shown) == 3:
+            break
+    named = sum(1 for r in failed + done if finished(r)[1][2:] in shown)
+    more = f"; and {len(records) - named} more" if len(records) > named else ""
     return "Tasks finished", f"{counts}: {'; '.join(shown)}{more}", bool(failed)
 
 
