@@ -199,3 +199,20 @@ async def test_dashboard_rejects_a_truncated_file(sim_server, data_dir, clock, m
         await wait_for(pilot, lambda: any("failed" in n for n in notifications(app)), timeout=8)
         assert app.records["trunc"].downloads == {}
     assert not any(name.endswith(".mp3") for name in files(music))
+
+
+async def test_skipped_clips_are_counted_in_one_message(sim_server, data_dir, clock, music):
+    """shift+d on a task with two expired clips and one live: one line, not a
+    line per expired clip."""
+    sim_server.sim.book.seed(
+        "mixed", outcome="completed", expiries=("expired", "week", "expired"), age=60
+    )
+    app = make_app(sim_server, data_dir, clock, ids=["mixed"], download_dir=music)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["mixed"].finished)
+        app.clear_notifications()
+        await pilot.press("D")
+        assert notifications(app) == ["Downloading 1 clip; skipped 2 expired."]
+        await wait_for(pilot, lambda: len(app.records["mixed"].downloads) == 1)
+        await pilot.press("D")
+        assert notifications(app)[-1] == "Not downloading: 2 expired, 1 already saved."

@@ -96,6 +96,10 @@ async def test_marked_tasks_download_together(sim_server, data_dir, clock, music
         await wait_for(pilot, lambda: len(app.records["d2"].downloads) == 1, timeout=10)
         assert app.records["d3"].downloads == {}
         await wait_for(pilot, lambda: "2↓" in app.main.table.cells("d1")["clips"].plain)
+        # One notification for the lot, not one per file.
+        saved = lambda: [n for n in notifications(app) if n.startswith("Saved 3 files in ")]  # noqa: E731
+        await wait_for(pilot, saved)
+        assert not [n for n in notifications(app) if n.startswith("Saved /")]
 
 
 async def test_quick_views_and_sort_survive_a_restart(sim_server, data_dir, clock) -> None:

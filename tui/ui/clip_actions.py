@@ -18,7 +18,7 @@ from tui.core.formatting import local_time
 from tui.core.sanitize import clean, scrub
 from tui.core.urls import refusal
 from tui.domain.tracked import TrackedTask, clip_keys
-from tui.ui import copying
+from tui.ui import copying, wording
 from tui.ui.host import HostApp
 
 
@@ -142,11 +142,15 @@ class ClipActions:
         self, record: TrackedTask, indices: Iterable[int], quiet: bool = False, toggle: bool = False
     ) -> None:
         """Start downloads of the clips at ``indices``; with ``toggle`` (the ``d``
-        key), a clip already downloading is cancelled instead."""
+        key), a clip already downloading is cancelled instead. What was skipped
+        is said once, counted, not once per clip."""
         downloads = self._app.downloads
         now = self._app.clock()
         clips = record.task.results if record.task else ()
         keys = clip_keys(clips)
+        started = 0
+        skipped: dict[str, int] = {}  # why -> how many clips
+        saved_at = gone = ""
         for index in indices:
             clip, clip_key = clips[index], keys[index]
             key = downloads.key(record.id, clip_key)
@@ -156,21 +160,41 @@ class ClipActions:
                     self._say(
                         "Cancelled the download of " + scrub(key, self._app.config.api_key) + "."
                     )
+                else:
+                    skipped["already downloading"] = skipped.get("already downloading", 0) + 1
                 continue
             if reason := record.clip_expired(clip.expire_at, now):
-                if not quiet:
-                    self._say(f"Not downloading: {reason}.", severity="warning")
+                skipped[reason] = skipped.get(reason, 0) + 1
+                gone = reason
                 continue
             saved = record.downloads.get(clip_key)
             if saved and Path(saved).exists():
-                if not quiet:
-                    self._say(f"Already saved: {saved}")
+                skipped["already saved"] = skipped.get("already saved", 0) + 1
+                saved_at = saved
                 continue
             downloads.start(record.id, clip, clip_key)
+            started += 1
+        if quiet or not skipped:
+            return
+        if not started and sum(skipped.values()) == 1:  # one clip: say it whole
+            if "already saved" in skipped:
+                self._say(f"Already saved: {saved_at}")
+            elif "already downloading" not in skipped:
+                self._say(f"Not downloading: {gone}.", severity="warning")
+            return
+        short = {"its files expired": "expired"}
+        why = ", ".join(f"{n} {short.get(reason, reason)}" for reason, n in skipped.items())
+        if started:
+            self._say(f"Downloading {wording.plural(started, 'clip')}; skipped {why}.")
+        else:
+            self._say(f"Not downloading: {why}.", severity="warning")
 
     def cancel_downloads(self) -> None:
         count = self._app.downloads.cancel_all()
-        self._say(f"Cancelled {count} download(s).")
+        if count:
+            self._say(f"Cancelled {wording.plural(count, 'download')}.")
+        else:
+            self._say("No download to cancel.")
 
     def open_folder(self) -> None:
         folder = self._app.config.download_dir

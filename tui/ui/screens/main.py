@@ -30,7 +30,7 @@ from tui.domain.tracked import TrackedTask
 from tui.domain.views import VIEWS
 from tui.services.importer import recent_task_ids
 from tui.ui import keys, wording
-from tui.ui.announcer import Announcer
+from tui.ui.announcer import Announcer, SavedFiles
 from tui.ui.clip_actions import ClipActions
 from tui.ui.host import HostApp
 from tui.ui.messages import (
@@ -66,6 +66,7 @@ class MainScreen(Screen[None]):
         #: The server refused the key, and no answer has accepted it since.
         self._key_refused = False
         self.announcer = Announcer(self)
+        self.saved_files = SavedFiles(self)
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
         self.clips = ClipActions(self, lambda: self.highlighted, self._clip_index)
@@ -166,7 +167,7 @@ class MainScreen(Screen[None]):
             if message.record is not None:
                 self.table.schedule(message.record)
                 self._refresh_detail_if(message.record)
-            self.notify(f"Saved {done.saved.audio}", title="Downloaded", markup=False)
+            self.saved_files.add(done.saved.audio)
 
     def _scrub(self, server_text: str) -> str:
         """Server text for display: one line, no control characters, and never our key
