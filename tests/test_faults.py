@@ -71,7 +71,7 @@ async def test_reload_with_the_same_refused_env_key_claims_nothing(
     the user to ctrl+r as the fix, and ctrl+r with the same (still disabled)
     key says it tried again and was refused, never "restored" or "resumed"."""
     sim_server.sim.disabled_keys[KEY] = 1003
-    app = make_app(sim_server, data_dir, clock, ids=["e1"])
+    app = make_app(sim_server, data_dir, clock, ids=["e1", "e2", "e3"])
     sources = {**app.config.sources, "api.api_key": "env MUSICMINT_API_KEY"}
     app.config = dataclasses.replace(app.config, sources=sources)
     app._reload = lambda: app.config
@@ -80,8 +80,16 @@ async def test_reload_with_the_same_refused_env_key_claims_nothing(
         banner = region_text(app, app.main.banner)
         assert "restart" in banner and "cannot re-read" in banner
         assert "fix it and restart, then press ctrl+r" not in banner
+        # Every request in flight is refused: that is one refusal, not "again".
+        await wait_for(pilot, lambda: len(sim_server.sim.task_requests()) >= 3)
+        await pilot.pause()
+        assert not any("again" in n for n in notifications(app))
+        sent = len(sim_server.sim.task_requests())
         await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(sim_server.sim.task_requests()) >= sent + 1)
         await wait_for(pilot, lambda: any("refused again" in n for n in notifications(app)))
+        await pilot.pause()
+        assert sum("refused again" in n for n in notifications(app)) == 1
         notes = " | ".join(notifications(app))
         assert "the key is unchanged" in notes and "trying it once more" in notes
         assert "restored" not in notes and "resumed" not in notes and "accepted" not in notes

@@ -138,7 +138,9 @@ class MainScreen(Screen[None]):
         link, previous = message.link, message.previous
         config = self.app.config
         if link.state == "auth_failed":
-            if self._key_refused:
+            if self._key_refused and previous.state != "auth_failed":
+                # Only after a retry (ctrl+r): each request in flight when the
+                # key was first refused reports it too, and that is no news.
                 self.notify("The API key was refused again.", severity="error", markup=False)
             self._key_refused = True
             self.banner.update(wording.key_refused(config, self._scrub(link.message)))
