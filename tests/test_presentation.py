@@ -19,6 +19,7 @@ from tui.ui.widgets.presentation import (
     elide_url,
     expiry_look,
     fit_cells,
+    live_looks,
     looks_change_at,
     plain,
     row_cells,
@@ -175,3 +176,21 @@ def test_urls_keep_scheme_host_and_file_name_on_one_line() -> None:
     # Only the query string is left out when the rest fits.
     no_query = URL.partition("?")[0]
     assert elide_url(URL, len(no_query) + 2) == no_query + "?…"
+
+
+def test_took_never_drops_when_a_running_task_finishes() -> None:
+    """Running rows count from created_at; the finished row's "took" counts
+    from the same start (it once switched to first-seen, and 28 s became 19 s)."""
+    created = NOW - 40
+    clip = Clip("c", None, None, "T", 60.0, None, None, None)
+    running = TrackedTask("t", 0.0, Task("t", "processing", int(created * 1000), ()))
+    running.first_seen = NOW - 30
+    assert live_looks(running, NOW)[1] == "40s"
+    done = TrackedTask("t", 0.0, Task("t", "completed", int(created * 1000), (clip,)))
+    done.first_seen, done.finished_at = NOW - 30, NOW + 2
+    assert live_looks(done, NOW + 5) == (None, "42s")
+    assert done.started_at() == (created, "created")
+    unknown = TrackedTask("t", 0.0, Task("t", "completed", None, (clip,)))
+    unknown.first_seen, unknown.finished_at = NOW - 30, NOW
+    assert live_looks(unknown, NOW) == (None, "30s")
+    assert unknown.started_at()[1] == "first seen"

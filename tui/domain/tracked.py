@@ -96,6 +96,18 @@ class TrackedTask:
                 (saved if key in self.downloads else unsaved).append(stamp)
         return unsaved, saved, expired
 
+    def started_at(self) -> tuple[float | None, str]:
+        """When the work began, and how we know: the server's ``created_at``
+        when it has one (and it is not after the finish we saw), else when
+        we first saw the task. Running rows count from it, and "took" is from
+        it to the finish we watched, so the number never drops at the finish."""
+        created = self.task.created_at if self.task else None
+        if created and created > 0:
+            start = created / 1000
+            if self.finished_at is None or start <= self.finished_at:
+                return start, "created"
+        return self.first_seen, "first seen"
+
     def saved_count(self) -> int:
         """Clips whose audio has been downloaded."""
         clips = self.task.results if self.task else ()

@@ -73,8 +73,9 @@ def header_renderable(record: TrackedTask, now: float, *, palette: Styles) -> Re
     grid.add_row("Status", status_text(record.status, palette=palette))
     created = task.created_at if task else None
     grid.add_row("Created", _ago(created / 1000 if created else None, now))
-    if record.finished_at is not None and record.first_seen is not None:
-        grid.add_row("Took", span(record.finished_at - record.first_seen) + " (first seen → done)")
+    start, since = record.started_at()
+    if record.finished_at is not None and start is not None:
+        grid.add_row("Took", span(record.finished_at - start) + f" ({since} → done)")
     if record.gone:
         grid.add_row("Server", styled(clean(record.gone), "error", palette))
     if task and task.error:

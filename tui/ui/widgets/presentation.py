@@ -377,16 +377,13 @@ def time_cells(record: TrackedTask, now: float, *, palette: Styles) -> dict[str,
 
 
 def live_looks(record: TrackedTask, now: float) -> tuple[str | None, str]:
-    """(spinner frame or None, the took column's text). A finished task took
-    from first seen to finished; one still running shows its elapsed time
-    since it was created (first seen when the server gave no time), live."""
-    if record.finished_at is not None and record.first_seen is not None:
-        return None, coarse_span(record.finished_at - record.first_seen)
+    """(spinner frame or None, the took column's text): from the start
+    (:meth:`TrackedTask.started_at`) to the finish we watched, or, live, to now."""
+    start = record.started_at()[0]
+    if record.finished_at is not None and start is not None:
+        return None, coarse_span(record.finished_at - start)
     if record.finished:
         return None, "—"
-    task = record.task
-    created = task.created_at if task else None
-    start = created / 1000 if created and created > 0 else record.first_seen
     elapsed = coarse_span(now - start) if start is not None else "—"
     frame = SPINNER[int(now) % len(SPINNER)] if record.status == "processing" else None
     return frame, elapsed
@@ -427,13 +424,16 @@ SORTS: dict[str, Callable[[TrackedTask], object]] = {
     "title": lambda r: _first(r, lambda c: (c.title or "").casefold(), ""),
     "clips": lambda r: len(r.task.results) if r.task else -1,
     "length": lambda r: _first(r, lambda c: c.duration or 0.0, -1.0),
-    "took": lambda r: (
-        r.finished_at - r.first_seen
-        if r.finished_at is not None and r.first_seen is not None
-        else float("inf")
-    ),
+    "took": lambda r: _took(r),
 }
 SORT_CYCLE = ("added", "created", "status", "expiry")
+
+
+def _took(record: TrackedTask) -> float:
+    start = record.started_at()[0]
+    if record.finished_at is None or start is None:
+        return float("inf")  # not finished while we watched: last
+    return record.finished_at - start
 
 
 def _first(record: TrackedTask, get: Callable[[Clip], object], missing: object) -> object:
