@@ -350,3 +350,23 @@ async def test_wait_then_quit_never_outlives_its_downloads(sim_server, data_dir,
         await wait_for(pilot, lambda: "The downloads have finished: q quits." in screen_text(app))
         await pilot.press("w")
         await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_marks_the_view_hides_are_still_counted(sim_server, data_dir, clock) -> None:
+    ids = seed(
+        sim_server,
+        ("h-done", {"outcome": "completed"}),
+        ("h-failed", {"outcome": "failed"}),
+    )
+    app = make_app(sim_server, data_dir, clock, ids=ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot, app)
+        await pilot.press("ctrl+a", "3")  # both marked; the completed view shows one
+        assert "1 marked (+1 not shown)" in title(app)
+        await pilot.press("ctrl+a")  # "again: none" for the shown row; the hidden mark stays
+        assert "0 marked (+1 not shown)" in title(app)
+        await pilot.press("x")  # nothing marked is shown: x acts on the highlighted row
+        await wait_for(pilot, lambda: "h-done" not in app.records)
+        assert "h-failed" in app.records  # never removed while not shown
+        await pilot.press("escape")
+        assert "marked" not in title(app)

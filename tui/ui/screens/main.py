@@ -271,11 +271,11 @@ class MainScreen(Screen[None]):
             title += f" · view: {VIEWS[table.view].label}"
         if table.filter_text:
             title += f" · filter: {table.filter_text}"
-        marked = len(table.marked())
-        if marked or table.anchor is not None:
+        marked, hidden = len(table.marked()), table.hidden_marks()
+        if marked or hidden or table.anchor is not None:
             title += f" · {marked} marked"
-            if hidden := table.hidden_marks():
-                title += f" ({hidden} hidden by the filter)"
+            if hidden:  # kept, never acted on while not shown (esc clears them)
+                title += f" (+{hidden} not shown)"
             if table.anchor is not None:
                 title += " · range: v ends it"
         table.border_title = Text(title)  # type: ignore[assignment]
