@@ -370,3 +370,15 @@ async def test_marks_the_view_hides_are_still_counted(sim_server, data_dir, cloc
         assert "h-failed" in app.records  # never removed while not shown
         await pilot.press("escape")
         assert "marked" not in title(app)
+
+
+async def test_after_a_big_paste_the_last_added_row_is_on_screen(sim_server, data_dir, clock):
+    app = make_app(sim_server, data_dir, clock, ids=["first"])
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("a")
+        app.screen.query_one("#add-input").insert(" ".join(f"big{i:04d}" for i in range(300)))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.records) == 301)
+        await wait_for(pilot, lambda: "big0299" in region_text(app, app.main.table))
+        assert app.main.table.highlighted_id == "big0299"

@@ -476,12 +476,16 @@ class TaskTable(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(task_id))
 
     def _scroll_to_cursor(self) -> None:
+        """Bring the cursor's row on screen. ``force``: rows just added (400
+        pasted IDs) are not scrollable until the next layout finds that the
+        list overflows, and an unforced scroll is ignored until then."""
         rows = max(1, self.scrollable_content_region.height - 1)  # under the header
         top = int(self.scroll_y)
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
         elif self.cursor_row >= top + rows:
-            self.scroll_to(y=self.cursor_row - rows + 1, animate=False, immediate=True)
+            y = self.cursor_row - rows + 1
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(row=self.cursor_row - 1)
