@@ -305,7 +305,7 @@ async def test_copy_audio_before_results_explains(sim_server, data_dir, clock) -
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["slow"].status == "queuing")
         await pilot.press("y")
-        assert "no results yet (queuing)" in notifications(app)[-1]
+        assert "has no clips yet (queuing)" in notifications(app)[-1]
         assert app.clipboard == ""
 
 

@@ -26,7 +26,7 @@ async def test_errors_are_logged_without_the_key(sim_server, tmp_path: Path, clo
             await wait_for(pilot, lambda: "sk-mm-…0001" in screen_text(app))
             assert KEY not in screen_text(app)
             await pilot.press("l")
-            await wait_for(pilot, lambda: "Recent errors" in screen_text(app))
+            await wait_for(pilot, lambda: "Errors and failed tasks" in screen_text(app))
             shown = screen_text(app)
             assert "task down" in shown and "HTML" in shown
             assert KEY not in shown

@@ -49,7 +49,7 @@ class ClipActions:
         clips = record.task.results if record.task else ()
         index = self._clip_index(record)
         if index >= len(clips):
-            self._say(f"Task {record.id} has no results yet ({record.status}).")
+            self._say(wording.no_clips(record))
             return None
         return record, clips[index]
 
@@ -121,7 +121,7 @@ class ClipActions:
     def download_all(self) -> None:
         record = self._highlighted()
         if record is None or record.task is None or not record.task.results:
-            self._say("This task has no clips to download yet.")
+            self._say(wording.no_clips(record) if record else "No task selected.")
             return
         self.download(record, range(len(record.task.results)))
 

@@ -72,6 +72,13 @@ def sent_osc52(thing: str, value: str, tool: str | None = None, problem: str = "
     return f"{failed}ent {thing} {OSC52_SENT}: {value}"
 
 
+def no_clips(record: TrackedTask) -> str:
+    """Why a task has nothing to open, copy or download: "yet" only while it may come."""
+    if record.finished:
+        return f"Task {record.id} has no clips ({record.status})."
+    return f"Task {record.id} has no clips yet ({record.status})."
+
+
 def import_summary(added: int, pages: int, duplicates: int, invalid: int) -> str:
     """One line on what an import did, saying so when there was nothing to add."""
     read = f"{plural(pages, 'page')} read"

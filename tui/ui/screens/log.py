@@ -122,7 +122,7 @@ class LogScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="log-dialog"):
-            yield Static(Text("Recent errors", style="bold"), id="log-title")
+            yield Static(Text("Errors and failed tasks", style="bold"), id="log-title")
             yield Static(Text(self.where), id="log-path")
             yield Static(Text(summary(*self.counts)), id="log-summary")
             yield Input(placeholder="/ filter lines", id="log-filter", compact=True)
