@@ -194,6 +194,13 @@ async def test_footer_keeps_help_and_quit_and_follows_focus(sim_server, data_dir
             await wait_for(pilot, lambda a=app: "] Next" in screen_text(a).splitlines()[-1])
             footer = screen_text(app).splitlines()[-1]
             assert "? Help" in footer and "q Quit" in footer and "a Add" not in footer
+            # Typing a filter, q and ? are letters: the footer says how typing ends.
+            await pilot.press("escape", "slash")
+            await wait_for(pilot, lambda a=app: "Keep filter" in screen_text(a).splitlines()[-1])
+            assert "esc Clear filter" in screen_text(app).splitlines()[-1]
+            await pilot.press("escape", "l")  # a dialog's footer has its own keys
+            await wait_for(pilot, lambda a=app: "c Copy line" in screen_text(a).splitlines()[-1])
+            assert "a Add" not in screen_text(app).splitlines()[-1]
 
 
 async def test_quit_during_a_download_asks_and_can_wait(sim_server, data_dir, clock, music) -> None:

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.ui.keys import KEYMAP
+from tui.ui.widgets.footer import KeyFooter
 
 LEFT_GROUPS = ("Tasks", "View")
 
@@ -59,3 +60,4 @@ class HelpScreen(ModalScreen[None]):
                     yield Static(help_table(right))
                     yield Static(extra_table(), id="help-extra")
             yield Static(Text("Press esc to close.", style="dim"), id="help-hint")
+        yield KeyFooter()  # this dialog's keys, over the dashboard's

@@ -40,6 +40,7 @@ from tui.core.logs import RecentErrors
 from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
 from tui.ui import copying
+from tui.ui.widgets.footer import KeyFooter
 from tui.ui.widgets.line_list import LineList
 from tui.ui.wording import plural
 
@@ -99,8 +100,8 @@ class LogScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("q,l", "dismiss", "Close", show=False),
-        Binding("slash", "filter", "Filter", show=False),
-        Binding("c", "copy_line", "Copy line", show=False),
+        Binding("slash", "filter", "Filter"),
+        Binding("c", "copy_line", "Copy line"),
         # While the filter has the focus the arrows still move the cursor.
         Binding("up", "cursor('up')", show=False),
         Binding("down", "cursor('down')", show=False),
@@ -130,6 +131,7 @@ class LogScreen(ModalScreen[None]):
             yield self.list
             yield Static("", id="log-line", markup=False)
             yield Static(Text(HINT, style="dim"), id="log-hint")
+        yield KeyFooter()  # this dialog's keys, over the dashboard's
 
     def on_mount(self) -> None:
         self.list.focus()

@@ -5,6 +5,10 @@ detail pane the clip keys (``]`` ``[`` ``i`` ``c``…), each key's place being
 :attr:`tui.ui.keys.Key.footer`. ``?`` and ``q`` are docked at the right
 (with the palette), so however narrow the terminal they never scroll away.
 
+While the filter is typed, ``q`` and ``?`` are letters of it: the footer
+says how the typing ends (enter keeps, esc clears) instead. Dialogs carry a
+footer of their own keys.
+
 It also recomposes once per burst of binding changes: Textual's ``Footer``
 rebuilds all its key widgets after *every* bindings update; focus moves,
 screen pushes and mounts at start-up send several in a row, and each rebuild
@@ -17,12 +21,15 @@ from collections.abc import Iterator
 
 from textual.app import ComposeResult
 from textual.containers import HorizontalGroup
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from tui.ui.keys import BY_ACTION
+
+#: Widget IDs whose focus (or a descendant's) picks the keys shown.
+PARTS = {"tasks": "table", "detail": "detail", "filter": "filter"}
 
 
 class KeyFooter(Footer):
@@ -46,8 +53,8 @@ class KeyFooter(Footer):
         """Which part of the screen has focus, as :attr:`Key.footer` names them."""
         focused: Widget | None = self.screen.focused
         while focused is not None:
-            if focused.id in ("tasks", "detail"):
-                return "table" if focused.id == "tasks" else "detail"
+            if focused.id in PARTS:
+                return PARTS[focused.id]
             focused = focused.parent if isinstance(focused.parent, Widget) else None
         return ""
 
@@ -55,14 +62,23 @@ class KeyFooter(Footer):
         if not self._bindings_ready:
             return
         part = self.part()
+        if part == "filter":
+            # Typing: q and ? are letters of the filter now; say what ends it.
+            yield self._hint("enter", "Keep filter")
+            yield self._hint("escape", "Clear filter", "esc")
+            with HorizontalGroup(id="pinned"):
+                yield from self._palette()
+            return
         pinned: list[FooterKey] = []
         seen: set[str] = set()
         shown: list[FooterKey] = []
+        # The key map is the dashboard's; a dialog's footer shows its own keys.
+        keymap = {} if isinstance(self.screen, ModalScreen) else BY_ACTION
         for _, binding, enabled, tooltip in self.screen.active_bindings.values():
             if binding.action in seen:  # "x,delete": one entry, the first key
                 continue
             seen.add(binding.action)
-            key = BY_ACTION.get(binding.action)
+            key = keymap.get(binding.action)
             if key is None:  # another widget's own binding (an Input's, a dialog's)
                 if binding.show and not part:
                     yield self._key(binding, enabled, tooltip)
@@ -99,6 +115,9 @@ class KeyFooter(Footer):
             disabled=not enabled,
             tooltip=tooltip,
         ).data_bind(compact=Footer.compact)
+
+    def _hint(self, key: str, description: str, display: str = "") -> FooterKey:
+        return FooterKey(key, display or key, description, "").data_bind(compact=Footer.compact)
 
     def _palette(self) -> Iterator[FooterKey]:
         if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
