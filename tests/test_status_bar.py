@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from hypothesis import given
@@ -52,7 +53,7 @@ def test_at_120_columns_only_the_least_useful_words_go() -> None:
     for words in ("✔ 11 completed", "✘ 2 failed", "… 2 pending", "⚠ 3 expiring soon"):
         assert words in line
     assert "last poll" not in line and "not downloaded" not in line
-    assert "◷ 0 ◐ 0" in line  # zero counts without their words
+    assert re.search(r"◷ 0 +◐ 0 ", line)  # zero counts without their words
 
 
 def test_at_100_columns_the_counts_keep_their_words_where_needed() -> None:
@@ -70,10 +71,27 @@ def test_at_100_columns_the_counts_keep_their_words_where_needed() -> None:
 
 def test_at_80_columns_the_host_stays_and_failures_keep_their_word() -> None:
     line = bar(80)
-    assert line.startswith(HOST) and "✘ 2 failed" in line and "⚠3" in line
+    assert line.startswith(HOST) and "✘ 2 failed" in line and "⚠" in line
     offline = bar(80, OFFLINE)
     assert offline.startswith(f"{HOST}  ✘ offline, retrying in 5s")
-    assert "◷0 ◐0 ✔11 ✘2 …2" in offline
+    assert re.search(r"◷0 +◐0 +✔11 +✘2 +…2", offline)
+
+
+def test_room_freed_by_a_later_step_is_given_back() -> None:
+    """Steps are taken in order until the line fits; the last one may free
+    more than needed, and what still fits comes back (the review found
+    "⚠ 2 expiring" at 100 columns with room for "⚠ 2 expiring soon")."""
+    for width in range(60, 200):
+        line = status_line(HOST, LinkState("ok"), COUNTS, NOW, NOW, width, 3, palette=PALETTE)
+        assert line.cell_len <= width
+        if "⚠ 3 expiring" in line.plain and "soon" not in line.plain:
+            longer = line.plain.replace("⚠ 3 expiring", "⚠ 3 expiring soon")
+            assert len(longer) > width, (width, line.plain)
+
+
+def test_not_polled_yet_is_not_ok() -> None:
+    line = status_line(HOST, LinkState("ok"), COUNTS, None, NOW, 200, 0, palette=PALETTE)
+    assert "○ not polled yet" in line.plain and "● ok" not in line.plain
 
 
 def test_every_status_has_its_own_part() -> None:

@@ -381,7 +381,10 @@ async def burst(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
                 key_ms.append(await key_to_screen(pilot, key))
                 presses += 1
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.6)  # the last group's notification (grouped over 0.5 s)
+        for _ in range(300):  # the last burst's notification (see tui/ui/announcer.py)
+            if app.main.announcer.timer is None:
+                break
+            await asyncio.sleep(0.05)
         notes = len(app._notifications)
     return {
         "tasks": len(ids),

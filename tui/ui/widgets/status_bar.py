@@ -62,9 +62,14 @@ def _clock(epoch: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch else "—"
 
 
-def link_text(link: LinkState, now: float, level: int = 0, *, palette: Styles) -> Text:
-    """The link's health; ``level`` 1 and 2 are shorter forms of the same news."""
+def link_text(
+    link: LinkState, now: float, level: int = 0, *, palette: Styles, never: bool = False
+) -> Text:
+    """The link's health; ``level`` 1 and 2 are shorter forms of the same news.
+    ``never``: no answer yet this session ("ok" would claim one)."""
     wait = f" in {max(0, round(link.resume_at - now))}s" if link.resume_at else ""
+    if link.state == "ok" and never:
+        return styled("○ not polled yet", "muted", palette)
     if link.state == "ok":
         return styled("● ok", "link.ok", palette)
     if link.state == "retrying":
@@ -143,15 +148,32 @@ def status_line(
     levels = dict.fromkeys(("host", "link", "gaps", "counts", "poll", "warn"), 0)
     host = clean(host, one_line=True)
     counted = count_parts(counts)
-    line = _assemble(host, link, counted, last_poll, now, unsaved, levels, palette)
+
+    def build(levels: Mapping[str, int]) -> Text:
+        return _assemble(host, link, counted, last_poll, now, unsaved, levels, palette)
+
+    line = build(levels)
+    taken: list[tuple[str, int]] = []  # (part, the level it had before the step)
     for part, level in STEPS:
         if line.cell_len <= width:
-            return line
+            break
         if levels[part] == level or (part == "warn" and not unsaved):
             continue  # this step would change nothing
+        taken.append((part, levels[part]))
         levels[part] = level
-        line = _assemble(host, link, counted, last_poll, now, unsaved, levels, palette)
-    line.truncate(width, overflow="ellipsis")
+        line = build(levels)
+    else:
+        if line.cell_len > width:
+            line.truncate(width, overflow="ellipsis")
+            return line
+    # A later step may have freed more room than needed: give back, newest
+    # first, whatever still fits (at 100 columns "⚠ 2 expiring soon" once
+    # lost "soon" to room that dropping the count words had freed).
+    for part, before in reversed(taken):
+        trial = {**levels, part: before}
+        fuller = build(trial)
+        if fuller.cell_len <= width:
+            levels, line = trial, fuller
     return line
 
 
@@ -169,7 +191,8 @@ def _assemble(
     if levels["host"] < 2:
         shown = host if levels["host"] == 0 else elide_middle(host, SHORT_HOST)
         parts += [Text(shown, style="bold"), "  "]
-    parts += [link_text(link, now, levels["link"], palette=palette), "  │ "]
+    link_part = link_text(link, now, levels["link"], palette=palette, never=last_poll is None)
+    parts += [link_part, "  │ "]
     gap = "  " if levels["gaps"] == 0 else " "
     for index, (status, count) in enumerate(counted):
         parts += [gap] if index else []
