@@ -8,6 +8,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
+from rich.text import Text
 
 from tests.harness import theme_palette
 from tui.api.models import Clip, Task
@@ -23,6 +24,7 @@ from tui.ui.widgets.presentation import (
     looks_change_at,
     plain,
     row_cells,
+    short_form,
     time_looks,
 )
 
@@ -194,3 +196,19 @@ def test_took_never_drops_when_a_running_task_finishes() -> None:
     unknown.first_seen, unknown.finished_at = NOW - 30, NOW
     assert live_looks(unknown, NOW) == (None, "30s")
     assert unknown.started_at()[1] == "first seen"
+
+
+def test_grown_columns_never_squeeze_the_title_or_cut_the_id() -> None:
+    """At 80 columns the expires column keeps 8 cells (its long form would
+    take the title's room); at 160 the spare room takes it."""
+    assert column_widths(80, 24, {"expires": 14})["expires"] == 8  # the title would go under 16
+    wide = column_widths(160, 24, {"expires": 14})
+    assert wide["expires"] == 14 and wide["title"] == column_widths(160, 24)["title"]
+
+
+def test_cells_too_wide_for_their_column_have_a_short_form() -> None:
+    partly = Text("6d 23h (1 exp)", style="bold")
+    assert short_form("expires", partly, 8).plain == "6d 23h"
+    assert short_form("length", Text("1:06:40"), 6).plain == "1h06"
+    assert short_form("length", Text("168:00:00"), 6).plain == "168h00"
+    assert short_form("title", Text("Long title"), 4).plain == "Long title"  # cut by the table

@@ -313,11 +313,29 @@ def column_widths(
     IDs are shown whole (up to ``longest_id``) while the title keeps at least
     16 cells, and shortened (middle ellipsis) only beyond that; the least
     useful columns (took, then length, clips, age) are dropped before the
-    title goes under ``MIN_TITLE``. ``grown``: widths some cells have needed.
+    title goes under ``MIN_TITLE``. ``grown``: widths some cells have needed,
+    given while the ID keeps its short width and the title 16 cells (else
+    those cells show their short form: see :func:`short_form`).
     """
+    if grown:
+        base = column_widths(table_width, longest_id, None)
+        grown_widths = {
+            key: max(base[key], min(width, GROWN_WIDTHS.get(key, 0)))
+            for key, width in grown.items()
+            if key in base
+        }
+        need = sum(grown_widths[key] - base[key] for key in grown_widths)
+        # Room, in the order it is given: cells no column uses, a long title
+        # down to 24 cells, the ID down to its short width (the detail pane
+        # has it whole), then the title down to 16.
+        widths = {**base}
+        left = need - max(0, table_width - _CHROME - sum(w + 2 for w in base.values()))
+        for key, floor in (("title", 24), ("id", SHORT_ID_WIDTH), ("title", 16)):
+            take = max(0, min(left, widths[key] - floor))
+            widths[key] -= take
+            left -= take
+        return base if left > 0 else {**widths, **grown_widths}
     fixed = dict(FIXED_WIDTHS)
-    for key, width in (grown or {}).items():
-        fixed[key] = max(fixed[key], min(width, GROWN_WIDTHS.get(key, fixed[key])))
     longest_id = max(8, longest_id)  # "Task ID▲"
     while True:
         padding = 2 * (len(fixed) + 2) + _CHROME
@@ -329,6 +347,18 @@ def column_widths(
             break
         del fixed[droppable[0]]
     return {"id": id_width, "title": max(6, min(MAX_TITLE, title)), **fixed}
+
+
+def short_form(key: str, cell: Text, width: int) -> Text:
+    """A cell that does not fit its column, in a shorter form where it has one
+    (the detail pane has the long one): expires drops its "(1 exp)", a length
+    of an hour or more becomes "1h06" rather than losing digits."""
+    if key == "expires" and (cut := cell.plain.find(" (")) > 0:
+        return cell[:cut]
+    if key == "length" and cell.plain.count(":") == 2:
+        hours, minutes, _ = cell.plain.split(":")
+        return Text(f"{hours}h{minutes}", style=cell.style)
+    return cell
 
 
 #: A turning glyph for rows the server is working on (one frame a second, the

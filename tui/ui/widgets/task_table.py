@@ -50,6 +50,7 @@ from tui.ui.widgets.presentation import (
     column_widths,
     looks_change_at,
     row_cells,
+    short_form,
     time_cells,
     time_looks,
 )
@@ -630,7 +631,10 @@ class TaskTable(ScrollView, can_focus=True):
         shows ``▌`` in its first cell of padding (no column spent on marks)."""
         line = Text(no_wrap=True, end="")
         for n, key in enumerate(self._columns()):
-            cell = cells[key].copy()
+            cell = cells[key]
+            if cell.cell_len > self.widths[key]:
+                cell = short_form(key, cell, self.widths[key])
+            cell = cell.copy()
             cell.truncate(self.widths[key], overflow="ellipsis", pad=True)
             line.append("▌" if marked and n == 0 else " ", style="bold" if marked else "")
             line.append_text(cell)
