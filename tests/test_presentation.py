@@ -25,6 +25,7 @@ from tui.ui.widgets.presentation import (
     plain,
     row_cells,
     short_form,
+    status_text,
     time_looks,
 )
 
@@ -212,3 +213,9 @@ def test_cells_too_wide_for_their_column_have_a_short_form() -> None:
     assert short_form("length", Text("1:06:40"), 6).plain == "1h06"
     assert short_form("length", Text("168:00:00"), 6).plain == "168h00"
     assert short_form("title", Text("Long title"), 4).plain == "Long title"  # cut by the table
+
+
+def test_an_unknown_status_is_cut_with_an_ellipsis_in_the_table_only() -> None:
+    weird = "[blink]mystery[/] status from a new server"
+    assert status_text(weird, palette=PALETTE).plain == "? [blink]mystery[…"  # 16 cells
+    assert status_text(weird, palette=PALETTE, width=None).plain == f"? {weird}"

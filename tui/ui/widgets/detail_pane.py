@@ -70,7 +70,7 @@ def header_renderable(record: TrackedTask, now: float, *, palette: Styles) -> Re
     task = record.task
     grid = _grid(palette)
     grid.add_row("Task", Text(record.id, style="bold"))
-    grid.add_row("Status", status_text(record.status, palette=palette))
+    grid.add_row("Status", status_text(record.status, palette=palette, width=None))
     created = task.created_at if task else None
     grid.add_row("Created", _ago(created / 1000 if created else None, now))
     start, since = record.started_at()

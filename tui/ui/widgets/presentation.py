@@ -57,10 +57,17 @@ def styled(text: str, role: str, palette: Styles) -> Text:
     return Text(text, style=palette[role] if role else "")
 
 
-def status_text(status: str, glyph: str | None = None, *, palette: Styles) -> Text:
-    """Glyph and status word; ``glyph`` replaces the status's own (a spinner frame)."""
+def status_text(
+    status: str, glyph: str | None = None, *, palette: Styles, width: int | None = 16
+) -> Text:
+    """Glyph and status word; ``glyph`` replaces the status's own (a spinner
+    frame). An unknown status longer than ``width`` cells ends in ``…`` (the
+    detail pane passes None: it shows the whole of it)."""
     own, role = STATUS_LOOK.get(status, UNKNOWN_LOOK)
-    return styled(f"{glyph or own} {clean(status, one_line=True)[:16]}", role, palette)
+    word = clean(status, one_line=True)
+    if width is not None:
+        word = fit_cells(word, width)
+    return styled(f"{glyph or own} {word}", role, palette)
 
 
 def short_id(task_id: str, width: int) -> str:
