@@ -23,7 +23,7 @@ from tui.ui.palette import (
 )
 from tui.ui.widgets.presentation import STATUS_LOOK
 
-from .harness import theme_palette
+from .harness import make_app, theme_palette, wait_for
 from .test_snapshots import demo_app, pinned, settled  # noqa: F401 (pinned: a fixture)
 
 BUILTIN_THEMES = sorted(App().available_themes)
@@ -188,3 +188,16 @@ async def test_every_coloured_text_on_screen_is_readable(pinned, tmp_path, clock
         for status in ("queuing", "completed", "failed"):  # table, detail pane, status bar
             glyph = STATUS_LOOK[status][0]
             assert any(text.startswith(glyph) for text in seen), (status, seen)
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "atom-one-light", "rose-pine-dawn", "nord"])
+async def test_the_footer_keys_are_readable(sim_server, data_dir, clock, theme: str) -> None:
+    """Textual's footer draws key letters in $footer-key-foreground: 2.9:1 on
+    textual-light's footer. The app moves it to 4.5:1 where a theme falls short."""
+    app = make_app(sim_server, data_dir, clock, theme=theme)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        variables = app.get_css_variables()
+        key = Color.parse(variables["footer-key-foreground"])
+        under = Color.parse(variables["footer-background"])
+        assert contrast(under + key, under) >= 4.5

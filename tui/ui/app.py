@@ -44,6 +44,7 @@ from tui.ui.messages import (
     TaskChanged,
     TasksLoaded,
 )
+from tui.ui.palette import legible_variables
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.quit import QuitScreen
 
@@ -308,6 +309,12 @@ class MusicMintApp(App[int]):
         beat.stop()
         self._beat = self.set_timer(self.tick_interval, self._heartbeat)
         self._beat_due = time.monotonic() + self.tick_interval
+
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables, with the text colours of Textual's own
+        widgets that a theme leaves under 4.5:1 made readable (tui/ui/palette.py)."""
+        variables = super().get_css_variables()
+        return legible_variables(variables, dark=self.current_theme.dark)
 
     # -- remembered choices ---------------------------------------------------------
     def _theme_changed(self, theme: Theme) -> None:

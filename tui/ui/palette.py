@@ -24,7 +24,7 @@ from weakref import WeakKeyDictionary
 from rich.style import Style
 from rich.terminal_theme import TerminalTheme
 from textual.app import App
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 #: WCAG 2.x level AA minimum for normal text.
@@ -113,6 +113,27 @@ def readable(color: Color, backgrounds: Iterable[Color], dark: bool) -> Color:
             low, high = (low, middle) if good(moved(middle)) else (middle, high)
         return moved(high)
     return backgrounds[0].get_contrast_text(1.0)
+
+
+#: Text variables of Textual's own widgets, and the background each is drawn
+#: on: the footer's key letters were 2.9:1 in textual-light.
+LEGIBLE_VARIABLES = (("footer-key-foreground", "footer-background"),)
+
+
+def legible_variables(variables: dict[str, str], dark: bool) -> dict[str, str]:
+    """``variables`` with :data:`LEGIBLE_VARIABLES` moved to 4.5:1 where they
+    fall short (ANSI and "auto" values are left to the terminal)."""
+    out = dict(variables)
+    for name, under in LEGIBLE_VARIABLES:
+        try:
+            color, background = _parse(variables[name]), _parse(variables[under])
+        except (KeyError, ValueError, ColorParseError):
+            continue
+        if color.ansi is not None or background.ansi is not None or color.auto:
+            continue
+        fixed = readable(background + color, (background,), dark)  # alpha blended first
+        out[name] = fixed.hex
+    return out
 
 
 def theme_variables(theme: Theme) -> dict[str, str]:
