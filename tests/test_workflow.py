@@ -389,3 +389,14 @@ async def test_after_a_big_paste_the_last_added_row_is_on_screen(sim_server, dat
         await wait_for(pilot, lambda: len(app.records) == 301)
         await wait_for(pilot, lambda: "big0299" in region_text(app, app.main.table))
         assert app.main.table.highlighted_id == "big0299"
+
+
+async def test_keys_typed_right_after_a_go_into_the_add_dialog(sim_server, data_dir, clock):
+    ids = seed(sim_server, ("k1", {"outcome": "completed"}))
+    app = make_app(sim_server, data_dir, clock, ids=ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot, app)
+        await pilot.press("a", "i", "l")
+        await wait_for(pilot, lambda: app.screen.query("#add-input"))
+        assert app.screen.query_one("#add-input").text == "il"
+        assert not [n for n in notifications(app) if "Opening" in n]

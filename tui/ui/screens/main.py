@@ -292,11 +292,12 @@ class MainScreen(Screen[None]):
         self._update_titles()
 
     # -- actions: tasks ----------------------------------------------------------
-    @work
-    async def action_add(self) -> None:
-        parsed: ParsedIds | None = await self.app.push_screen_wait(
-            AddTasksScreen(set(self.app.records))
-        )
+    def action_add(self) -> None:
+        # Pushed now, not from a worker: keys typed right after "a" belong to
+        # the dialog (from a worker the push came later, and "i" opened a cover).
+        self.app.push_screen(AddTasksScreen(set(self.app.records)), self._added)
+
+    def _added(self, parsed: ParsedIds | None) -> None:
         if parsed is None:
             return
         self.show_added(self.app.track(parsed.valid))
