@@ -115,7 +115,7 @@ async def test_expiring_unsaved_clips_are_flagged(sim_server, data_dir, clock, m
     sim_server.sim.book.seed("soon", outcome="completed", expiries=("minutes",), age=60)
     app = make_app(sim_server, data_dir, clock, ids=["soon"], download_dir=music)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "⚠ 1 expiring soon, not downloaded" in screen_text(app))
+        await wait_for(pilot, lambda: "⚠ 1 clip expiring soon, not downloaded" in screen_text(app))
         await pilot.press("d")
         await wait_for(pilot, lambda: "expiring soon" not in screen_text(app).splitlines()[0])
 

@@ -40,17 +40,17 @@ def bar(columns: int, link: LinkState = OK, **kwargs: object) -> str:
     return line.plain
 
 
-def test_at_160_columns_everything_is_said_in_words() -> None:
-    assert bar(160) == (
+def test_at_170_columns_everything_is_said_in_words() -> None:
+    assert bar(170) == (
         f"{HOST}  ● ok  │ ◷ 0 queuing  ◐ 0 processing  ✔ 11 completed  ✘ 2 failed  "
-        "… 2 pending  │ last poll 20:16:53  ⚠ 3 expiring soon, not downloaded"
+        "… 2 pending  │ last poll 20:16:53  ⚠ 3 clips expiring soon, not downloaded"
     ).replace("20:16:53", _clock(NOW - 3))
 
 
 def test_at_120_columns_only_the_least_useful_words_go() -> None:
     line = bar(120)
     assert line.startswith(f"{HOST}  ● ok")
-    for words in ("✔ 11 completed", "✘ 2 failed", "… 2 pending", "⚠ 3 expiring soon"):
+    for words in ("✔ 11 completed", "✘ 2 failed", "… 2 pending", "⚠ 3 clips expiring soon"):
         assert words in line
     assert "last poll" not in line and "not downloaded" not in line
     assert re.search(r"◷ 0 +◐ 0 ", line)  # zero counts without their words
@@ -60,7 +60,7 @@ def test_at_100_columns_the_counts_keep_their_words_where_needed() -> None:
     """Once ``◷0 ◐0 ✔11 ✘2 │ 20:16:53 ⚠3`` with 40 columns left empty."""
     line = bar(100)
     assert line.startswith(HOST)
-    for words in ("✔ 11", "✘ 2 failed", "… 2 pending", "⚠ 3 expiring", _clock(NOW - 3)):
+    for words in ("✔ 11", "✘ 2 failed", "… 2 pending", "⚠ 3 clips expiring", _clock(NOW - 3)):
         assert words in line
     assert len(line) >= 85  # the room is used
     # Offline (the long link message that made it collapse): still host and words.
@@ -85,7 +85,7 @@ def test_room_freed_by_a_later_step_is_given_back() -> None:
         line = status_line(HOST, LinkState("ok"), COUNTS, NOW, NOW, width, 3, palette=PALETTE)
         assert line.cell_len <= width
         if "⚠ 3 expiring" in line.plain and "soon" not in line.plain:
-            longer = line.plain.replace("⚠ 3 expiring", "⚠ 3 expiring soon")
+            longer = line.plain.replace("⚠ 3 expiring", "⚠ 3 clips expiring soon")
             assert len(longer) > width, (width, line.plain)
 
 
@@ -131,10 +131,13 @@ async def test_status_bar_on_a_100_column_terminal(sim_server, data_dir, clock) 
             pilot, lambda: app.records["bad-1"].finished and app.records["done-1"].finished
         )
         # The bar repaints a moment after the records change (bursts are coalesced).
-        await wait_for(pilot, lambda: "✔ 1" in screen_text(app).splitlines()[0])
+        await wait_for(
+            pilot,
+            lambda: {"✔ 1", "✘ 1"} <= set(re.findall("[✔✘] 1", screen_text(app).splitlines()[0])),
+        )
         line = screen_text(app).splitlines()[0]
         assert "127.0.0.1" in line and "● ok" in line
         assert "✔ 1 completed" in line and "… 1 pending" in line
         assert f"│ {_clock(clock.now)}" in line  # the last poll time
-        assert "⚠ 1 expiring soon" in line  # the simulator's clip expires within hours
+        assert "⚠ 1 clip expiring" in line  # the simulator's clip expires within hours
         assert not line.rstrip().endswith("…")  # nothing cut off

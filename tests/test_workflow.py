@@ -321,7 +321,7 @@ async def test_the_expiring_warning_leads_to_its_view(sim_server, data_dir, cloc
     app = make_app(sim_server, data_dir, clock, ids=ids)
     async with app.run_test(size=SIZE) as pilot:
         await polled(pilot, app)
-        await wait_for(pilot, lambda: "⚠ 1 expiring soon" in screen_text(app).splitlines()[0])
+        await wait_for(pilot, lambda: "⚠ 1 clip expiring soon" in screen_text(app).splitlines()[0])
         bar = screen_text(app).splitlines()[0]
         await pilot.click(app.main.status_bar, offset=(bar.index("⚠") + 2, 0))
         await wait_for(pilot, lambda: app.main.table.row_ids() == ["w-soon"])

@@ -42,7 +42,7 @@ STEPS: tuple[tuple[str, int], ...] = (
     ("link", 1),  # offline: no "last success …"; "rate limited, wait 12s"
     ("gaps", 1),  # two spaces between counts -> one
     ("counts", 1),  # zero counts without their word: "◷ 0"
-    ("warn", 2),  # "⚠ 3 expiring"
+    ("warn", 2),  # "⚠ 3 clips expiring"
     ("host", 1),  # cut to SHORT_HOST cells
     ("link", 2),  # "✘ offline, retrying in 5s"
     ("counts", 2),  # ◷ ◐ ✔ read alone: "✔ 11 ✘ 2 failed … 2 pending"
@@ -119,10 +119,13 @@ def _count_text(status: str, count: int, level: int, palette: Styles) -> Text:
 
 
 def _warn_text(unsaved: int, level: int) -> str:
+    """Clips, not tasks, are counted (view 5 lists their tasks): said while
+    there is room."""
+    clips = f"clip{'' if unsaved == 1 else 's'}"
     return (
-        f"⚠ {unsaved} expiring soon, not downloaded",
-        f"⚠ {unsaved} expiring soon",
-        f"⚠ {unsaved} expiring",
+        f"⚠ {unsaved} {clips} expiring soon, not downloaded",
+        f"⚠ {unsaved} {clips} expiring soon",
+        f"⚠ {unsaved} {clips} expiring",
         f"⚠{unsaved}",
     )[level]
 
