@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -35,6 +37,25 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+async def _settle(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+    """Stands in for Textual's ``wait_for_idle`` in Pilot's key presses. That
+    one sleeps in 20 ms steps until the whole process (the simulator's threads
+    included) spends under 1 ms of CPU in a step: 60-120 ms per key here,
+    most of the suite's time. Pilot still waits for every widget's queue after
+    each key (``_wait_for_screen``), and tests wait on conditions, never on
+    this; a few loop turns let the key's handlers run first."""
+    for _ in range(4):
+        await asyncio.sleep(0)
+    await asyncio.sleep(max(min_sleep, 0.002))
+
+
+@pytest.fixture(autouse=True)
+def quick_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    import textual.app
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", _settle)
 
 
 @pytest.fixture(autouse=True)

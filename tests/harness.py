@@ -75,8 +75,9 @@ def region_text(app: MusicMintApp, widget: object) -> str:
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Let the app run until ``condition()`` holds (or fail after ``timeout`` s).
 
-    A ``KeyError`` counts as "not yet": records appear only once the task file
-    has been read, which happens after the first frame.
+    A ``KeyError`` or ``IndexError`` counts as "not yet": records appear only
+    once the task file has been read, which happens after the first frame, and
+    ``notifications(app)[-1]`` needs one to have come.
     """
     import asyncio
 
@@ -86,7 +87,7 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
     def holds() -> bool:
         try:
             return bool(condition())
-        except KeyError:
+        except (KeyError, IndexError):  # a record not loaded yet, no notification yet
             return False
 
     while not holds():

@@ -107,17 +107,18 @@ class KeyFooter(Footer):
             self.call_after_refresh(self._rebuild)
 
     def _key(self, binding, enabled: bool, tooltip: str) -> FooterKey:  # type: ignore[no-untyped-def]
-        return FooterKey(
+        key = FooterKey(
             binding.key,
             self.app.get_key_display(binding),
             binding.description,
             binding.action,
             disabled=not enabled,
             tooltip=tooltip,
-        ).data_bind(compact=Footer.compact)
+        )
+        return _roomy(key)
 
     def _hint(self, key: str, description: str, display: str = "") -> FooterKey:
-        return FooterKey(key, display or key, description, "").data_bind(compact=Footer.compact)
+        return _roomy(FooterKey(key, display or key, description, ""))
 
     def _palette(self) -> Iterator[FooterKey]:
         if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
@@ -151,3 +152,11 @@ class KeyFooter(Footer):
 def _width(key: FooterKey) -> int:
     """Cells a key takes in the footer: " k " + "description " (Footer's padding)."""
     return len(key.key_display) + 2 + (len(key.description) + 1 if key.description else 0)
+
+
+def _roomy(key: FooterKey) -> FooterKey:
+    """The footer's usual (not compact) look, set before mounting. Footer
+    data-binds it instead, and each key's watcher then restyles it: ~70 ms
+    per footer rebuild, which happens on every focus change."""
+    key.set_reactive(FooterKey.compact, False)
+    return key
