@@ -906,7 +906,8 @@ def table(r: dict[str, Any]) -> str:
                 f"key → detail p50 {r['burst']['key_to_detail_p50_ms']:.0f} / "
                 f"p99 {r['burst']['key_to_detail_p99_ms']:.0f} ms over "
                 f"{r['burst']['presses']} presses in {r['burst']['burst_s']:.1f} s; "
-                f"{r['burst']['notifications']} notifications",
+                f"{r['burst']['notifications']} notification"
+                f"{'' if r['burst']['notifications'] == 1 else 's'}",
                 "p99 < 100 ms",
             )
         ],
