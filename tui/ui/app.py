@@ -44,6 +44,7 @@ from tui.ui.messages import (
     TaskChanged,
     TasksLoaded,
 )
+from tui.ui.outside import Kind, OutsideNotifier
 from tui.ui.palette import legible_variables
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.quit import QuitScreen
@@ -111,6 +112,7 @@ class MusicMintApp(App[int]):
         self.main = MainScreen()
         #: "Wait, then quit" was chosen: quit when the last download ends.
         self._quit_when_idle = False
+        self.outside = OutsideNotifier(self)
 
     @property
     def records(self) -> Mapping[str, TrackedTask]:
@@ -300,6 +302,10 @@ class MusicMintApp(App[int]):
             return self.tick_interval
         quiet = self.main.quiet_for(self.clock())
         return max(self.tick_interval, min(quiet, self.quiet_max))
+
+    def reach_out(self, title: str, message: str, kind: Kind) -> None:
+        """Say it outside the dashboard too, as ``[notifications]`` asks."""
+        self.outside.send(self.config, title, message, kind, demo=self.demo)
 
     def wake(self) -> None:
         """Something changed: beat within ``tick_interval`` (cheap when it will anyway)."""
