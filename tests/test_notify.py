@@ -1,5 +1,6 @@
 """Notifications outside the dashboard (issue #13): terminal escape sequences
-recorded from the driver, a desktop command run by a recorder script,."""
+recorded from the driver, a desktop command run by a recorder script, and the
+expiry warnings in fake time."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from tui.api.models import Clip, Task
 from tui.core.config import ConfigError, load_config
 from tui.services import notify
+from tui.services.expiry_watch import ExpiryWatch
+from tui.services.poller import Polled
+from tui.services.tracker import Tracker
 from tui.ui.outside import OutsideNotifier
 
 from .conftest import FakeClock
-from .harness import loaded, make_app, wait_for
+from .harness import loaded, make_app, notifications, screen_text, wait_for
 
 HOSTILE = "Evil\x1b]0;pwned\x07\x1b[31m\x9d8;;http://x\x9c\u202eend\nline"
 
@@ -199,3 +204,69 @@ async def test_a_finish_is_sent_to_the_terminal_and_the_command(
         assert args[:2] == ["--from-musicmint", "Task completed"]
         assert args[2].startswith("✔ Evil") and "(1 clip)" in args[2]
         assert not re.search("[\x00-\x1f\x7f-\x9f]", args[2])
+
+
+def _polled(tracker: Tracker, task_id: str, expire_ms: int, now: float) -> None:
+    clip = Clip("c1", None, None, "Glass Orchard", 60.0, None, None, expire_ms)
+    tracker.add([task_id], now)
+    tracker.polled(Polled(task_id, Task(task_id, "completed", None, (clip,)), now, 0.0))
+
+
+def test_expiry_watch_warns_at_warn_hours_then_at_one_hour_then_never() -> None:
+    tracker, watch, now = Tracker(), ExpiryWatch(), 1_000_000.0
+    _polled(tracker, "t", int((now + 5 * 3600) * 1000), now)
+    assert watch.due(tracker, now, warn_hours=2) == []
+    first = watch.due(tracker, now + 3.5 * 3600, warn_hours=2)
+    assert [(w.record.id, w.clip_title, w.last_hour) for w in first] == [
+        ("t", "Glass Orchard", False)
+    ]
+    assert watch.due(tracker, now + 3.9 * 3600, warn_hours=2) == []
+    last = watch.due(tracker, now + 4.2 * 3600, warn_hours=2)
+    assert [w.last_hour for w in last] == [True]
+    assert watch.due(tracker, now + 4.9 * 3600, warn_hours=2) == []
+    assert watch.due(tracker, now + 6 * 3600, warn_hours=2) == []  # expired
+
+
+def test_a_clip_first_seen_in_its_last_hour_is_warned_once_and_saving_stops_it() -> None:
+    tracker, watch, now = Tracker(), ExpiryWatch(), 1_000_000.0
+    _polled(tracker, "late", int((now + 1800) * 1000), now)
+    _polled(tracker, "saved", int((now + 3 * 3600) * 1000), now)
+    due = watch.due(tracker, now, warn_hours=24)
+    assert sorted((w.record.id, w.last_hour) for w in due) == [("late", True), ("saved", False)]
+    assert watch.due(tracker, now + 60, warn_hours=24) == []
+    tracker.download_saved("saved", "c1", "/music/saved.mp3")
+    assert watch.due(tracker, now + 2.5 * 3600, warn_hours=24) == []
+
+
+async def test_expiry_warning_in_the_app_once_at_warn_hours_and_again_at_one_hour(
+    sim_server, data_dir, clock: FakeClock
+) -> None:
+    # Done a week ago less three hours: its week-long clip expires in 3 h.
+    sim_server.sim.book.seed(
+        "old",
+        outcome="completed",
+        expiries=("week",),
+        queued_for=1,
+        processing_for=1,
+        age=7 * 86_400 - 3 * 3600 + 2,
+    )
+    app = make_app(sim_server, data_dir, clock, ids=["old"], warn_hours=2.0, notify_on_expiry=True)
+
+    def warnings() -> list[str]:
+        return [n for n in notifications(app) if "expires soon" in n]
+
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.records["old"].status == "completed")
+        expire_at = app.records["old"].task.results[0].expire_at / 1000
+        assert not warnings()
+        clock.now = expire_at - 1.5 * 3600
+        await wait_for(pilot, lambda: len(warnings()) == 1)
+        await wait_for(pilot, lambda: "1 clip expiring soon" in screen_text(app))
+        assert " in 1h 30m" in warnings()[0] and "(task old)" in warnings()[0]
+        clock.now = expire_at - 0.5 * 3600
+        await wait_for(pilot, lambda: len(warnings()) == 2)
+        assert " in 30m 00s" in warnings()[1]
+        clock.now = expire_at + 10
+        # The heartbeat that takes the flag off the status bar looked for warnings too.
+        await wait_for(pilot, lambda: "clip expiring soon" not in screen_text(app))
+        assert len(warnings()) == 2
