@@ -238,6 +238,13 @@ def test_a_clip_first_seen_in_its_last_hour_is_warned_once_and_saving_stops_it()
     assert watch.due(tracker, now + 2.5 * 3600, warn_hours=24) == []
 
 
+def test_a_reloaded_warn_hours_is_used_at_once() -> None:
+    tracker, watch, now = Tracker(), ExpiryWatch(), 1_000_000.0
+    _polled(tracker, "t", int((now + 5 * 3600) * 1000), now)
+    assert watch.due(tracker, now, warn_hours=2) == []
+    assert [w.record.id for w in watch.due(tracker, now + 1, warn_hours=6)] == ["t"]
+
+
 async def test_expiry_warning_in_the_app_once_at_warn_hours_and_again_at_one_hour(
     sim_server, data_dir, clock: FakeClock
 ) -> None:

@@ -47,13 +47,18 @@ class ExpiryWatch:
         self._warned: dict[tuple[str, str], int] = {}
         self._version = -1
         self._next_edge = -math.inf
+        self._hours = math.nan  # warn_hours of the last look (ctrl+r may change it)
 
     def due(self, tracker: Tracker, now: float, warn_hours: float) -> list[ExpiryWarning]:
         """Warnings to give now, soonest expiry first (usually none)."""
-        if tracker.expiries_version == self._version and now < self._next_edge:
+        if (
+            tracker.expiries_version == self._version
+            and now < self._next_edge
+            and warn_hours == self._hours
+        ):
             return []
         last = min(LAST_HOURS, warn_hours)
-        self._version = tracker.expiries_version
+        self._version, self._hours = tracker.expiries_version, warn_hours
         self._next_edge = now + min(
             tracker.expiring_changes_in(now, warn_hours), tracker.expiring_changes_in(now, last)
         )
