@@ -45,6 +45,11 @@ def make_app(
         "interval": interval,
         "timeout": 2.0,
         "bell": False,
+        # Nothing outside the test: no terminal notification, no desktop
+        # command, no expiry warnings (tests that want them say so).
+        "notify_terminal": "off",
+        "notify_desktop": "off",
+        "notify_on_expiry": False,
         **config_changes,
     }
     config = dataclasses.replace(load_config(env={}), **settings)  # type: ignore[arg-type]

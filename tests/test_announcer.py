@@ -15,8 +15,14 @@ class FakeWidget:
         self.now = 0.0
         self.timers: list[tuple[float, object]] = []
         self.notes: list[str] = []
-        self.app = SimpleNamespace(config=SimpleNamespace(bell=True), bell=self._bell)
+        self.app = SimpleNamespace(
+            config=SimpleNamespace(bell=True), bell=self._bell, reach_out=self._reach_out
+        )
         self.bells = 0
+        self.outside: list[tuple[str, str, str]] = []
+
+    def _reach_out(self, title: str, message: str, kind: str) -> None:
+        self.outside.append((title, message, kind))
 
     def _bell(self) -> None:
         self.bells += 1
@@ -54,7 +60,8 @@ def test_a_steady_stream_is_one_notification_per_longest_window() -> None:
         widget.run_until(n * 0.1)
         announcer.finished(record(n))
     widget.run_until(40 + QUIET + 0.1)
-    assert len(widget.notes) == 4 == widget.bells
+    assert len(widget.notes) == 4 == widget.bells == len(widget.outside)
+    assert widget.outside[0] == ("Tasks finished", widget.notes[0], "finish")
     assert all(note.startswith("✔ 100 completed") for note in widget.notes)
     assert LONGEST == 10.0
 

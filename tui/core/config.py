@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,29 @@ def _path(value: Any) -> Path:
     return Path(value).expanduser()
 
 
+#: How a notification reaches the terminal: see tui/services/notify.py.
+TERMINAL_METHODS = ("auto", "osc9", "osc777", "osc99", "off")
+
+
+def _terminal_method(value: Any) -> str:
+    if value not in TERMINAL_METHODS:
+        raise ValueError("one of " + ", ".join(f'"{m}"' for m in TERMINAL_METHODS))
+    return value
+
+
+def _desktop(value: Any) -> str:
+    """``"off"``, ``"auto"`` or a command line (split like a shell would, never run by one)."""
+    expected = '"off", "auto" or a command line such as "notify-send --app-name=MusicMint"'
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(expected)
+    try:
+        if not shlex.split(value):
+            raise ValueError(expected)
+    except ValueError:
+        raise ValueError(expected + " (with balanced quotes)") from None
+    return value.strip()
+
+
 @dataclass(frozen=True)
 class Key:
     check: Callable[[Any], Any]
@@ -124,6 +148,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "warn_hours": Key(_positive_float_hours, lambda: 24.0),
         "max_mb": Key(_megabytes, lambda: 200.0),
     },
+    "notifications": {
+        "terminal": Key(_terminal_method, lambda: "auto"),
+        "desktop": Key(_desktop, lambda: "off"),
+        "on_finish": Key(_bool, lambda: True),
+        "on_expiry": Key(_bool, lambda: True),
+    },
 }
 
 
@@ -143,6 +173,10 @@ class Config:
     warn_hours: float
     path: Path
     max_download_mb: float = 200.0
+    notify_terminal: str = "auto"
+    notify_desktop: str = "off"
+    notify_on_finish: bool = True
+    notify_on_expiry: bool = True
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 
@@ -168,6 +202,10 @@ class Config:
             "downloads.auto": self.auto_download,
             "downloads.warn_hours": self.warn_hours,
             "downloads.max_mb": self.max_download_mb,
+            "notifications.terminal": self.notify_terminal,
+            "notifications.desktop": self.notify_desktop,
+            "notifications.on_finish": self.notify_on_finish,
+            "notifications.on_expiry": self.notify_on_expiry,
         }
         return [
             f"{name} = {value}  ({self.sources.get(name, 'default')})"
@@ -187,6 +225,10 @@ _FIELD_FOR = {
     "downloads.auto": "auto_download",
     "downloads.warn_hours": "warn_hours",
     "downloads.max_mb": "max_download_mb",
+    "notifications.terminal": "notify_terminal",
+    "notifications.desktop": "notify_desktop",
+    "notifications.on_finish": "notify_on_finish",
+    "notifications.on_expiry": "notify_on_expiry",
 }
 
 

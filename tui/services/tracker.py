@@ -82,6 +82,9 @@ class Tracker:
         self._counts: Counter[str] = Counter()  # records per status
         self._expiries: list[_Expiry] = []  # sorted
         self._expiries_of: dict[str, list[_Expiry]] = {}  # task ID -> its entries
+        #: Goes up whenever the unsaved expiries change (not by the clock):
+        #: a watcher can skip looking while it and the window's edges stand.
+        self.expiries_version = 0
 
     def __len__(self) -> int:
         return len(self._records)
@@ -93,6 +96,8 @@ class Tracker:
     def _forget(self, record: TrackedTask) -> None:
         """Take ``record`` out of the counts (before it changes or goes)."""
         self._counts[record.status] -= 1
+        if record.id in self._expiries_of:
+            self.expiries_version += 1
         for entry in self._expiries_of.pop(record.id, ()):
             index = bisect.bisect_left(self._expiries, entry)
             if index < len(self._expiries) and self._expiries[index] == entry:
@@ -110,6 +115,7 @@ class Tracker:
             if clip.expire_at and key not in record.downloads
         ]
         if entries:
+            self.expiries_version += 1
             self._expiries_of[record.id] = entries
             for entry in entries:
                 bisect.insort(self._expiries, entry)
@@ -180,6 +186,7 @@ class Tracker:
             self._records.setdefault(record.id, record)
         self._counts.clear()
         self._expiries, self._expiries_of = [], {}
+        self.expiries_version += 1
         for record in self._records.values():
             self._note(record)
         self._next_seq = max((r.seq for r in loaded), default=-1) + 1
@@ -321,6 +328,11 @@ class Tracker:
     def expiring_unsaved(self, now: float, warn_hours: float) -> int:
         """Clips that expire within ``warn_hours`` and have not been downloaded."""
         return self._after(now + warn_hours * 3600) - self._after(now)
+
+    def expiring_within(self, now: float, hours: float) -> list[tuple[int, str, str]]:
+        """(expire_at in ms, task ID, clip key) of each unsaved clip that
+        expires within ``hours``, soonest first."""
+        return self._expiries[self._after(now) : self._after(now + hours * 3600)]
 
     def _after(self, when: float) -> int:
         """Index of the first unsaved clip expiring after ``when`` (wall seconds)."""

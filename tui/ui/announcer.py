@@ -85,6 +85,7 @@ class Announcer(Burst[TrackedTask]):
         app = self._widget.app
         if app.config.bell:  # type: ignore[attr-defined]
             app.bell()
+        app.reach_out(title, message, "finish")  # type: ignore[attr-defined]
 
 
 class SavedFiles(Burst[Path]):

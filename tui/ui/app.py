@@ -32,6 +32,7 @@ from tui.core.sanitize import scrub
 from tui.domain.tracked import TrackedTask
 from tui.services import ui_state
 from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Progress
+from tui.services.expiry_watch import LAST_HOURS, ExpiryWatch
 from tui.services.poller import MAX_BACKOFF, LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.services.store import LoadResult, StoreError, TaskStore
 from tui.services.tracker import Tracker
@@ -44,6 +45,7 @@ from tui.ui.messages import (
     TaskChanged,
     TasksLoaded,
 )
+from tui.ui.outside import Kind, OutsideNotifier
 from tui.ui.palette import legible_variables
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.quit import QuitScreen
@@ -111,6 +113,8 @@ class MusicMintApp(App[int]):
         self.main = MainScreen()
         #: "Wait, then quit" was chosen: quit when the last download ends.
         self._quit_when_idle = False
+        self.expiry_watch = ExpiryWatch()
+        self.outside = OutsideNotifier(self)
 
     @property
     def records(self) -> Mapping[str, TrackedTask]:
@@ -282,6 +286,7 @@ class MusicMintApp(App[int]):
 
     def _heartbeat(self) -> None:
         self.main.tick()
+        self._warn_expiring()
         if time.monotonic() - self._saved_at >= SAVE_EVERY:
             self._save_if_dirty()
         delay = self._next_beat()
@@ -298,8 +303,27 @@ class MusicMintApp(App[int]):
         )
         if busy:
             return self.tick_interval
-        quiet = self.main.quiet_for(self.clock())
+        now = self.clock()
+        quiet = self.main.quiet_for(now)
+        if self.config.notify_on_expiry:  # the last hour's warning is an edge too
+            last = min(LAST_HOURS, self.config.warn_hours)
+            quiet = min(quiet, self.tracker.expiring_changes_in(now, last))
         return max(self.tick_interval, min(quiet, self.quiet_max))
+
+    def _warn_expiring(self) -> None:
+        """Unsaved clips nearing their expiry: one warning for those due together."""
+        if not self.config.notify_on_expiry or not self.loaded:
+            return
+        now = self.clock()
+        warnings = self.expiry_watch.due(self.tracker, now, self.config.warn_hours)
+        if warnings:
+            title, message = wording.expiring(warnings, now)
+            self.notify(message, title=title, severity="warning", timeout=15, markup=False)
+            self.reach_out(title, message, "expiry")
+
+    def reach_out(self, title: str, message: str, kind: Kind) -> None:
+        """Say it outside the dashboard too, as ``[notifications]`` asks."""
+        self.outside.send(self.config, title, message, kind, demo=self.demo)
 
     def wake(self) -> None:
         """Something changed: beat within ``tick_interval`` (cheap when it will anyway)."""

@@ -11,6 +11,7 @@ from tui.core.config import ENV_API_KEY, Config
 from tui.core.formatting import span
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask
+from tui.services.expiry_watch import ExpiryWarning
 
 
 def plural(count: int, word: str) -> str:
@@ -137,6 +138,25 @@ def finished_group(records: list[TrackedTask]) -> tuple[str, str, bool]:
     named = sum(1 for r in failed + done if finished(r)[1][2:] in shown)
     more = f"; and {len(records) - named} more" if len(records) > named else ""
     return "Tasks finished", f"{counts}: {'; '.join(shown)}{more}", bool(failed)
+
+
+def expiring(warnings: list[ExpiryWarning], now: float) -> tuple[str, str]:
+    """(title, message) warning that unsaved clips expire soon: one
+    notification for those due together, naming the soonest few."""
+
+    def one(warning: ExpiryWarning) -> str:
+        title = warning.clip_title
+        name = clean(title, one_line=True) if title else f"clip {clean(warning.clip_key)}"
+        return f"{name} (task {warning.record.id}) in {span(warning.expire_at - now)}"
+
+    if len(warnings) == 1:
+        return "Clip expiring", f"⚠ Not downloaded, expires soon: {one(warnings[0])}"
+    named = "; ".join(one(w) for w in warnings[:3])
+    more = f"; and {len(warnings) - 3} more" if len(warnings) > 3 else ""
+    return (
+        "Clips expiring",
+        f"⚠ {len(warnings)} clips not downloaded expire soon: {named}{more}",
+    )
 
 
 def key_refused(config: Config, server_message: str) -> str:
