@@ -35,6 +35,11 @@ def run_app(
     try:
         lock.acquire()
     except FolderInUse as exc:
+        if ids := list(initial_ids):  # one dashboard, many terminals: hand them over
+            from tui.cli.add import give_to_dashboard
+
+            if (status := give_to_dashboard(ids, store.path.parent)) is not None:
+                return status
         print(f"musicmint-tui: {exc}", file=sys.stderr)
         return exit_codes.IN_USE
     except OSError as exc:  # no lock file can be made: the folder is not writable
