@@ -8,6 +8,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -274,3 +275,54 @@ def test_help_lists_add() -> None:
         [sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, timeout=60
     )
     assert "add         track task IDs" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_PEERCRED"), reason="SO_PEERCRED is Linux's")
+def test_the_peer_user_is_known_on_linux() -> None:
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with left, right:
+        assert ipc._peer_uid(left) == os.getuid()  # another user's would be refused
+
+
+async def test_another_users_connection_is_refused(tmp_path, monkeypatch) -> None:
+    server = DashboardServer(tmp_path, lambda text: AddResult(added=[text]))
+    await server.start()
+    monkeypatch.setattr(ipc, "_peer_uid", lambda sock: os.getuid() + 1)
+    try:
+        with pytest.raises(IpcError, match="refused: another user"):
+            await asyncio.to_thread(ipc.request_add, server.path, "x")
+    finally:
+        await server.close()
+
+
+def test_a_starting_dashboard_waits_out_a_brief_add(tmp_path) -> None:
+    import threading
+
+    from tui.cli.launch import take_lock
+    from tui.core.lock import FolderInUse
+
+    writer = DataLock(tmp_path)  # as `add` holds it while it writes
+    writer.acquire()
+    threading.Timer(0.2, writer.release).start()
+    dashboard = DataLock(tmp_path)
+    take_lock(dashboard, grace=10)
+    try:
+        with pytest.raises(FolderInUse):
+            take_lock(DataLock(tmp_path), grace=0)  # a second dashboard still may not
+    finally:
+        dashboard.release()
+
+
+async def test_a_second_dashboard_gives_up_at_once_when_one_answers(tmp_path) -> None:
+    from tui.cli.launch import take_lock
+    from tui.core.lock import FolderInUse
+
+    server = DashboardServer(tmp_path, lambda text: AddResult())
+    await server.start()
+    try:
+        started = time.monotonic()
+        with DataLock(tmp_path), pytest.raises(FolderInUse):
+            await asyncio.to_thread(take_lock, DataLock(tmp_path), 60)
+        assert time.monotonic() - started < 10  # it did not wait out the 60 s
+    finally:
+        await server.close()
