@@ -6,6 +6,7 @@ Shared by the plain command line and ``--demo``, so both start the same way.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -33,8 +34,13 @@ def run_app(
     store = store or TaskStore(locations.data_dir() / DB_NAME)
     lock = DataLock(store.path.parent)
     try:
-        lock.acquire()
+        take_lock(lock)
     except FolderInUse as exc:
+        if ids := list(initial_ids):  # one dashboard, many terminals: hand them over
+            from tui.cli.add import give_to_dashboard
+
+            if (status := give_to_dashboard(ids, store.path.parent)) is not None:
+                return status
         print(f"musicmint-tui: {exc}", file=sys.stderr)
         return exit_codes.IN_USE
     except OSError as exc:  # no lock file can be made: the folder is not writable
@@ -60,6 +66,33 @@ def run_app(
         logs.teardown()
         lock.release()
     return exit_status(app, result)
+
+
+#: How long a starting dashboard waits for a lock held by no dashboard
+#: (``musicmint-tui add`` writing the list holds it for milliseconds).
+LOCK_GRACE = 2.0
+
+
+def take_lock(lock: DataLock, grace: float = LOCK_GRACE) -> None:
+    """Take the data-folder lock; raises FolderInUse at once when a dashboard
+    answers on the folder's socket, else after ``grace`` seconds of trying."""
+    from tui.services.ipc import IpcError, NoDashboard, probe, socket_path
+
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            lock.acquire()
+            return
+        except FolderInUse:
+            try:
+                probe(socket_path(lock.path.parent), timeout=1.0)
+            except NoDashboard:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+            except IpcError:
+                pass
+            raise
 
 
 def exit_status(app: MusicMintApp, result: object) -> int:

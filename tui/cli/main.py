@@ -22,19 +22,20 @@ from tui.core import exit_codes
 from tui.core.config import Config, ConfigError, load_config, missing_key_message
 from tui.core.sanitize import clean, scrub
 
-SUBCOMMANDS = ("simulate", "wait", "config", "export")
+SUBCOMMANDS = ("simulate", "wait", "add", "config", "export")
 
 _EPILOG = """\
 subcommands:
   simulate    run the local MusicMint API simulator (for trying things out and tests)
   wait        poll task IDs until they finish; print results (scriptable)
+  add         track task IDs: in the running dashboard, else in the saved task list
   config      show the effective configuration and where each value came from
   export      write the tracked tasks and their clips to stdout (JSON or CSV)
 
 Run 'musicmint-tui COMMAND --help' for a subcommand's options.
 Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error,
-5 another dashboard already uses the data folder, 6 the dashboard quit with changes
-it could not save.
+5 another dashboard already uses the data folder (and does not take the IDs given),
+6 the dashboard quit with changes it could not save.
 """
 
 
@@ -217,6 +218,26 @@ def _wait_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="musicmint-tui add",
+        description=(
+            "Track task IDs (or task URLs, or pasted JSON, as in the Add dialog). A running "
+            "dashboard shows them at once; with none, they are saved to the task list and "
+            "polled when the dashboard starts."
+        ),
+        epilog="exit status: 0 added (or already tracked); 2 no valid ID; 5 a dashboard holds "
+        "the data folder but does not answer; 6 the task list could not be written.",
+    )
+    parser.add_argument(
+        "task_ids",
+        nargs="*",
+        metavar="TASK_ID",
+        help="IDs or URLs to track; '-' reads them from stdin, as does a pipe when none are given",
+    )
+    return parser
+
+
 def _export_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musicmint-tui export",
@@ -267,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_simulate(_simulate_parser().parse_args(args_list[1:]))
         if command == "wait":
             return _run_wait(_wait_parser().parse_args(args_list[1:]))
+        if command == "add":
+            return _run_add(_add_parser().parse_args(args_list[1:]))
         if command == "config":
             return _run_config(_config_parser().parse_args(args_list[1:]))
         if command == "export":
@@ -473,6 +496,31 @@ def _download_all(outcomes: list[Any], folder: str, seconds: float, config: Conf
             return exit_codes.TIMEOUT
 
     return asyncio.run(within_deadline())
+
+
+def _run_add(args: argparse.Namespace) -> int:
+    """``add``: IDs from the arguments and (``-`` or a pipe) stdin, as ``wait`` reads them."""
+    from tui.cli.add import run_add
+    from tui.cli.stdin_ids import StdinIdsError, read_stdin_raw, stdin_is_pipe
+    from tui.core import locations
+
+    given = list(args.task_ids)
+    if not given:
+        if not stdin_is_pipe(sys.stdin):
+            raise UsageError("no task IDs given: pass them as arguments, or '-' to read stdin")
+        given = ["-"]
+    pieces = []
+    for token in given:
+        if token != "-":
+            pieces.append(token)
+            continue
+        if sys.stdin is None:
+            raise UsageError("'-' reads task IDs from stdin, but stdin is closed")
+        try:
+            pieces.append(read_stdin_raw(sys.stdin))
+        except StdinIdsError as exc:
+            raise UsageError(str(exc)) from None
+    return run_add("\n".join(pieces), locations.data_dir())
 
 
 def _run_export(args: argparse.Namespace) -> int:

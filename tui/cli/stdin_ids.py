@@ -41,16 +41,22 @@ def read_stdin_ids(stream: TextIO, limit: int = MAX_STDIN_BYTES) -> ParsedIds:
     Bytes are counted, not characters, so the bound holds whatever the text
     is; a UTF-8 byte order mark (Windows editors write one) is not a token.
     """
+    return parse_task_ids(read_stdin_raw(stream, limit))
+
+
+def read_stdin_raw(stream: TextIO, limit: int = MAX_STDIN_BYTES) -> str:
+    """At most ``limit`` bytes of ``stream`` as text, unsplit (``add`` hands
+    the text on as it was pasted); raises StdinIdsError past the bound."""
     try:
         raw = _read_bytes(stream, limit + 1)
     except (OSError, ValueError) as exc:
         raise StdinIdsError(f"cannot read task IDs from stdin: {exc}") from None
     if len(raw) > limit:
         raise StdinIdsError(
-            f"stdin holds more than {limit:,} bytes; wait reads at most that many "
+            f"stdin holds more than {limit:,} bytes; at most that many are read "
             "(split the list over several runs)"
         )
-    return parse_task_ids(raw.decode("utf-8-sig", errors="replace"))
+    return raw.decode("utf-8-sig", errors="replace")
 
 
 def _read_bytes(stream: TextIO, size: int) -> bytes:

@@ -25,6 +25,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from tui.api import MusicMintClient
+from tui.api.ids import parse_task_ids
 from tui.core import logs
 from tui.core.config import ENV_API_KEY, Config, ConfigError, load_config
 from tui.core.logs import RecentErrors, log
@@ -33,6 +34,7 @@ from tui.domain.tracked import TrackedTask
 from tui.services import ui_state
 from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Progress
 from tui.services.expiry_watch import LAST_HOURS, ExpiryWatch
+from tui.services.ipc import AddResult, DashboardServer, IpcError
 from tui.services.poller import MAX_BACKOFF, LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.services.store import LoadResult, StoreError, TaskStore
 from tui.services.tracker import Tracker
@@ -115,6 +117,8 @@ class MusicMintApp(App[int]):
         self._quit_when_idle = False
         self.expiry_watch = ExpiryWatch()
         self.outside = OutsideNotifier(self)
+        #: The socket other terminals hand task IDs to (tui/services/ipc.py).
+        self.ipc: DashboardServer | None = None
 
     @property
     def records(self) -> Mapping[str, TrackedTask]:
@@ -189,6 +193,8 @@ class MusicMintApp(App[int]):
         gc.freeze()
         gc.set_threshold(2000, 10, 100)
         self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
+        if not self.demo:  # the demo's folder is its own: nobody to talk to
+            self.run_worker(self._listen(), name="ipc", exit_on_error=False)
         if self._import_status is not None:
             self.main.action_import(self._import_status)
             self._import_status = None
@@ -200,6 +206,36 @@ class MusicMintApp(App[int]):
         for record in added:
             self.poller.track(record.id)
         return added
+
+    async def _listen(self) -> None:
+        """Take task IDs from other terminals (``musicmint-tui add``) from now on."""
+        server = DashboardServer(self.store.path.parent, self._handed_over)
+        try:
+            await server.start()
+        except IpcError as exc:
+            log.warning("%s", exc)
+            self.notify(
+                f"Other terminals cannot add tasks here: {exc}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.ipc = server
+
+    def _handed_over(self, text: str) -> AddResult:
+        """IDs from another terminal, read like a paste into the Add dialog."""
+        parsed = parse_task_ids(text, set(self.records))
+        self.main.show_added(self.track(parsed.valid))
+        self.notify(
+            f"From another terminal: {wording.add_summary(parsed)}",
+            markup=False,
+            severity="warning" if parsed.invalid else "information",
+        )
+        return AddResult(
+            added=list(parsed.valid),
+            duplicates=list(parsed.duplicates),
+            invalid=list(parsed.invalid),
+        )
 
     def untrack(self, task_ids: Iterable[str]) -> list[TrackedTask]:
         """Stop tracking ``task_ids`` (one undo with :meth:`restore` brings them back)."""
@@ -416,6 +452,8 @@ class MusicMintApp(App[int]):
             self._quit_when_idle = False
 
     async def on_unmount(self) -> None:
+        if self.ipc is not None:
+            await self.ipc.close()
         self.poller.stop()
         await self.downloads.aclose()
         if self.tracker.dirty:
