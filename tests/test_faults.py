@@ -330,7 +330,8 @@ async def test_hostile_text_renders_literally_everywhere(sim_server, data_dir, c
         failed_note = next(n for n in notifications(app) if "evil2 failed" in n)
         assert "[bold]X[/bold]" in failed_note and "\x1b" not in failed_note
         await pilot.press("j")
-        assert "[@click=app.quit]Q[/]" in screen_text(app)  # the failed task's error
+        await wait_for(pilot, lambda: app.main.detail.record is app.records["evil2"])
+        await wait_for(pilot, lambda: "[@click=app.quit]Q[/]" in screen_text(app))  # its error
 
 
 async def test_permission_warning_for_exposed_key(sim_server, data_dir, clock) -> None:
