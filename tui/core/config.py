@@ -1,9 +1,10 @@
 """Settings from defaults < config file < environment < command-line flags.
 
-The user's config file is only ever *read* (tomli-w would drop their
-comments). Every problem becomes a :class:`ConfigError` whose text is one
-line naming the file, the key and what was expected, so the CLI can print it
-and exit 2 without a traceback.
+This module only *reads* the config file; tui/services/config_file.py writes
+it (setup screen, ``login``, ``logout``) without dropping comments unasked.
+Every problem becomes a :class:`ConfigError` whose text is one line naming
+the file, the key and what was expected, so the CLI can print it and exit 2
+without a traceback.
 """
 
 from __future__ import annotations
@@ -257,6 +258,11 @@ def read_config_file(path: Path, required: bool) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate_document(doc, path)
+
+
+def validate_document(doc: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Check a parsed file against :data:`SCHEMA`; the cleaned ``{section: {key: value}}``."""
     out: dict[str, dict[str, Any]] = {}
     for section, table in doc.items():
         if section not in SCHEMA:
@@ -283,6 +289,14 @@ def mask_secrets(text: str) -> str:
     """``text`` with every key-shaped run masked (``sk-mm-…abcd``): a key pasted
     into the wrong setting must not be printed back in full by an error."""
     return _KEY_SHAPED.sub(lambda m: mask_key(m.group()), text)
+
+
+def check_setting(section: str, key: str, value: Any, where: str) -> Any:
+    """``value`` for ``[section] key`` cleaned by its checker, or a :class:`ConfigError`."""
+    spec = SCHEMA.get(section, {}).get(key)
+    if spec is None:
+        raise ConfigError(f"{where}: unknown setting [{section}] {key}")
+    return _checked(spec, value, where)
 
 
 def _checked(spec: Key, value: Any, where: str) -> Any:
