@@ -316,12 +316,16 @@ def load_config(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     flag_names: Mapping[str, str] | None = None,
+    *,
+    missing_ok: bool = False,
 ) -> Config:
     """Resolve the effective config. ``overrides`` are flags as ``{"api.timeout": 3}``;
-    ``flag_names`` says how each was spelled on the command line, for error messages."""
+    ``flag_names`` says how each was spelled on the command line, for error messages.
+    ``missing_ok``: a named file that does not exist yet reads as empty (``login``
+    is about to create it)."""
     env = os.environ if env is None else env
     path, required = config_path(explicit_path, env)
-    file_values = read_config_file(path, required)
+    file_values = read_config_file(path, required and not missing_ok)
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -397,6 +401,6 @@ def is_loopback(host: str) -> bool:
 
 def missing_key_message(config: Config) -> str:
     return (
-        f'No API key configured. Set {ENV_API_KEY}, or put api_key = "sk-mm-..." under [api] '
-        f"in {config.path} (see config.example.toml). Try --demo to explore without one."
+        f"No API key configured. Run 'musicmint-tui login' to save one in {config.path}, "
+        f"or set {ENV_API_KEY}. Try --demo to explore without one."
     )

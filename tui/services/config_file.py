@@ -95,11 +95,14 @@ def save_settings(path: Path, changes: Changes, *, drop_comments: bool = False) 
     return SaveResult(path, how)
 
 
-def remove_settings(path: Path, names: Mapping[str, list[str]]) -> SaveResult:
+def remove_settings(
+    path: Path, names: Mapping[str, list[str]], *, drop_comments: bool = False
+) -> SaveResult:
     """Remove ``names[section]`` keys (``logout``); a missing file stays missing."""
     if _read(_real_target(path)) is None:
         return SaveResult(path, "unchanged")
-    return save_settings(path, {s: dict.fromkeys(keys) for s, keys in names.items()})
+    changes = {s: dict.fromkeys(keys) for s, keys in names.items()}
+    return save_settings(path, changes, drop_comments=drop_comments)
 
 
 def has_comments(text: str) -> bool:
