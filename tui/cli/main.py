@@ -536,6 +536,14 @@ def shown_proxy(url: str) -> str:
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''} (from the environment)"
 
 
+def _is_terminal() -> bool:
+    """Both ends are a terminal: the setup screen can be shown and answered."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError, OSError):  # closed or missing
+        return False
+
+
 def _run_dashboard(args: argparse.Namespace) -> int:
     _take_old_timeout(args)
     if problem := _check_ids(args.task_ids):
@@ -545,7 +553,8 @@ def _run_dashboard(args: argparse.Namespace) -> int:
 
         return run_demo(args.task_ids, interval=args.interval)
     config = _load(args)
-    if not config.api_key:
+    if not config.api_key and not _is_terminal():
+        # No one to show the setup screen to: say what to do instead.
         return _fail(missing_key_message(config))
     from tui.cli.launch import run_app
 
