@@ -148,3 +148,15 @@ def test_no_stray_temp_files(tmp_path: Path) -> None:
     save_settings(path, {"api": {"api_key": KEY}})
     save_settings(path, {"api": {"timeout": 4}})
     assert os.listdir(path.parent) == ["config.toml"]
+
+
+def test_saving_into_a_copy_of_the_example_changes_one_line(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    path = tmp_path / "config.toml"
+    path.write_text(example.read_text())
+    assert save_settings(path, {"api": {"api_key": KEY}}).how == "edited"
+    before, after = example.read_text().splitlines(), path.read_text().splitlines()
+    assert [line for line in after if line not in before] == [f'api_key = "{KEY}"']
+    assert [line for line in before if line not in after] == ['api_key = "sk-mm-your-key"']
+    assert len(after) == len(before)
+    assert load_config(path, env={}).api_key == KEY
