@@ -22,7 +22,7 @@ from tui.core import exit_codes
 from tui.core.config import Config, ConfigError, load_config, missing_key_message
 from tui.core.sanitize import clean, scrub
 
-SUBCOMMANDS = ("simulate", "wait", "add", "config", "export")
+SUBCOMMANDS = ("simulate", "wait", "add", "config", "export", "login", "logout")
 
 _EPILOG = """\
 subcommands:
@@ -31,6 +31,8 @@ subcommands:
   add         track task IDs: in the running dashboard, else in the saved task list
   config      show the effective configuration and where each value came from
   export      write the tracked tasks and their clips to stdout (JSON or CSV)
+  login       test an API key and save it in the config file
+  logout      remove the API key from the config file
 
 Run 'musicmint-tui COMMAND --help' for a subcommand's options.
 Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error,
@@ -261,14 +263,16 @@ def _config_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace) -> Config:
+def _load(args: argparse.Namespace, *, missing_ok: bool = False) -> Config:
     overrides: dict[str, Any] = {
         "api.base_url": getattr(args, "base_url", None),
         "api.timeout": getattr(args, "timeout", None),
         "polling.interval": getattr(args, "interval", None),
     }
     flags = {"api.timeout": getattr(args, "timeout_flag", "--http-timeout")}
-    return load_config(getattr(args, "config", None), overrides=overrides, flag_names=flags)
+    return load_config(
+        getattr(args, "config", None), overrides=overrides, flag_names=flags, missing_ok=missing_ok
+    )
 
 
 class UsageError(Exception):
@@ -294,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_config(_config_parser().parse_args(args_list[1:]))
         if command == "export":
             return _run_export(_export_parser().parse_args(args_list[1:]))
+        if command in ("login", "logout"):
+            return _run_login(command, args_list[1:])
         return _run_dashboard(_dashboard_parser().parse_args(args_list))
     except (ConfigError, UsageError) as exc:
         return _fail(str(exc))
@@ -542,6 +548,18 @@ def _run_export(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+def _run_login(command: str, argv: list[str]) -> int:
+    from tui.cli import login
+
+    if command == "login":
+        parser = login.login_parser(_Parser)
+        _add_config_flags(parser, old_timeout=False)
+        args = parser.parse_args(argv)
+        return login.run_login(args, _load(args, missing_ok=True))
+    args = login.logout_parser(_Parser).parse_args(argv)
+    return login.run_logout(args, _load(args, missing_ok=True))
+
+
 def _run_config(args: argparse.Namespace) -> int:
     from tui.api.client import environment_proxy
 
@@ -566,6 +584,14 @@ def shown_proxy(url: str) -> str:
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''} (from the environment)"
 
 
+def _is_terminal() -> bool:
+    """Both ends are a terminal: the setup screen can be shown and answered."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError, OSError):  # closed or missing
+        return False
+
+
 def _run_dashboard(args: argparse.Namespace) -> int:
     _take_old_timeout(args)
     if problem := _check_ids(args.task_ids):
@@ -575,7 +601,8 @@ def _run_dashboard(args: argparse.Namespace) -> int:
 
         return run_demo(args.task_ids, interval=args.interval)
     config = _load(args)
-    if not config.api_key:
+    if not config.api_key and not _is_terminal():
+        # No one to show the setup screen to: say what to do instead.
         return _fail(missing_key_message(config))
     from tui.cli.launch import run_app
 

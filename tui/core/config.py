@@ -1,9 +1,10 @@
 """Settings from defaults < config file < environment < command-line flags.
 
-The user's config file is only ever *read* (tomli-w would drop their
-comments). Every problem becomes a :class:`ConfigError` whose text is one
-line naming the file, the key and what was expected, so the CLI can print it
-and exit 2 without a traceback.
+This module only *reads* the config file; tui/services/config_file.py writes
+it (setup screen, ``login``, ``logout``) without dropping comments unasked.
+Every problem becomes a :class:`ConfigError` whose text is one line naming
+the file, the key and what was expected, so the CLI can print it and exit 2
+without a traceback.
 """
 
 from __future__ import annotations
@@ -257,6 +258,11 @@ def read_config_file(path: Path, required: bool) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate_document(doc, path)
+
+
+def validate_document(doc: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Check a parsed file against :data:`SCHEMA`; the cleaned ``{section: {key: value}}``."""
     out: dict[str, dict[str, Any]] = {}
     for section, table in doc.items():
         if section not in SCHEMA:
@@ -285,6 +291,14 @@ def mask_secrets(text: str) -> str:
     return _KEY_SHAPED.sub(lambda m: mask_key(m.group()), text)
 
 
+def check_setting(section: str, key: str, value: Any, where: str) -> Any:
+    """``value`` for ``[section] key`` cleaned by its checker, or a :class:`ConfigError`."""
+    spec = SCHEMA.get(section, {}).get(key)
+    if spec is None:
+        raise ConfigError(f"{where}: unknown setting [{section}] {key}")
+    return _checked(spec, value, where)
+
+
 def _checked(spec: Key, value: Any, where: str) -> Any:
     try:
         return spec.check(value)
@@ -302,12 +316,16 @@ def load_config(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     flag_names: Mapping[str, str] | None = None,
+    *,
+    missing_ok: bool = False,
 ) -> Config:
     """Resolve the effective config. ``overrides`` are flags as ``{"api.timeout": 3}``;
-    ``flag_names`` says how each was spelled on the command line, for error messages."""
+    ``flag_names`` says how each was spelled on the command line, for error messages.
+    ``missing_ok``: a named file that does not exist yet reads as empty (``login``
+    is about to create it)."""
     env = os.environ if env is None else env
     path, required = config_path(explicit_path, env)
-    file_values = read_config_file(path, required)
+    file_values = read_config_file(path, required and not missing_ok)
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -383,6 +401,6 @@ def is_loopback(host: str) -> bool:
 
 def missing_key_message(config: Config) -> str:
     return (
-        f'No API key configured. Set {ENV_API_KEY}, or put api_key = "sk-mm-..." under [api] '
-        f"in {config.path} (see config.example.toml). Try --demo to explore without one."
+        f"No API key configured. Run 'musicmint-tui login' to save one in {config.path}, "
+        f"or set {ENV_API_KEY}. Try --demo to explore without one."
     )

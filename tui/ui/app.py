@@ -119,6 +119,9 @@ class MusicMintApp(App[int]):
         self.outside = OutsideNotifier(self)
         #: The socket other terminals hand task IDs to (tui/services/ipc.py).
         self.ipc: DashboardServer | None = None
+        #: No key yet: the setup screen comes first, and polling waits for it.
+        self.needs_setup = not config.api_key and not demo
+        self._poller_started = False
 
     @property
     def records(self) -> Mapping[str, TrackedTask]:
@@ -156,6 +159,25 @@ class MusicMintApp(App[int]):
         # change (see _next_beat); wake() brings it back at once.
         self._beat = self.set_timer(self.tick_interval, self._heartbeat)
         self._beat_due = time.monotonic() + self.tick_interval
+        if self.needs_setup:
+            self.open_setup()
+
+    def open_setup(self) -> None:
+        """The key setup screen (first run, or from the command palette)."""
+        from tui.ui.screens.setup import SetupScreen
+
+        self.push_screen(
+            SetupScreen(self.config, self._reload, first_run=self.needs_setup), self._setup_done
+        )
+
+    def _setup_done(self, config: Config | None) -> None:
+        """A key was saved (``config`` read back with it) or setup was left."""
+        if config is None:
+            return
+        self.needs_setup = False
+        self._apply_config(config, said=f"Saved; polling with the key {config.masked_key}.")
+        if self.loaded:
+            self._start_poller()
 
     @work(thread=True, exit_on_error=False)
     def _load_store(self) -> None:
@@ -192,12 +214,18 @@ class MusicMintApp(App[int]):
         # 65 ms at random moments (measured in the benchmark's key-to-screen).
         gc.freeze()
         gc.set_threshold(2000, 10, 100)
-        self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
+        if not self.needs_setup:
+            self._start_poller()
         if not self.demo:  # the demo's folder is its own: nobody to talk to
             self.run_worker(self._listen(), name="ipc", exit_on_error=False)
         if self._import_status is not None:
             self.main.action_import(self._import_status)
             self._import_status = None
+
+    def _start_poller(self) -> None:
+        if not self._poller_started:
+            self._poller_started = True
+            self.run_worker(self.poller.run(), name="poller", exit_on_error=False)
 
     def track(self, task_ids: Iterable[str]) -> list[TrackedTask]:
         """Track new IDs (typed, pasted or imported) and poll them at once."""
@@ -477,6 +505,10 @@ class MusicMintApp(App[int]):
                 markup=False,
             )
             return
+        self._apply_config(config)
+
+    def _apply_config(self, config: Config, said: str | None = None) -> None:
+        """Run with ``config`` from now on: a new client, the poller retargeted."""
         logs.add_secret(config.api_key)
         key_was_refused = self.poller.auth_blocked
         same_key = config.api_key == self.config.api_key
@@ -488,7 +520,7 @@ class MusicMintApp(App[int]):
         self.poller.reconfigure(self.client, config.interval)
         self.run_worker(old.aclose(), exit_on_error=False)
         self.poller.resume()
-        said = wording.reloaded(
+        said = said or wording.reloaded(
             config.masked_key,
             self.poller.paused_for(),
             key_was_refused=key_was_refused,
@@ -499,6 +531,10 @@ class MusicMintApp(App[int]):
     # -- command palette -------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if not self.demo:
+            yield SystemCommand(
+                "Set API key", "Test and save a key in the config file", self.open_setup
+            )
         # Run on the dashboard whichever screen is on top: from a dialog, too,
         # "Remove task" removes the highlighted task.
         for key in keys.KEYMAP:
