@@ -246,6 +246,15 @@ class DashboardServer:
                 await asyncio.wait_for(writer.wait_closed(), READ_TIMEOUT)
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        # The request is read (bounded in size and time) before any refusal:
+        # a reply sent while the client still writes reached it as a broken
+        # pipe instead of the reason.
+        try:
+            line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
+        except (ValueError, asyncio.LimitOverrunError):
+            return _reply(ok=False, error=f"request larger than {MAX_REQUEST:,} bytes")
+        except TimeoutError:
+            return _reply(ok=False, error=f"no complete request within {READ_TIMEOUT:g} s")
         if self._serving > MAX_CONNECTIONS:
             return _reply(ok=False, error="busy: too many connections, try again")
         sock = writer.get_extra_info("socket")
@@ -253,12 +262,6 @@ class DashboardServer:
         if uid is not None and uid != os.getuid():
             log.warning("refused a connection on %s from user %d", self.path, uid)
             return _reply(ok=False, error="refused: another user")
-        try:
-            line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
-        except (ValueError, asyncio.LimitOverrunError):
-            return _reply(ok=False, error=f"request larger than {MAX_REQUEST:,} bytes")
-        except TimeoutError:
-            return _reply(ok=False, error=f"no complete request within {READ_TIMEOUT:g} s")
         if not line.endswith(b"\n"):
             return _reply(ok=False, error="the request must end with a newline")
         try:
@@ -312,7 +315,10 @@ def request_add(path: Path, text: str, timeout: float = 10.0) -> AddResult:
         raise IpcError(f"request larger than {MAX_REQUEST:,} bytes; send fewer IDs at once")
     sock = _connect(path, timeout)
     try:
-        sock.sendall(request)
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before it read us (another user): its reply may be waiting
         chunks, size = [], 0
         while size <= MAX_REPLY:
             chunk = sock.recv(65536)
