@@ -315,10 +315,9 @@ def request_add(path: Path, text: str, timeout: float = 10.0) -> AddResult:
         raise IpcError(f"request larger than {MAX_REQUEST:,} bytes; send fewer IDs at once")
     sock = _connect(path, timeout)
     try:
-        try:
+        # Refused before it read all of us: its reply may still be waiting.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # refused before it read us (another user): its reply may be waiting
         chunks, size = [], 0
         while size <= MAX_REPLY:
             chunk = sock.recv(65536)
