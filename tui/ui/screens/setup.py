@@ -88,7 +88,7 @@ class SetupScreen(Screen[Config | None]):
             yield Input(placeholder=f"{KEY_PREFIX}…", password=True, id="setup-key")
             yield Label("Base URL")
             yield Input(value=self.config.base_url, id="setup-url")
-            yield Static(Text(f"Saved to {self.config.path}"), id="setup-path")
+            yield Static(Text(f"Saves to {self.config.path}"), id="setup-path")
             yield Static(Text("\n".join(overrides(self.config))), id="setup-overrides")
             yield Static(Text(""), id="setup-outcome")
             with Horizontal(id="setup-buttons"):
