@@ -189,6 +189,10 @@ class Config:
     def max_download_bytes(self) -> int:
         return int(self.max_download_mb * 1024 * 1024)
 
+    def value(self, name: str) -> Any:
+        """The effective value of ``section.key`` (e.g. ``"polling.interval"``)."""
+        return getattr(self, _FIELD_FOR[name])
+
     @property
     def masked_key(self) -> str:
         return mask_key(self.api_key)
