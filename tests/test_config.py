@@ -75,6 +75,7 @@ def test_named_file_must_exist(tmp_path: Path) -> None:
         ('[api]\ntimeout = "fast"\n', ["[api] timeout", "expected a positive number", "'fast'"]),
         ("[polling]\ninterval = -1\n", ["[polling] interval", "positive"]),
         ("[polling]\nmax_concurrency = 2.5\n", ["[polling] max_concurrency", "whole number"]),
+        ("[polling]\nmax_concurrency = 100\n", ["[polling] max_concurrency", "from 1 to 64"]),
         ('[api]\nbase_url = "ftp://x"\n', ["[api] base_url", "http(s) URL"]),
         ("api = 3\n", ["expected a table [api]"]),
         (b"\xff\xfe[api]", ["not UTF-8"]),

@@ -142,6 +142,33 @@ def test_concurrency_is_bounded() -> None:
     run_virtual(main)
 
 
+def test_concurrency_changes_live() -> None:
+    """Settings saved while polling: raised, more go at once; lowered, the
+    requests in flight finish and fewer follow."""
+
+    async def main() -> None:
+        source = Scripted(latency=0.4)
+        poller = make_poller(source, [], interval=60.0, max_concurrency=2)
+        for i in range(30):
+            poller.track(f"c{i}")
+        runner = asyncio.create_task(poller.run())
+        await asyncio.sleep(0.2)  # two in flight
+        assert source.inflight == 2
+        poller.set_max_concurrency(5)
+        await asyncio.sleep(0.1)
+        assert source.inflight == 5  # three more went at once
+        poller.set_max_concurrency(1)
+        await asyncio.sleep(0.55)  # the five all ended; one slot left
+        assert source.inflight == 1
+        source.max_inflight = 0
+        await asyncio.sleep(2)
+        assert source.max_inflight == 1
+        poller.stop()
+        await runner
+
+    run_virtual(main)
+
+
 def test_slow_answers_give_their_slot_back_within_a_bound() -> None:
     """Stuck requests must not starve the rest, nor multiply without end."""
 

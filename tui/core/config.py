@@ -75,9 +75,13 @@ def _interval(value: Any) -> float:
     return seconds
 
 
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError("a whole number ≥ 1")
+#: The most requests in flight a config may ask for: more only gets a key rate limited.
+MAX_CONCURRENCY = 64
+
+
+def _concurrency(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
+        raise ValueError(f"a whole number from 1 to {MAX_CONCURRENCY}")
     return value
 
 
@@ -137,7 +141,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "polling": {
         "interval": Key(_interval, lambda: 5.0),
-        "max_concurrency": Key(_positive_int, lambda: 8),
+        "max_concurrency": Key(_concurrency, lambda: 8),
     },
     "ui": {
         "theme": Key(_str, lambda: "textual-dark"),
@@ -184,6 +188,10 @@ class Config:
     @property
     def max_download_bytes(self) -> int:
         return int(self.max_download_mb * 1024 * 1024)
+
+    def value(self, name: str) -> Any:
+        """The effective value of ``section.key`` (e.g. ``"polling.interval"``)."""
+        return getattr(self, _FIELD_FOR[name])
 
     @property
     def masked_key(self) -> str:

@@ -151,6 +151,9 @@ class Poller:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._sem = asyncio.Semaphore(max_concurrency)
+        #: Slots still to take back after max_concurrency was lowered: the
+        #: next releases pay this off instead of freeing a slot.
+        self._slot_debt = 0
         self._stragglers = 0  # slow requests that gave their slot back
         #: While offline, one request at a time probes the link, at this time.
         self._probe_at = 0.0
@@ -227,6 +230,29 @@ class Poller:
         self.client = client
         self.interval = interval
 
+    def set_max_concurrency(self, limit: int) -> None:
+        """At most ``limit`` requests in flight from now on (settings changed).
+        Raising it frees slots at once; lowering it takes slots back as the
+        requests in flight end, none of which is cut short."""
+        if limit < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        change, self.max_concurrency = limit - self.max_concurrency, limit
+        if change < 0:
+            self._slot_debt -= change
+            return
+        paid = min(change, self._slot_debt)
+        self._slot_debt -= paid
+        for _ in range(change - paid):
+            self._sem.release()
+        self._wake.set()
+
+    def _release(self) -> None:
+        """Give a slot back (or keep it, when the limit was lowered)."""
+        if self._slot_debt:
+            self._slot_debt -= 1
+        else:
+            self._sem.release()
+
     def paused_for(self) -> float:
         """Seconds left of a Retry-After pause (0 when not paused)."""
         return max(0.0, self._paused_until - self.clock())
@@ -291,7 +317,7 @@ class Poller:
             return
         await self._sem.acquire()
         if self._paused_until > self.clock() or self.auth_blocked:
-            self._sem.release()
+            self._release()
             return
         if not probing:
             heapq.heappop(self._heap)
@@ -324,7 +350,7 @@ class Poller:
             if holds_slot and self._stragglers < STRAGGLERS * self.max_concurrency:
                 holds_slot = False
                 self._stragglers += 1
-                self._sem.release()
+                self._release()
 
         slow = asyncio.get_running_loop().call_later(SLOW_AFTER, give_back)
         try:
@@ -340,7 +366,7 @@ class Poller:
             slow.cancel()
             self._inflight.discard(task_id)
             if holds_slot:
-                self._sem.release()
+                self._release()
             else:
                 self._stragglers -= 1
             self._wake.set()  # a probe's end may let the schedule go on

@@ -179,6 +179,24 @@ class MusicMintApp(App[int]):
         if self.loaded:
             self._start_poller()
 
+    def action_open_settings(self) -> None:
+        """Every setting of the config file (``,``; tui/ui/screens/settings.py)."""
+        from tui.ui.screens.settings import SettingsScreen
+
+        screen = SettingsScreen(
+            self.config, self._reload, list(self.available_themes), demo=self.demo
+        )
+        self.push_screen(screen, self._settings_done)
+
+    def _settings_done(self, config: Config | None) -> None:
+        """Settings were saved (``config`` read back with them), or left unsaved."""
+        if config is None:
+            return
+        theme_changed = config.theme != self.config.theme
+        self._apply_config(config, said=f"Settings saved to {config.path}; applied.")
+        if theme_changed and config.theme in self.available_themes:
+            self.theme = config.theme
+
     @work(thread=True, exit_on_error=False)
     def _load_store(self) -> None:
         """Parse the task file off the UI thread: the first frame should not wait."""
@@ -518,6 +536,7 @@ class MusicMintApp(App[int]):
         self.tracker.auto_download = config.auto_download
         self.client = MusicMintClient.from_config(config)
         self.poller.reconfigure(self.client, config.interval)
+        self.poller.set_max_concurrency(config.max_concurrency)
         self.run_worker(old.aclose(), exit_on_error=False)
         self.poller.resume()
         said = said or wording.reloaded(

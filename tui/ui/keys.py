@@ -76,6 +76,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("O", "open_folder", "Open the downloads folder", "Clip", label="shift+o"),
     Key("I", "import", "Import recent tasks from the account", "Tasks", label="shift+i"),
     Key("l", "show_log", "Errors and failed tasks", "App"),
+    Key("comma", "app.open_settings", "Settings", "App", label=","),
     Key("ctrl+r", "app.reload_config", "Reload config", "App"),
     Key("question_mark", "help", "Help", "App", ALWAYS, "?"),
     Key("q", "app.quit", "Quit", "App", ALWAYS),
