@@ -146,9 +146,13 @@ async def test_bad_values_are_refused_with_the_loaders_message_and_nothing_is_wr
         concurrency = "[polling] max_concurrency: expected a whole number from 1 to 64, got 100"
         await wait_for(pilot, lambda: concurrency in screen_text(app))
         text = screen_text(app)
-        assert interval in text and "Not saved: 2 setting(s) to fix" in text
+        assert interval in text and "Not saved: 2 settings to fix" in text
         assert isinstance(app.screen, SettingsScreen)
         assert app.poller.interval == 5.0 and app.poller.max_concurrency == 8
+
+        # Under a second: the loader would take it, a saved setting may not.
+        field(screen, "set-polling-interval").value = "0.5"
+        await wait_for(pilot, lambda: "expected at least 1 second, got 0.5" in screen_text(app))
 
         # Fixed, the message goes; a downloads "folder" that is a file is refused.
         field(screen, "set-polling-interval").value = "1"
@@ -160,7 +164,7 @@ async def test_bad_values_are_refused_with_the_loaders_message_and_nothing_is_wr
         await pilot.press("ctrl+s")
         said = f"[downloads] directory: {not_a_folder} is not a folder"
         await wait_for(pilot, lambda: shows(app, said))
-        assert "Not saved: 1 setting(s) to fix" in screen_text(app)
+        assert "Not saved: 1 setting to fix" in screen_text(app)
 
     assert config_file().read_bytes() == before
     # The very messages the loader gives for the same values in the file:

@@ -34,6 +34,7 @@ from textual.widgets import Button, Input, Select, Static
 
 from tui.core.config import SCHEMA, TERMINAL_METHODS, Config, ConfigError, check_setting
 from tui.services.config_file import CommentsWouldBeLost, ConfigFileError, save_settings
+from tui.ui.wording import plural
 
 #: How each setting is edited: "text", "number", "path", "bool" (on / off), "theme",
 #: "terminal" (one of TERMINAL_METHODS) or "secret" (shown, never edited here).
@@ -72,6 +73,9 @@ LABELS = {
     "notifications.on_finish": "Notify when finished",
     "notifications.on_expiry": "Notify before expiry",
 }
+
+#: The shortest poll interval this screen saves (see ``check``).
+MIN_SAVED_INTERVAL = 1.0
 
 
 def locked_by(source: str) -> str | None:
@@ -268,6 +272,11 @@ class SettingsScreen(ModalScreen[Config | None]):
             cleaned = check_setting(section, key, value, f"[{section}] {key}")
         except ConfigError as exc:
             return None, str(exc)
+        if name == "polling.interval" and cleaned < MIN_SAVED_INTERVAL:
+            # The loader takes down to 0.05 s (tests and `wait` use it); a
+            # setting kept for every day is held to the 1 s: faster
+            # only gets the key rate limited.
+            return None, f"[polling] interval: expected at least 1 second, got {value}"
         if name == "downloads.directory":
             if cleaned != self.config.download_dir and (problem := folder_problem(cleaned)):
                 return None, f"[downloads] directory: {problem}"
@@ -320,7 +329,7 @@ class SettingsScreen(ModalScreen[Config | None]):
             self.show_error(name, checked.errors.get(name))
         if checked.errors:
             count = len(checked.errors)
-            self.show(f"Not saved: {count} setting(s) to fix (see above).", "red")
+            self.show(f"Not saved: {plural(count, 'setting')} to fix (see above).", "red")
             first = next(iter(checked.errors))
             self.query_one("#" + field_id(first)).focus()
             return
