@@ -337,7 +337,7 @@ async def test_the_header_says_when_the_key_would_travel_unencrypted(
         await wait_for(pilot, lambda: "⚠ http" in screen_text(app).splitlines()[0])
     safe = make_app(sim_server, data_dir, clock)  # http:// to this machine: fine
     async with safe.run_test(size=(160, 40)) as pilot:
-        await wait_for(pilot, lambda: "not polled yet" in screen_text(safe).splitlines()[0])
+        await wait_for(pilot, lambda: "nothing to poll" in screen_text(safe).splitlines()[0])
         assert "⚠ http" not in screen_text(safe)
 
 

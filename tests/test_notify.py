@@ -277,3 +277,34 @@ async def test_expiry_warning_in_the_app_once_at_warn_hours_and_again_at_one_hou
         # The heartbeat that takes the flag off the status bar looked for warnings too.
         await wait_for(pilot, lambda: "clip expiring soon" not in screen_text(app))
         assert len(warnings()) == 2
+
+
+async def test_a_restart_does_not_warn_about_the_same_clip_again(
+    sim_server, data_dir, clock: FakeClock
+) -> None:
+    """Review finding: what was warned lived for one session, so every start
+    warned about every unsaved clip within warn_hours again."""
+    sim_server.sim.book.seed(
+        "soon",
+        outcome="completed",
+        expiries=("week",),
+        queued_for=1,
+        processing_for=1,
+        age=7 * 86_400 - 3 * 3600 + 2,
+    )
+
+    def warnings(app) -> list[str]:
+        return [n for n in notifications(app) if "expires soon" in n]
+
+    first = make_app(
+        sim_server, data_dir, clock, ids=["soon"], warn_hours=4.0, notify_on_expiry=True
+    )
+    async with first.run_test() as pilot:
+        await wait_for(pilot, lambda: len(warnings(first)) == 1)
+        state = data_dir / "ui.json"
+        await wait_for(pilot, lambda: state.exists() and '"soon"' in state.read_text())
+    again = make_app(sim_server, data_dir, clock, warn_hours=4.0, notify_on_expiry=True)
+    async with again.run_test() as pilot:
+        await wait_for(pilot, lambda: again.loaded and again.records["soon"].task is not None)
+        await wait_for(pilot, lambda: "⚠ 1 clip expiring" in screen_text(again))
+        assert warnings(again) == []  # the heartbeat looked, and remembered it was said

@@ -9,7 +9,9 @@ out of the tracker's unsaved expiries and so out of the warnings.
 Cheap on every heartbeat: it looks again only when the tracker's unsaved
 expiries changed (``expiries_version``) or the clock crossed the next edge
 (a clip coming within either window, or expiring); otherwise it answers at
-once with nothing. What was warned is remembered for this session only.
+once with nothing. What was warned is kept by the app between runs
+(``warned``, saved in the data folder's ``ui.json``), so a restart does not
+warn about the same clips again.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ class ExpiryWarning:
 
 
 class ExpiryWatch:
-    def __init__(self) -> None:
+    def __init__(self, warned: dict[tuple[str, str], int] | None = None) -> None:
         #: (task ID, clip key) -> 1 warned at warn_hours, 2 warned in the last hour.
-        self._warned: dict[tuple[str, str], int] = {}
+        self._warned: dict[tuple[str, str], int] = dict(warned or {})
+        #: What was warned changed since the owner last saved it.
+        self.changed = False
         self._version = -1
         self._next_edge = -math.inf
         self._hours = math.nan  # warn_hours of the last look (ctrl+r may change it)
@@ -72,9 +76,15 @@ class ExpiryWatch:
             if self._warned.get(ident, 0) >= stage:
                 continue
             self._warned[ident] = stage
+            self.changed = True
             record = tracker.get(task_id)
             if record is not None:
                 warnings.append(ExpiryWarning(record, clip_key, expire_at, stage == 2))
         for ident in self._warned.keys() - inside:  # saved, expired or untracked
             del self._warned[ident]
+            self.changed = True
         return warnings
+
+    @property
+    def warned(self) -> dict[tuple[str, str], int]:
+        return dict(self._warned)

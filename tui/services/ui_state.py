@@ -14,7 +14,7 @@ who edits the config later meant it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tui.core.atomic import atomic_write
@@ -22,7 +22,9 @@ from tui.core.logs import log
 
 FILE_NAME = "ui.json"
 #: More than this is not a file we wrote.
-MAX_BYTES = 64 * 1024
+MAX_BYTES = 4 * 1024 * 1024
+#: Expiry warnings remembered at most (the oldest beyond it are forgotten).
+MAX_WARNED = 20_000
 
 
 @dataclass
@@ -33,6 +35,8 @@ class UiState:
     sort: str = "added"
     reverse: bool = False
     view: str = "all"
+    #: Expiry warnings given: [task ID, clip key, stage] (see expiry_watch.py).
+    warned: list[list[object]] = field(default_factory=list)
 
     def theme_for(self, config_theme: str) -> str | None:
         """The remembered theme, unless the config changed since it was chosen."""
@@ -64,6 +68,22 @@ def load(path: Path) -> UiState:
             setattr(state, name, value)
     if isinstance(data.get("reverse"), bool):
         state.reverse = data["reverse"]
+    warned = data.get("warned")
+    if isinstance(warned, list):
+        state.warned = [
+            [task_id, clip_key, stage]
+            for task_id, clip_key, stage in (
+                entry
+                for entry in warned[:MAX_WARNED]
+                if isinstance(entry, list) and len(entry) == 3
+            )
+            if isinstance(task_id, str)
+            and isinstance(clip_key, str)
+            and len(task_id) <= 200
+            and len(clip_key) <= 200
+            and stage in (1, 2)
+            and not isinstance(stage, bool)
+        ]
     return state
 
 

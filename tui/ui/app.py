@@ -115,7 +115,9 @@ class MusicMintApp(App[int]):
         self.main = MainScreen()
         #: "Wait, then quit" was chosen: quit when the last download ends.
         self._quit_when_idle = False
-        self.expiry_watch = ExpiryWatch()
+        self.expiry_watch = ExpiryWatch(
+            {(str(t), str(c)): int(n) for t, c, n in self.ui_state.warned}  # type: ignore[call-overload]
+        )
         self.outside = OutsideNotifier(self)
         #: The socket other terminals hand task IDs to (tui/services/ipc.py).
         self.ipc: DashboardServer | None = None
@@ -397,7 +399,11 @@ class MusicMintApp(App[int]):
         if not self.config.notify_on_expiry or not self.loaded:
             return
         now = self.clock()
-        warnings = self.expiry_watch.due(self.tracker, now, self.config.warn_hours)
+        watch = self.expiry_watch
+        warnings = watch.due(self.tracker, now, self.config.warn_hours)
+        if watch.changed:  # kept for the next run: a restart warns no clip twice
+            watch.changed = False
+            self.remember(warned=[[t, c, n] for (t, c), n in watch.warned.items()])
         if warnings:
             title, message = wording.expiring(warnings, now)
             self.notify(message, title=title, severity="warning", timeout=15, markup=False)

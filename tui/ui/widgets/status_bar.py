@@ -63,13 +63,16 @@ def _clock(epoch: float | None) -> str:
 
 
 def link_text(
-    link: LinkState, now: float, level: int = 0, *, palette: Styles, never: bool = False
+    link: LinkState, now: float, level: int = 0, *, palette: Styles, never: bool | None = False
 ) -> Text:
     """The link's health; ``level`` 1 and 2 are shorter forms of the same news.
-    ``never``: no answer yet this session ("ok" would claim one)."""
+    ``never``: no answer yet this session ("ok" would claim one); ``None``: no
+    answer and nothing to ask (every task finished)."""
     wait = f" in {max(0, round(link.resume_at - now))}s" if link.resume_at else ""
     if link.state == "ok" and never:
         return styled("○ not polled yet", "muted", palette)
+    if link.state == "ok" and never is None:
+        return styled("○ nothing to poll", "muted", palette)
     if link.state == "ok":
         return styled("● ok", "link.ok", palette)
     if link.state == "retrying":
@@ -194,7 +197,9 @@ def _assemble(
     if levels["host"] < 2:
         shown = host if levels["host"] == 0 else elide_middle(host, SHORT_HOST)
         parts += [Text(shown, style="bold"), "  "]
-    link_part = link_text(link, now, levels["link"], palette=palette, never=last_poll is None)
+    waiting = any(n for status, n in counted if status in ("pending", "queuing", "processing"))
+    never = (True if waiting else None) if last_poll is None else False
+    link_part = link_text(link, now, levels["link"], palette=palette, never=never)
     parts += [link_part, "  │ "]
     gap = "  " if levels["gaps"] == 0 else " "
     for index, (status, count) in enumerate(counted):
