@@ -552,6 +552,8 @@ class MusicMintApp(App[int]):
             same_key=same_key,
         )
         self.notify(said, markup=False)
+        self.wake()
+        self.main.refresh_status()  # the header names the server: a new one at once
 
     # -- command palette -------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
