@@ -29,8 +29,8 @@ async def test_good_key(sim_server: SimulatorServer) -> None:
 @pytest.mark.parametrize(
     ("code", "kind", "said"),
     [
-        (1003, "disabled", "This key is disabled (code 1003)"),
-        (1004, "deleted", "This key has been deleted (code 1004)"),
+        (1003, "disabled", "This key is disabled: API key is disabled (code 1003"),
+        (1004, "deleted", "This key has been deleted: API key has been deleted (code 1004"),
     ],
 )
 async def test_disabled_and_deleted_keys(
@@ -79,3 +79,12 @@ async def test_messages_are_one_line(sim_server: SimulatorServer) -> None:
         await check_key(sim_server.url, WRONG, timeout=2),
     ):
         assert "\n" not in result.message
+
+
+async def test_a_url_with_no_api_says_so(sim_server: SimulatorServer) -> None:
+    """A 404 from the task list means the base URL is wrong, not that a task
+    was not found (review finding: "Unexpected answer: task not found")."""
+    outcome = await check_key(f"{sim_server.url}/wrongprefix", KEY)
+    assert not outcome.ok and outcome.kind == "other"
+    assert outcome.message.startswith(f"No MusicMint API at {sim_server.url}/wrongprefix")
+    assert outcome.message.endswith("check the base URL.")

@@ -57,7 +57,10 @@ def test_login_tests_saves_0600_and_config_reports_it(
 
 @pytest.mark.parametrize(
     ("code", "said"),
-    [(1003, "This key is disabled (code 1003)"), (1004, "This key has been deleted (code 1004)")],
+    [
+        (1003, "This key is disabled: API key is disabled (code 1003"),
+        (1004, "This key has been deleted: API key has been deleted (code 1004"),
+    ],
 )
 def test_login_refuses_to_save_a_disabled_or_deleted_key(
     sim_server: SimulatorServer,

@@ -99,7 +99,7 @@ async def test_interval_and_theme_change_live_are_saved_and_kept_after_restart(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
         text = screen_text(app)
-        assert shows(app, f"Saved to {config_file()}; applied at once.")
+        assert shows(app, f"Saves to {config_file()}; applied at once.")
         assert "sk-mm-…0001" in text and KEY not in text  # the key, masked, not editable
         assert app.poller.interval == 5.0 and app.theme == "textual-dark"
 

@@ -104,8 +104,8 @@ async def test_first_run_shows_setup_then_saves_and_polls_without_restart(
 @pytest.mark.parametrize(
     ("code", "said"),
     [
-        (1003, "This key is disabled (code 1003): API key is disabled"),
-        (1004, "This key has been deleted (code 1004): API key has been deleted"),
+        (1003, "This key is disabled: API key is disabled (code 1003"),
+        (1004, "This key has been deleted: API key has been deleted (code 1004"),
     ],
 )
 async def test_test_shows_a_disabled_or_deleted_key(

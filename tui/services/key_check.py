@@ -55,16 +55,23 @@ async def check_key(base_url: str, key: str, timeout: float = DEFAULT_TIMEOUT) -
             return KeyCheck(False, "tls", f"TLS failed with {base_url}: {text}")
         return KeyCheck(False, "unreachable", f"Cannot reach {base_url}: {text}")
     except MusicMintError as exc:
-        return KeyCheck(False, "other", f"Unexpected answer: {scrub(exc.describe(), key)}")
+        said = scrub(exc.describe(), key)
+        if getattr(exc, "http_status", None) == 404:
+            # A task list is always there: a 404 means another server, or a path too many.
+            return KeyCheck(
+                False, "other", f"No MusicMint API at {base_url} ({said}); check the base URL."
+            )
+        return KeyCheck(False, "other", f"Unexpected answer: {said}")
     return KeyCheck(True, "ok", f"Key {mask_key(key)} works with {base_url}.")
 
 
 def _auth_outcome(exc: AuthError, key: str) -> KeyCheck:
     said = scrub(exc.describe(), key)
+    # The server's own words carry the code (and the request ID to quote): not said twice.
     if exc.code == 1003:
-        return KeyCheck(False, "disabled", f"This key is disabled (code 1003): {said}")
+        return KeyCheck(False, "disabled", f"This key is disabled: {said}")
     if exc.code == 1004:
-        return KeyCheck(False, "deleted", f"This key has been deleted (code 1004): {said}")
+        return KeyCheck(False, "deleted", f"This key has been deleted: {said}")
     return KeyCheck(False, "refused", f"The server refused this key: {said}")
 
 

@@ -185,9 +185,13 @@ class MusicMintApp(App[int]):
         """Every setting of the config file (``,``; tui/ui/screens/settings.py)."""
         from tui.ui.screens.settings import SettingsScreen
 
-        screen = SettingsScreen(
-            self.config, self._reload, list(self.available_themes), demo=self.demo
-        )
+        # The file as it is now: it may have been edited by hand since the start.
+        try:
+            config = self.config if self.demo else self._reload()
+        except ConfigError as exc:
+            self.notify(str(exc), title="Settings", severity="error", markup=False)
+            return
+        screen = SettingsScreen(config, self._reload, list(self.available_themes), demo=self.demo)
         self.push_screen(screen, self._settings_done)
 
     def _settings_done(self, config: Config | None) -> None:

@@ -193,7 +193,7 @@ class SettingsScreen(ModalScreen[Config | None]):
             where = (
                 "The demo does not save settings."
                 if self.demo
-                else f"Saved to {self.config.path}; applied at once."
+                else f"Saves to {self.config.path}; applied at once."
             )
             yield Static(Text(where), id="settings-path")
             with VerticalScroll(id="settings-form"):
