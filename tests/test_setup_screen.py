@@ -160,7 +160,7 @@ async def test_a_rewrite_that_drops_comments_is_said_before_saving(
     async with app.run_test(size=SIZE) as pilot:
         await fill(app, KEY, sim_server.url)
         await pilot.press("ctrl+s")
-        assert "Your config has comments that saving would remove." in screen_text(app)
+        assert "Your config has comments that saving would remove (it" in screen_text(app)
         assert config_file().read_text() == original
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, SetupScreen))

@@ -33,7 +33,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static
 
 from tui.core.config import SCHEMA, TERMINAL_METHODS, Config, ConfigError, check_setting
-from tui.services.config_file import CommentsWouldBeLost, ConfigFileError, save_settings
+from tui.ui.config_saving import save_and_reload
 from tui.ui.wording import plural
 
 #: How each setting is edited: "text", "number", "path", "bool" (on / off), "theme",
@@ -345,23 +345,8 @@ class SettingsScreen(ModalScreen[Config | None]):
         except OSError as exc:
             self.show(f"Not saved: cannot create {checked.created}: {exc.strerror or exc}", "red")
             return
-        try:
-            save_settings(self.config.path, checked.changes, drop_comments=self._drop_ok)
-        except CommentsWouldBeLost:
-            self._drop_ok = True
-            self.show(
-                "Your config has comments that saving would remove (it would be rewritten). "
-                "Save again to save anyway, or edit the file by hand.",
-                "yellow",
-            )
-            return
-        except ConfigFileError as exc:
-            self.show(str(exc), "red")
-            return
-        try:
-            config = self._reload()
-        except ConfigError as exc:
-            self.show(f"Saved, but the config does not load: {exc}", "red")
+        config = save_and_reload(self, self.config.path, checked.changes, self._reload)
+        if config is None:
             return
         self.dismiss(config)
 

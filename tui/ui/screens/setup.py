@@ -22,8 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from tui.core.config import ENV_API_KEY, ENV_BASE_URL, Config, ConfigError, check_setting
-from tui.services.config_file import CommentsWouldBeLost, ConfigFileError, save_settings
 from tui.services.key_check import KEY_PREFIX, KeyCheck, check_key, key_problem
+from tui.ui.config_saving import save_and_reload
 
 
 def overrides(config: Config) -> list[str]:
@@ -147,23 +147,8 @@ class SetupScreen(Screen[Config | None]):
         changes: dict[str, object] = {"api_key": key}
         if url != self.config.base_url:
             changes["base_url"] = url
-        try:
-            save_settings(self.config.path, {"api": changes}, drop_comments=self._drop_ok)
-        except CommentsWouldBeLost:
-            self._drop_ok = True
-            self.show(
-                "Your config has comments that saving would remove. "
-                "Save again to save anyway, or edit the file by hand.",
-                "yellow",
-            )
-            return
-        except ConfigFileError as exc:
-            self.show(str(exc), "red")
-            return
-        try:
-            config = self._reload()
-        except ConfigError as exc:
-            self.show(f"Saved, but the config does not load: {exc}", "red")
+        config = save_and_reload(self, self.config.path, {"api": changes}, self._reload)
+        if config is None:
             return
         self.dismiss(config)
 
