@@ -158,3 +158,14 @@ def test_logout_leaves_a_broken_file_alone(capsys) -> None:
     assert main(["logout"]) == 2
     assert "not valid TOML" in capsys.readouterr().err
     assert config_file().read_text() == "[api\n"
+
+
+def test_logout_works_while_another_setting_is_wrong(capsys) -> None:
+    """Removing a key is a safety step: an unrelated bad value (which would
+    stop the dashboard) must not keep the key in the file (review finding)."""
+    config_file().parent.mkdir(parents=True, exist_ok=True)
+    config_file().write_text('[api]\napi_key = "sk-mm-old-key-1"\n[polling]\ninterval = "fast"\n')
+    assert main(["logout"]) == 0
+    text = config_file().read_text()
+    assert "api_key" not in text and 'interval = "fast"' in text
+    assert "Removed the API key" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from tui.core import exit_codes
 from tui.core.config import ENV_API_KEY, ENV_BASE_URL, Config
@@ -134,19 +135,19 @@ def run_login(args: argparse.Namespace, config: Config) -> int:
     return exit_codes.OK
 
 
-def run_logout(args: argparse.Namespace, config: Config) -> int:
+def run_logout(args: argparse.Namespace, path: Path) -> int:
     try:
         result = _save(
-            lambda drop: remove_settings(config.path, {"api": ["api_key"]}, drop_comments=drop),
+            lambda drop: remove_settings(path, {"api": ["api_key"]}, drop_comments=drop),
             args.yes,
         )
     except ConfigFileError as exc:
         _say(f"musicmint-tui: {exc}")
         return exit_codes.USAGE
     if result.how == "unchanged":
-        _say(f"No API key saved in {config.path}; nothing changed.")
+        _say(f"No API key saved in {path}; nothing changed.")
     else:
-        _say(f"Removed the API key from {config.path}; its other settings stay.")
+        _say(f"Removed the API key from {path}; its other settings stay.")
     if os.environ.get(ENV_API_KEY):
         _say(f"{ENV_API_KEY} is still set here and still applies (unset it too).")
     return exit_codes.OK

@@ -19,7 +19,7 @@ from typing import Any
 from tui import __version__
 from tui.api import InvalidTaskIdError, MusicMintClient, validate_task_id
 from tui.core import exit_codes
-from tui.core.config import Config, ConfigError, load_config, missing_key_message
+from tui.core.config import Config, ConfigError, config_path, load_config, missing_key_message
 from tui.core.sanitize import clean, scrub
 
 SUBCOMMANDS = ("simulate", "wait", "add", "config", "export", "login", "logout")
@@ -557,7 +557,10 @@ def _run_login(command: str, argv: list[str]) -> int:
         args = parser.parse_args(argv)
         return login.run_login(args, _load(args, missing_ok=True))
     args = login.logout_parser(_Parser).parse_args(argv)
-    return login.run_logout(args, _load(args, missing_ok=True))
+    # Removing a key must not wait on an unrelated setting being fixed: only
+    # the file's place is needed (a broken TOML file is still refused there).
+    path, _ = config_path(getattr(args, "config", None), os.environ)
+    return login.run_logout(args, path)
 
 
 def _run_config(args: argparse.Namespace) -> int:

@@ -63,8 +63,11 @@ class SaveResult:
     how: str
 
 
-def save_settings(path: Path, changes: Changes, *, drop_comments: bool = False) -> SaveResult:
-    """Merge ``changes`` into the config file at ``path`` (see the module docstring)."""
+def save_settings(
+    path: Path, changes: Changes, *, drop_comments: bool = False, check_all: bool = True
+) -> SaveResult:
+    """Merge ``changes`` into the config file at ``path`` (see the module docstring).
+    ``check_all``: the file's other settings must be valid too (not for a removal)."""
     target = _real_target(path)
     text = _read(target)
     try:
@@ -72,7 +75,8 @@ def save_settings(path: Path, changes: Changes, *, drop_comments: bool = False) 
     except tomllib.TOMLDecodeError as exc:
         raise ConfigFileError(f"{path}: not valid TOML ({exc}); not changed") from None
     try:
-        validate_document(doc, path)
+        if check_all:
+            validate_document(doc, path)
         for section, keys in changes.items():
             for key, value in keys.items():
                 if value is not None:
@@ -98,11 +102,12 @@ def save_settings(path: Path, changes: Changes, *, drop_comments: bool = False) 
 def remove_settings(
     path: Path, names: Mapping[str, list[str]], *, drop_comments: bool = False
 ) -> SaveResult:
-    """Remove ``names[section]`` keys (``logout``); a missing file stays missing."""
+    """Remove ``names[section]`` keys (``logout``); a missing file stays missing.
+    An unrelated bad value does not stop it: removing a key is a safety step."""
     if _read(_real_target(path)) is None:
         return SaveResult(path, "unchanged")
     changes = {s: dict.fromkeys(keys) for s, keys in names.items()}
-    return save_settings(path, changes, drop_comments=drop_comments)
+    return save_settings(path, changes, drop_comments=drop_comments, check_all=False)
 
 
 def has_comments(text: str) -> bool:
