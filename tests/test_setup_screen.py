@@ -128,6 +128,9 @@ async def test_test_shows_a_wrong_key_and_an_unreachable_url(
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: "The server refused this key:" in screen_text(app))
         assert "HTTP 401" in screen_text(app)
+        await pilot.press("ctrl+s")  # just refused: Save asks once before keeping it
+        assert "The last Test refused this key. Save again" in screen_text(app)
+        assert not config_file().exists()
         url = f"http://127.0.0.1:{free_port()}"
         await fill(app, KEY, url)
         await pilot.press("ctrl+t")

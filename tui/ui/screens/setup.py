@@ -74,6 +74,8 @@ class SetupScreen(Screen[Config | None]):
         self.first_run = first_run
         #: The user was told a save would drop comments: the next Save does.
         self._drop_ok = False
+        #: (URL, key) the last Test saw refused: Save asks once before keeping it.
+        self._refused: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         intro = (
@@ -135,6 +137,7 @@ class SetupScreen(Screen[Config | None]):
     async def _run_test(self, url: str, key: str) -> None:
         result: KeyCheck = await check_key(url, key, timeout=self.config.timeout)
         self.show(result.message, "green" if result.ok else "red")
+        self._refused = (url, key) if result.kind in ("disabled", "deleted", "refused") else None
 
     @on(Button.Pressed, "#setup-save")
     def action_save(self) -> None:
@@ -143,6 +146,11 @@ class SetupScreen(Screen[Config | None]):
             self.show(problem, "red")
             return
         if (url := self._url()) is None:
+            return
+        if self._refused == (url, key):
+            # The server just said no to this key: a second Save means it.
+            self._refused = None
+            self.show("The last Test refused this key. Save again to save it anyway.", "yellow")
             return
         changes: dict[str, object] = {"api_key": key}
         if url != self.config.base_url:
