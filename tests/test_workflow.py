@@ -400,3 +400,15 @@ async def test_keys_typed_right_after_a_go_into_the_add_dialog(sim_server, data_
         await wait_for(pilot, lambda: app.screen.query("#add-input"))
         assert app.screen.query_one("#add-input").text == "il"
         assert not [n for n in notifications(app) if "Opening" in n]
+
+
+async def test_the_footer_does_not_offer_the_view_already_shown(sim_server, data_dir, clock):
+    ids = seed(sim_server, ("fv", {"outcome": "completed", "expiries": ("minutes",)}))
+    app = make_app(sim_server, data_dir, clock, ids=ids)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot, app)
+        assert "5 Expiring" in screen_text(app).splitlines()[-1]
+        await pilot.press("5")
+        await wait_for(pilot, lambda: "5 Expiring" not in screen_text(app).splitlines()[-1])
+        await pilot.press("1")
+        await wait_for(pilot, lambda: "5 Expiring" in screen_text(app).splitlines()[-1])

@@ -482,6 +482,11 @@ class MainScreen(Screen[None]):
         self._update_titles()  # the border says the sort: no popup repeating it
         self.app.remember(sort=name, reverse=reverse)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The view on screen is not offered again (the footer drops "5 Expiring"
+        while it is the view shown)."""
+        return not (action == "view" and parameters == (self.table.view,))
+
     def action_view(self, name: str) -> None:
         """``1``-``5``: one of the standing views (tui/domain/views.py)."""
         if name not in VIEWS:
@@ -490,6 +495,7 @@ class MainScreen(Screen[None]):
             self.table.set_view(name, self.app.records.values())
             self._update_titles()
             self._show_highlighted()
+        self.refresh_bindings()  # check_action's answer changed
         self.app.remember(view=name)
 
     def action_help(self) -> None:
