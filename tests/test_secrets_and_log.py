@@ -61,3 +61,17 @@ def test_redaction_filter_masks_any_logger_message(tmp_path: Path) -> None:
     assert "super-secret" not in path.read_text()
     assert "sk-mm-…t-77" in path.read_text()
     assert "super-secret" not in "\n".join(recent.lines)
+
+
+def test_the_log_file_is_readable_by_the_user_alone(tmp_path) -> None:
+    import stat
+
+    from tui.core import logs
+
+    _, path = logs.setup(tmp_path / "log", "sk-mm-secret-0001")
+    try:
+        logs.log.warning("a line")
+        assert path is not None and stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "log").stat().st_mode) == 0o700
+    finally:
+        logs.teardown()

@@ -302,3 +302,23 @@ def test_an_empty_or_shorter_database_never_replaces_a_larger_backup(tmp_path: P
     assert again.load().problem is None
     again.close()
     assert len(TaskStore(store.backup).load(read_only=True).tasks) == 10  # still the 10
+
+
+def test_the_task_list_is_readable_by_the_user_alone(tmp_path: Path) -> None:
+    """Titles, prompts and task IDs are the user's: a new data folder is 0700
+    and the database and its WAL files 0600 (they were 0644 in 0755)."""
+    import stat
+
+    folder = tmp_path / "new-data"
+    store = TaskStore(folder / DB_NAME)
+    store.save(sample())
+    store.close()
+    store = TaskStore(folder / DB_NAME)
+    store.load()  # a start that passes the checks refreshes tasks.db.bak
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert (folder / (DB_NAME + ".bak")).exists()
+    assert mode(folder) == 0o700
+    for path in folder.iterdir():
+        if path.name.startswith(DB_NAME):
+            assert mode(path) == 0o600, path.name
+    store.close()

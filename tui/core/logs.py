@@ -7,8 +7,10 @@ log can be attached to a bug report as it is.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
+import os
 from collections import deque
 from pathlib import Path
 
@@ -92,9 +94,9 @@ def setup(folder: Path | None, api_key: str) -> tuple[RecentErrors, Path | None]
     path: Path | None = None
     if folder is not None:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             path = folder / LOG_FILE
-            file_handler = logging.handlers.RotatingFileHandler(
+            file_handler = _PrivateFileHandler(
                 path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )
         except OSError as exc:
@@ -116,3 +118,14 @@ def teardown() -> None:
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
+
+
+class _PrivateFileHandler(logging.handlers.RotatingFileHandler):
+    """The log names tasks and servers: each file it opens (rotation opens a
+    new one) is made readable by the user alone."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        stream = super()._open()
+        with contextlib.suppress(OSError):
+            os.chmod(self.baseFilename, 0o600)
+        return stream

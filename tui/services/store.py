@@ -160,6 +160,8 @@ class TaskStore:
         partial = self.backup.with_name(self.backup.name + ".part")
         try:
             target = sqlite3.connect(partial)
+            with contextlib.suppress(OSError):
+                os.chmod(partial, 0o600)  # a copy of the list: the user's alone too
             try:
                 conn.backup(target)
             finally:
@@ -233,7 +235,8 @@ class TaskStore:
         if self._conn is not None:
             return self._conn
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Titles, prompts and task IDs are the user's: a new folder is theirs alone.
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create {self.path.parent}: {exc.strerror or exc}") from exc
         try:
@@ -242,6 +245,10 @@ class TaskStore:
             )
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        with contextlib.suppress(OSError):
+            # Before WAL starts: SQLite makes its -wal and -shm files with the
+            # database file's permissions.
+            os.chmod(self.path, 0o600)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
