@@ -5,15 +5,18 @@ from tui.api.errors import (
     ApiError,
     AuthError,
     InvalidTaskIdError,
+    MaybeCreatedError,
     MusicMintError,
     NetworkError,
     NotFoundError,
+    NotSentError,
     ProtocolError,
     RateLimitedError,
     RequestTimeoutError,
     ResultExpiredError,
     ServerError,
 )
+from tui.api.generate import GenerateRequest, GenerateRequestError, GenerateResult
 from tui.api.ids import parse_task_ids, validate_task_id
 from tui.api.models import Clip, Task, TaskPage, TaskSummary
 from tui.core.sanitize import mask_key
@@ -22,11 +25,16 @@ __all__ = [
     "ApiError",
     "AuthError",
     "Clip",
+    "GenerateRequest",
+    "GenerateRequestError",
+    "GenerateResult",
     "InvalidTaskIdError",
+    "MaybeCreatedError",
     "MusicMintClient",
     "MusicMintError",
     "NetworkError",
     "NotFoundError",
+    "NotSentError",
     "ProtocolError",
     "RateLimitedError",
     "RequestTimeoutError",

@@ -19,7 +19,16 @@ import httpx
 
 from tui import __version__
 from tui.api.envelope import parse_list_response, parse_task_response
-from tui.api.errors import NetworkError, ProtocolError, RequestTimeoutError
+from tui.api.errors import (
+    MaybeCreatedError,
+    MusicMintError,
+    NetworkError,
+    NotSentError,
+    ProtocolError,
+    RequestTimeoutError,
+    ServerError,
+)
+from tui.api.generate import GenerateRequest, GenerateResult, parse_generate_response
 from tui.api.ids import validate_task_id
 from tui.api.models import LIST_STATUS_FILTER, Task, TaskPage
 from tui.api.wire import Decoder, Wire
@@ -142,6 +151,58 @@ class MusicMintClient:
         status_code, headers, content = await self._post("/api/v1/tasks", body)
         return parse_list_response(status_code, headers, content)
 
+    async def generate(
+        self, request: GenerateRequest, *, clip_duration: float | None = None
+    ) -> GenerateResult:
+        """``POST /api/v1/music/generate``: start one generation; poll the
+        returned ``task_id`` with :meth:`get_task`.
+
+        The request is checked first (:meth:`GenerateRequest.validate`; a
+        :class:`~tui.api.generate.GenerateRequestError` means nothing was sent).
+        It is then sent **once**, never retried, on a fresh connection: every
+        accepted request makes a task and costs credits. Failures say what the
+        caller may do next:
+
+        - :class:`NotSentError`: provably never sent (refused, DNS, TLS,
+          connect timeout); sending again is safe.
+        - :class:`MaybeCreatedError`: sent, but no usable answer (a timeout
+          after sending, a reset, a malformed HTTP answer, HTTP 5xx): "the
+          server may have created the task"; check the task list before
+          sending again. ``cause`` holds the underlying error.
+        - anything else (:class:`~tui.api.errors.ApiError`, ``AuthError``,
+          ``RateLimitedError``): the server answered and refused.
+        - :class:`ProtocolError`: an answer without a valid ``task_id``.
+        """
+        request.validate(clip_duration)
+        try:
+            status, headers, content = await self._post_once(
+                "/api/v1/music/generate", request.to_json()
+            )
+            return parse_generate_response(status, headers, content)
+        except NotSentError:
+            raise
+        except (NetworkError, ServerError) as exc:
+            raise _maybe_created(exc) from exc
+        except ProtocolError as exc:
+            if exc.http_status is None and not exc.message.startswith("cannot send"):
+                raise _maybe_created(exc) from exc  # a malformed HTTP answer
+            raise
+
+    async def _post_once(
+        self, path: str, body: dict[str, Any]
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """:meth:`_post` without any resend (see :meth:`generate`)."""
+        if self._wire is not None:
+            payload = json.dumps(body, separators=(",", ":")).encode()
+            answer = await self._wire.post_once(path, payload)
+            return answer.status, answer.headers, answer.content
+        try:
+            return await self._post(path, body)
+        except NetworkError as exc:
+            if isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout):
+                raise NotSentError(exc.message) from exc
+            raise
+
     async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Mapping[str, str], bytes]:
         if self._wire is not None:
             payload = json.dumps(body, separators=(",", ":")).encode()
@@ -190,6 +251,16 @@ def environment_proxy(url: str) -> str | None:
     proxies = urllib.request.getproxies()
     scheme = urllib.parse.urlsplit(url).scheme
     return proxies.get(scheme) or proxies.get("all") or None
+
+
+def _maybe_created(exc: MusicMintError) -> MaybeCreatedError:
+    return MaybeCreatedError(
+        f"the server may have created the task: {exc.message}",
+        cause=exc,
+        code=exc.code,
+        request_id=exc.request_id,
+        http_status=exc.http_status,
+    )
 
 
 def _reason(exc: Exception) -> str:

@@ -88,3 +88,20 @@ class NetworkError(MusicMintError):
 
 class RequestTimeoutError(NetworkError):
     """No answer within the configured timeout."""
+
+
+class NotSentError(NetworkError):
+    """A generate request provably never reached the server (connection refused,
+    DNS, TLS or a connect timeout): nothing was created, so sending it again is safe."""
+
+
+class MaybeCreatedError(MusicMintError):
+    """A generate request went out but no usable answer came back (a timeout
+    after sending, a reset, an HTTP 5xx): the server may have created the task.
+
+    Never retried automatically; ``cause`` is the underlying error (a
+    :class:`NetworkError`, :class:`RequestTimeoutError` or :class:`ServerError`)."""
+
+    def __init__(self, message: str, *, cause: MusicMintError, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.cause = cause

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import h11
 
-from tui.api.errors import NetworkError, ProtocolError, RequestTimeoutError
+from tui.api.errors import NetworkError, NotSentError, ProtocolError, RequestTimeoutError
 
 READ_SIZE = 64 * 1024
 #: Bytes decoded at a time from a compressed body.
@@ -168,6 +168,32 @@ class Wire:
                 async with self._slots:
                     return await self._exchange(path, body)
         except TimeoutError:
+            raise RequestTimeoutError(f"no complete answer within {self._timeout:g} s") from None
+
+    async def post_once(self, path: str, body: bytes) -> WireResponse:
+        """Send ``body`` exactly once, on a fresh connection: for requests that
+        are not idempotent (generate), where :meth:`post_json`'s resend of a
+        request whose reused connection closed could create a second task.
+
+        Raises :class:`NotSentError` when the request provably never left
+        (connect refused, DNS, TLS, or the deadline passed while connecting);
+        any failure after that is a :class:`NetworkError` or
+        :class:`RequestTimeoutError`, and the server may have acted on it."""
+        connected = False
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._slots:
+                    try:
+                        conn = await self._connect()
+                    except NetworkError as exc:
+                        raise NotSentError(exc.message) from exc
+                    connected = True
+                    return await self._roundtrip(conn, path, body, reused=False)
+        except TimeoutError:
+            if not connected:
+                raise NotSentError(
+                    f"cannot reach {self.base_url}: no connection within {self._timeout:g} s"
+                ) from None
             raise RequestTimeoutError(f"no complete answer within {self._timeout:g} s") from None
 
     async def aclose(self) -> None:

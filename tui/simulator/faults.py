@@ -11,6 +11,17 @@ HTML_ERROR_PAGE = (
 )
 
 
+#: Fault kinds of ``POST /_sim/faults`` that hit ``POST /api/v1/music/generate``
+#: (they take no ``task_id``) rather than the status endpoint:
+#:
+#: - ``generate_timeout`` (``seconds``, default 60): the task is created, the
+#:   answer comes that much later (after the client gave up);
+#: - ``generate_server_error`` (``status``, default 502): the task is created,
+#:   the answer is an HTML error page with that status;
+#: - ``generate_reset``: the connection is reset before accepting; no task.
+GENERATE_FAULT_KINDS = ("generate_timeout", "generate_server_error", "generate_reset")
+
+
 @dataclass
 class Fault:
     """A canned answer replacing the normal one.
@@ -37,6 +48,8 @@ class Fault:
     endless: bool = False
     #: Media files only: announce this Content-Length, then send the whole file.
     short_length: int | None = None
+    #: Generate only: reset the connection before accepting (no task is made).
+    reset: bool = False
 
     @classmethod
     def rate_limited(cls, retry_after: str = "2", **kw: Any) -> Fault:
@@ -79,6 +92,10 @@ class Fault:
         return cls(endless=True, **kw)
 
     @classmethod
+    def connection_reset(cls, **kw: Any) -> Fault:
+        return cls(reset=True, **kw)
+
+    @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Fault:
         """Build from the JSON of ``POST /_sim/faults`` (``{"kind": ..., ...}``)."""
         kind = spec.get("kind")
@@ -99,4 +116,11 @@ class Fault:
             return cls.not_found(times=times)
         if kind == "hang":
             return cls.hang(float(spec.get("seconds", 60)), times=times)
+        # POST /api/v1/music/generate (see GENERATE_FAULT_KINDS):
+        if kind == "generate_timeout":
+            return cls.hang(float(spec.get("seconds", 60)), times=times)
+        if kind == "generate_server_error":
+            return cls.html_error(int(spec.get("status", 502)), times=times)
+        if kind == "generate_reset":
+            return cls.connection_reset(times=times)
         raise ValueError(f"unknown fault kind {kind!r}")

@@ -4,6 +4,16 @@ Built on the stdlib threading server: one thread per keep-alive connection is
 plenty for a handful of clients, and a hanging fault blocks only its own
 connection. Nagle is disabled on every socket, because with it each small
 response waits ~40 ms for the client's delayed ACK and throughput collapses.
+
+``POST /api/v1/music/generate`` checks its JSON body with the client's own
+rules (:func:`tui.api.generate.body_problems`: HTTP 400 with the first broken
+rule's code and message), then makes a new task ``gen-NNNNNN-<hex>`` that goes
+queuing -> processing -> completed like any other (times the time scale). A
+prompt or ``gpt_description_prompt`` containing the trigger word ``FAILME``
+(:data:`FAIL_TRIGGER`) makes the task fail instead. Every generate request is
+logged in :attr:`Simulator.generated`. Faults for it are injected through
+``POST /_sim/faults`` like the others, with the kinds in
+:data:`~tui.simulator.faults.GENERATE_FAULT_KINDS` and no ``task_id``.
 """
 
 from __future__ import annotations
@@ -12,15 +22,27 @@ import contextlib
 import json
 import math
 import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 from tui.api.errors import InvalidTaskIdError
+from tui.api.generate import body_problems
 from tui.api.ids import validate_task_id
-from tui.simulator.faults import Fault
-from tui.simulator.state import STATUS_FILTER, RequestRecord, Simulator, assets_dir
+from tui.simulator.faults import GENERATE_FAULT_KINDS, Fault
+from tui.simulator.state import (
+    STATUS_FILTER,
+    GenerateRecord,
+    RequestRecord,
+    Simulator,
+    assets_dir,
+)
+
+#: In a generate request's prompt or description, makes its task fail.
+FAIL_TRIGGER = "FAILME"
+FAIL_ERROR = "Generation failed: prompt rejected by content filter (FAILME)"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -107,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._task(path.removeprefix("/api/v1/task/"))
         elif path == "/api/v1/tasks":
             self._list()
+        elif path == "/api/v1/music/generate":
+            self._generate()
         elif path == "/_sim/faults":
             self._control()
         else:
@@ -169,6 +193,55 @@ class _Handler(BaseHTTPRequestHandler):
             if sim.shutdown_event.wait(fault.trickle):
                 return
 
+    def _generate(self) -> None:
+        if not self._authorised():
+            return
+        sim = self.server.sim
+        body = self._body
+        try:
+            req = json.loads(body or b"")
+        except (ValueError, RecursionError):
+            req = None
+        if not isinstance(req, dict):
+            sim.log_generate(GenerateRecord(time.monotonic(), body, None, 4000))
+            self._envelope(400, 4000, "the body must be a JSON object")
+            return
+        problems = body_problems(req)
+        if problems:
+            code, message = problems[0]
+            sim.log_generate(GenerateRecord(time.monotonic(), body, None, code))
+            self._envelope(400, code, message)
+            return
+        fault = sim.take_generate_fault()
+        if fault and fault.reset:
+            sim.log_generate(GenerateRecord(time.monotonic(), body, None, 0))
+            sim.record(RequestRecord(time.monotonic(), self.command, self.path, None, 0, "", body))
+            self._reset()
+            return
+        task_id = sim.new_task_id()
+        text = f"{req.get('prompt') or ''}\n{req.get('gpt_description_prompt') or ''}"
+        if FAIL_TRIGGER in text:
+            sim.book.seed(task_id, outcome="failed", error=FAIL_ERROR)
+        else:
+            sim.book.seed(task_id, outcome="completed")
+        sim.log_generate(GenerateRecord(time.monotonic(), body, task_id, 0))
+        if fault and fault.delay and sim.shutdown_event.wait(fault.delay):
+            return
+        if fault and fault.body is not None:
+            headers = {k: v for k, v in fault.headers.items() if k.lower() != "content-type"}
+            ctype = fault.headers.get("Content-Type", "application/json")
+            self._send(fault.status, fault.body, ctype, headers, task_id)
+            return
+        data = {"task_id": task_id, "status": "queuing"}
+        self._envelope(200, 0, "ok", data, task_id=task_id)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset instead of an answer."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()  # the descriptor closes (with RST) as the handler ends
+
     def _list(self) -> None:
         if not self._authorised():
             return
@@ -196,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
             spec = json.loads(self._body or b"{}")
             if spec.get("kind") == "clear":
                 self.server.sim.clear_faults()
+            elif spec.get("kind") in GENERATE_FAULT_KINDS:
+                self.server.sim.generate_fault = Fault.from_spec(spec)
             else:
                 self.server.sim.inject(spec.get("task_id"), Fault.from_spec(spec))
         except (ValueError, TypeError, AttributeError) as exc:

@@ -6,6 +6,7 @@ socket; tests read and steer the state directly.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,17 @@ class RequestRecord:
     body: bytes = b""
 
 
+@dataclass(frozen=True)
+class GenerateRecord:
+    """One ``POST /api/v1/music/generate`` as it arrived (before any fault):
+    the raw body, and the task it made (``None``: refused or reset)."""
+
+    at: float
+    body: bytes
+    task_id: str | None
+    code: int
+
+
 class Simulator:
     """Holds the state; :class:`SimulatorServer` puts it on a socket."""
 
@@ -56,6 +68,10 @@ class Simulator:
         self.global_fault: Fault | None = None
         self.disabled_keys: dict[str, int] = {}  # key -> 1003 (disabled) / 1004 (deleted)
         self.requests: list[RequestRecord] = []
+        #: Every generate request, in order (tests read the bodies here).
+        self.generated: list[GenerateRecord] = []
+        self.generate_fault: Fault | None = None
+        self._task_seq = 0
         self._lock = threading.Lock()
         self._request_seq = 0
         self.shutdown_event = threading.Event()
@@ -74,6 +90,26 @@ class Simulator:
             self.faults.clear()
             self.file_faults.clear()
             self.global_fault = None
+            self.generate_fault = None
+
+    def take_generate_fault(self) -> Fault | None:
+        with self._lock:
+            fault = self.generate_fault
+            if fault is not None and fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.generate_fault = None
+            return fault
+
+    def new_task_id(self) -> str:
+        """A fresh, unique, valid task ID for a generate request."""
+        with self._lock:
+            self._task_seq += 1
+            return f"gen-{self._task_seq:06d}-{secrets.token_hex(6)}"
+
+    def log_generate(self, record: GenerateRecord) -> None:
+        with self._lock:
+            self.generated.append(record)
 
     def take_file_fault(self, clip_id: str) -> Fault | None:
         with self._lock:
