@@ -251,3 +251,15 @@ def test_simulate_help_says_any_id_works_and_how_faults_are_injected(sim_server,
     assert post(sim_server, "/_sim/faults", example).json()["code"] == 0
     answers = [post(sim_server, f"/api/v1/task/{example['task_id']}") for _ in range(4)]
     assert [a.status_code for a in answers] == [429, 429, 429, 200]
+
+
+def test_simulate_help_names_the_generate_faults(capsys) -> None:
+    from tui.cli.main import main
+    from tui.simulator.faults import GENERATE_FAULT_KINDS
+
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    text = capsys.readouterr().out.split("\ngenerate:\n", 1)[1]
+    assert "FAILME" in text
+    for kind in GENERATE_FAULT_KINDS:
+        assert f"    {kind} " in text

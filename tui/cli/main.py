@@ -141,6 +141,16 @@ faults:
     curl -X POST http://127.0.0.1:8811/_sim/faults \\
          -H "Authorization: Bearer sk-mm-simulator" \\
          -d '{"task_id": "abc", "kind": "rate_limit", "times": 3}'
+
+generate:
+  POST /api/v1/music/generate checks the body by the documented rules (HTTP
+  400, codes 4201-4209) and makes a new task; "FAILME" in the prompt or the
+  description makes that task fail. Its faults, sent as above without
+  "task_id" (generation is not idempotent: these show what a client must not
+  retry):
+    generate_timeout       seconds     the task is made; the answer comes too late
+    generate_server_error  status (502)  the task is made; the answer is an HTML error
+    generate_reset                     the connection is reset; no task is made
 """
 
 
