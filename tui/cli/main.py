@@ -417,9 +417,6 @@ def _wait_ids(given: list[str]) -> tuple[list[str], int]:
 
 
 def _run_wait(args: argparse.Namespace) -> int:
-    from tui.cli.progress import LiveBoard, PlainLog, Progress, is_terminal
-    from tui.cli.wait import render_json, render_table, wait_for
-
     if not 0 < args.wait_timeout < float("inf"):
         return _fail("--timeout must be a positive number of seconds")
     task_ids, skipped = _wait_ids(args.task_ids)
@@ -428,6 +425,21 @@ def _run_wait(args: argparse.Namespace) -> int:
         return _fail(missing_key_message(config))
     for warning in config.warnings:
         print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
+    return wait_and_report(task_ids, config, args.wait_timeout, args.json, args.download, skipped)
+
+
+def wait_and_report(
+    task_ids: list[str],
+    config: Config,
+    timeout: float,
+    as_json: bool,
+    download: str | None,
+    skipped: int = 0,
+) -> int:
+    """``wait``'s polling, output and exit status for ``task_ids`` (also
+    ``generate --wait``): results on stdout, progress and messages on stderr."""
+    from tui.cli.progress import LiveBoard, PlainLog, Progress, is_terminal
+    from tui.cli.wait import render_json, render_table, wait_for
 
     # A terminal gets a board redrawn in place; a pipe or a log the plain lines.
     progress: Progress = (
@@ -441,7 +453,7 @@ def _run_wait(args: argparse.Namespace) -> int:
             return await wait_for(
                 client,
                 task_ids,
-                args.wait_timeout,
+                timeout,
                 config.interval,
                 progress,
                 secret=config.api_key,
@@ -456,11 +468,11 @@ def _run_wait(args: argparse.Namespace) -> int:
         # stderr speaks, and nothing is downloaded.
         print(f"musicmint-tui: {scrub(message, config.api_key)}", file=sys.stderr)
         return status
-    if args.download:
-        left = args.wait_timeout - (time.monotonic() - started)
-        status = max(status, _download_all(outcomes, args.download, left, config))
+    if download:
+        left = timeout - (time.monotonic() - started)
+        status = max(status, _download_all(outcomes, download, left, config))
     try:
-        print(render_json(outcomes) if args.json else render_table(outcomes), flush=True)
+        print(render_json(outcomes) if as_json else render_table(outcomes), flush=True)
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: that is its right, not our error.
         # Point stdout at /dev/null so the flush at exit does not raise again.
