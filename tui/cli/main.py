@@ -22,12 +22,13 @@ from tui.core import exit_codes
 from tui.core.config import Config, ConfigError, config_path, load_config, missing_key_message
 from tui.core.sanitize import clean, scrub
 
-SUBCOMMANDS = ("simulate", "wait", "add", "config", "export", "login", "logout")
+SUBCOMMANDS = ("simulate", "wait", "generate", "add", "config", "export", "login", "logout")
 
 _EPILOG = """\
 subcommands:
   simulate    run the local MusicMint API simulator (for trying things out and tests)
   wait        poll task IDs until they finish; print results (scriptable)
+  generate    start a generation; print its task ID, track it (--wait: as wait)
   add         track task IDs: in the running dashboard, else in the saved task list
   config      show the effective configuration and where each value came from
   export      write the tracked tasks and their clips to stdout (JSON or CSV)
@@ -37,7 +38,8 @@ subcommands:
 Run 'musicmint-tui COMMAND --help' for a subcommand's options.
 Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error,
 5 another dashboard already uses the data folder (and does not take the IDs given),
-6 the dashboard quit with changes it could not save.
+6 the dashboard quit with changes it could not save; generate: 7 not sent (safe to
+run again), 8 the server may have created the task (check before running again).
 """
 
 
@@ -230,6 +232,65 @@ def _wait_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _generate_parser() -> argparse.ArgumentParser:
+    from tui.cli.generate import EXIT_HELP
+
+    parser = _Parser(
+        prog="musicmint-tui generate",
+        usage=(
+            "musicmint-tui generate (--prompt TEXT | --lyrics-file FILE | --description TEXT)\n"
+            "       [--tags T] [--title T] [--instrumental] [--retention-days N]\n"
+            "       [--extend CLIP_ID [--at S]] [--wait [--timeout S] [--download DIR]] [--json]"
+        ),
+        description=(
+            "Start one generation and print its task ID; the task is tracked (in the running "
+            "dashboard, else in the saved task list). The request is checked first and sent "
+            "once, never retried."
+        ),
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    text = parser.add_mutually_exclusive_group()
+    text.add_argument("--prompt", metavar="TEXT", help="the lyrics (custom mode)")
+    text.add_argument(
+        "--lyrics-file", metavar="FILE", help="read the lyrics from FILE ('-': stdin; UTF-8)"
+    )
+    parser.add_argument(
+        "--description",
+        metavar="TEXT",
+        help="describe the song instead (inspiration mode; not with lyrics or --tags)",
+    )
+    parser.add_argument("--tags", metavar="T", help="style tags, e.g. 'lo-fi, piano'")
+    parser.add_argument("--title", metavar="T", help="the song's title")
+    parser.add_argument("--instrumental", action="store_true", help="no vocals")
+    parser.add_argument(
+        "--retention-days", type=int, metavar="N", help="keep the files N days (1-30, default 7)"
+    )
+    parser.add_argument("--extend", metavar="CLIP_ID", help="continue this clip")
+    parser.add_argument(
+        "--at", type=int, metavar="S", help="with --extend: continue from S seconds"
+    )
+    parser.add_argument("--wait", action="store_true", help="then wait for it, as 'wait' does")
+    parser.add_argument(
+        "--timeout",
+        dest="wait_timeout",
+        type=float,
+        metavar="S",
+        help="with --wait: give up after S seconds in all (default 300)",
+    )
+    parser.add_argument(
+        "--interval", type=float, metavar="S", help="with --wait: seconds between polls"
+    )
+    parser.add_argument(
+        "--download", metavar="DIR", help="with --wait: save the completed clips into DIR"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help='print {"task_id", "status"} (with --wait: as wait)'
+    )
+    _add_config_flags(parser, old_timeout=False)
+    return parser
+
+
 def _add_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musicmint-tui add",
@@ -302,6 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_simulate(_simulate_parser().parse_args(args_list[1:]))
         if command == "wait":
             return _run_wait(_wait_parser().parse_args(args_list[1:]))
+        if command == "generate":
+            return _run_generate(_generate_parser().parse_args(args_list[1:]))
         if command == "add":
             return _run_add(_add_parser().parse_args(args_list[1:]))
         if command == "config":
@@ -524,6 +587,57 @@ def _download_all(outcomes: list[Any], folder: str, seconds: float, config: Conf
             return exit_codes.TIMEOUT
 
     return asyncio.run(within_deadline())
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    """``generate``: check, send once, print the ID, track it; ``--wait`` as ``wait``."""
+    import json
+
+    from tui.cli.generate import LyricsError, build_request, in_flag_terms, send, track
+    from tui.core import locations
+
+    if not args.wait:
+        extra = [
+            f
+            for f, v in (
+                ("--timeout", args.wait_timeout),
+                ("--download", args.download),
+                ("--interval", args.interval),
+            )
+            if v is not None
+        ]
+        if extra:
+            raise UsageError(f"{' and '.join(extra)} only with --wait")
+    timeout = 300.0 if args.wait_timeout is None else args.wait_timeout
+    if not 0 < timeout < float("inf"):
+        return _fail("--timeout must be a positive number of seconds")
+    try:
+        request = build_request(args, sys.stdin)
+    except LyricsError as exc:
+        raise UsageError(str(exc)) from None
+    if problems := request.problems():
+        for problem in problems:
+            print(f"musicmint-tui: {clean(in_flag_terms(problem), one_line=True)}", file=sys.stderr)
+        return _fail("nothing was sent")
+    config = _load(args)
+    if not config.api_key:
+        return _fail(missing_key_message(config))
+    for warning in config.warnings:
+        print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
+    status, result = send(request, config)
+    if result is None:
+        return status
+    if args.wait:  # stdout is wait's output alone, so `--wait --json | jq` works
+        print(f"musicmint-tui: started task {result.task_id}", file=sys.stderr)
+    elif args.json:
+        answer = {"task_id": result.task_id, "status": result.status}
+        print(json.dumps(answer, ensure_ascii=True), flush=True)
+    else:
+        print(result.task_id, flush=True)
+    track(result.task_id, locations.data_dir())
+    if not args.wait:
+        return exit_codes.OK
+    return wait_and_report([result.task_id], config, timeout, args.json, args.download)
 
 
 def _run_add(args: argparse.Namespace) -> int:

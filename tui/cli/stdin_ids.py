@@ -48,7 +48,7 @@ def read_stdin_raw(stream: TextIO, limit: int = MAX_STDIN_BYTES) -> str:
     """At most ``limit`` bytes of ``stream`` as text, unsplit (``add`` hands
     the text on as it was pasted); raises StdinIdsError past the bound."""
     try:
-        raw = _read_bytes(stream, limit + 1)
+        raw = read_bytes(stream, limit + 1)
     except (OSError, ValueError) as exc:
         raise StdinIdsError(f"cannot read task IDs from stdin: {exc}") from None
     if len(raw) > limit:
@@ -59,7 +59,8 @@ def read_stdin_raw(stream: TextIO, limit: int = MAX_STDIN_BYTES) -> str:
     return raw.decode("utf-8-sig", errors="replace")
 
 
-def _read_bytes(stream: TextIO, size: int) -> bytes:
+def read_bytes(stream: TextIO, size: int) -> bytes:
+    """At most ``size`` bytes of ``stream`` (its binary buffer when it has one)."""
     buffer = getattr(stream, "buffer", None)
     if buffer is not None:
         chunks, left = [], size

@@ -7,3 +7,5 @@ TIMEOUT = 3  # `wait`: gave up with tasks still pending
 AUTH = 4  # the server refused the API key
 IN_USE = 5  # the dashboard: another instance holds the data folder
 UNSAVED = 6  # the dashboard: changes could not be saved (read-only folder, disk full)
+NOT_SENT = 7  # `generate`: the request never reached the server; running it again is safe
+MAYBE_CREATED = 8  # `generate`: sent, no usable answer; the task may exist, do not just rerun
