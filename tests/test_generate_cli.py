@@ -216,3 +216,29 @@ def test_help_lists_generate_and_its_exit_statuses(capsys) -> None:
         main(["generate", "--help"])
     out = capsys.readouterr().out
     assert "--lyrics-file" in out and "7 not sent" in out and "shift+i" in out
+
+
+async def test_a_running_dashboard_gets_the_new_task(api_env, capsys) -> None:
+    import asyncio
+
+    from tui.services.ipc import AddResult, DashboardServer
+
+    folder = locations.data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    given: list[str] = []
+
+    def handle(text: str) -> AddResult:
+        given.append(text)
+        return AddResult(added=text.split())
+
+    server = DashboardServer(folder, handle)
+    await server.start()
+    try:
+        status = await asyncio.to_thread(main, ["generate", "--tags", "pop"])
+    finally:
+        await server.close()
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert given == [out.strip()] == [api_env.sim.generated[0].task_id]
+    assert f"task {given[0]} added to the running dashboard" in err
+    assert tracked_ids() == []  # the dashboard saves it, not generate
