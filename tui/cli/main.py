@@ -629,11 +629,14 @@ def _run_generate(args: argparse.Namespace) -> int:
         return status
     if args.wait:  # stdout is wait's output alone, so `--wait --json | jq` works
         print(f"musicmint-tui: started task {result.task_id}", file=sys.stderr)
-    elif args.json:
-        answer = {"task_id": result.task_id, "status": result.status}
-        print(json.dumps(answer, ensure_ascii=True), flush=True)
     else:
-        print(result.task_id, flush=True)
+        answer = {"task_id": result.task_id, "status": result.status}
+        try:
+            print(
+                json.dumps(answer, ensure_ascii=True) if args.json else result.task_id, flush=True
+            )
+        except BrokenPipeError:  # the reader went away; the task exists, track it anyway
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     track(result.task_id, locations.data_dir())
     if not args.wait:
         return exit_codes.OK
