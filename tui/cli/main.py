@@ -1,7 +1,8 @@
 """Command-line entry point: the dashboard by default, plus subcommands.
 
-``musicmint-tui [ID ...]`` opens the dashboard; ``simulate``, ``wait`` and
-``config`` are subcommands. Dispatch is by the first word so that task IDs can
+``musicmint-tui [ID ...]`` opens the dashboard (or hands the IDs to the one
+running); the subcommands are in :data:`SUBCOMMANDS`. Dispatch is by the first
+word so that task IDs can
 be given positionally to the dashboard (an ID that happens to be a subcommand
 name can be passed after ``--``).
 """
