@@ -132,9 +132,9 @@ class ClipActions:
             clips = record.task.results if record.task else ()
             self.download(record, range(len(clips)), quiet=True)
         started = len(self._app.downloads) - before
-        tasks = f"{len(records)} marked task{'' if len(records) == 1 else 's'}"
+        tasks = wording.plural(len(records), "marked task")
         if started:
-            self._say(f"Downloading {started} clip{'' if started == 1 else 's'} of {tasks}.")
+            self._say(f"Downloading {wording.plural(started, 'clip')} of {tasks}.")
         else:
             self._say(f"Nothing to download in {tasks}: saved, downloading, expired or not ready.")
 

@@ -17,6 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.ui.wording import plural
+
 Choice = Literal["quit", "wait", "stay"]
 
 
@@ -35,7 +37,7 @@ class QuitScreen(ModalScreen[Choice]):
         count = self.downloads()
         if not count:
             return Text("The downloads have finished: q quits.", style="bold")
-        return Text(f"{count} download{'' if count == 1 else 's'} not finished", style="bold")
+        return Text(f"{plural(count, 'download')} not finished", style="bold")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="quit-dialog"):

@@ -22,6 +22,7 @@ from tui.domain.tracked import NOT_FOUND
 from tui.services.poller import LinkState
 from tui.ui.palette import palette_of
 from tui.ui.widgets.presentation import STATUS_LOOK, UNKNOWN_LOOK, Styles, elide_middle, styled
+from tui.ui.wording import plural
 
 #: Counted always, zero or not, so their places never move.
 COUNTED = ("queuing", "processing", "completed", "failed")
@@ -124,11 +125,11 @@ def _count_text(status: str, count: int, level: int, palette: Styles) -> Text:
 def _warn_text(unsaved: int, level: int) -> str:
     """Clips, not tasks, are counted (view 5 lists their tasks): said while
     there is room."""
-    clips = f"clip{'' if unsaved == 1 else 's'}"
+    clips = plural(unsaved, "clip")
     return (
-        f"⚠ {unsaved} {clips} expiring soon, not downloaded",
-        f"⚠ {unsaved} {clips} expiring soon",
-        f"⚠ {unsaved} {clips} expiring",
+        f"⚠ {clips} expiring soon, not downloaded",
+        f"⚠ {clips} expiring soon",
+        f"⚠ {clips} expiring",
         f"⚠{unsaved}",
     )[level]
 
