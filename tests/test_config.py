@@ -215,9 +215,9 @@ def test_a_bad_timeout_is_named_as_typed(flag: str, capsys) -> None:
 
 
 def test_help_shows_only_the_new_spelling() -> None:
-    from tui.cli.main import _config_parser, _dashboard_parser
+    from tui.cli.parsers import config_parser, dashboard_parser
 
-    for parser in (_dashboard_parser(), _config_parser()):
+    for parser in (dashboard_parser(), config_parser()):
         text = parser.format_help()
         assert "--http-timeout S" in text
         assert "--timeout" not in text

@@ -136,10 +136,10 @@ async def test_import_flag_with_a_status_filter(sim_server, data_dir, clock):
 
 
 def test_import_recent_flag_parses() -> None:
-    from tui.cli.main import _dashboard_parser
+    from tui.cli.main import dashboard_parser
 
-    assert _dashboard_parser().parse_args(["--import-recent"]).import_recent == "all"
-    args = _dashboard_parser().parse_args(["--import-recent", "failed", "t1"])
+    assert dashboard_parser().parse_args(["--import-recent"]).import_recent == "all"
+    args = dashboard_parser().parse_args(["--import-recent", "failed", "t1"])
     assert args.import_recent == "failed" and args.task_ids == ["t1"]
 
 

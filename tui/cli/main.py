@@ -17,322 +17,23 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tui import __version__
 from tui.api import InvalidTaskIdError, MusicMintClient, validate_task_id
+from tui.cli.parsers import (
+    SUBCOMMANDS,
+    Parser,
+    add_config_flags,
+    add_parser,
+    config_parser,
+    dashboard_parser,
+    export_parser,
+    generate_parser,
+    simulate_parser,
+    take_old_timeout,
+    wait_parser,
+)
 from tui.core import exit_codes
 from tui.core.config import Config, ConfigError, config_path, load_config, missing_key_message
 from tui.core.sanitize import clean, scrub
-
-SUBCOMMANDS = ("simulate", "wait", "generate", "add", "config", "export", "login", "logout")
-
-_EPILOG = """\
-subcommands:
-  simulate    run the local MusicMint API simulator (for trying things out and tests)
-  wait        poll task IDs until they finish; print results (scriptable)
-  generate    start a generation; print its task ID, track it (--wait: as wait)
-  add         track task IDs: in the running dashboard, else in the saved task list
-  config      show the effective configuration and where each value came from
-  export      write the tracked tasks and their clips to stdout (JSON or CSV)
-  login       test an API key and save it in the config file
-  logout      remove the API key from the config file
-
-Run 'musicmint-tui COMMAND --help' for a subcommand's options.
-Exit status: 0 ok, 1 a task failed, 2 usage/config error, 3 timeout, 4 auth error,
-5 another dashboard already uses the data folder (and does not take the IDs given),
-6 the dashboard quit with changes it could not save; generate: 7 not sent (safe to
-run again), 8 the server may have created the task (check before running again).
-"""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(exit_codes.USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _add_config_flags(parser: argparse.ArgumentParser, *, old_timeout: bool = True) -> None:
-    """The flags that override the config file, spelled the same everywhere.
-
-    ``--http-timeout`` is one request's limit; ``wait --timeout`` is the whole
-    run's deadline. The dashboard once called the former ``--timeout``: that
-    spelling still works there (``old_timeout``), hidden from ``--help``, with
-    a one-line deprecation note, as gh and kubectl treat renamed flags.
-    """
-    parser.add_argument("--config", metavar="PATH", help="config file (env MUSICMINT_CONFIG)")
-    parser.add_argument("--base-url", metavar="URL", help="API base URL (env MUSICMINT_BASE_URL)")
-    parser.add_argument(
-        "--http-timeout",
-        dest="timeout",
-        type=float,
-        metavar="S",
-        help="seconds one HTTP request may take (config api.timeout, default 15)",
-    )
-    parser.set_defaults(timeout_flag="--http-timeout")  # for error messages
-    if old_timeout:
-        parser.add_argument("--timeout", dest="old_timeout", type=float, help=argparse.SUPPRESS)
-
-
-def _take_old_timeout(args: argparse.Namespace) -> None:
-    """Honour the deprecated ``--timeout`` (``--http-timeout`` wins if both are given)."""
-    old = getattr(args, "old_timeout", None)
-    if old is None:
-        return
-    print(
-        "musicmint-tui: --timeout is deprecated here, use --http-timeout "
-        "(seconds per HTTP request; only 'wait --timeout' is an overall deadline)",
-        file=sys.stderr,
-    )
-    if args.timeout is None:
-        args.timeout, args.timeout_flag = old, "--timeout"
-
-
-def _dashboard_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="musicmint-tui",
-        usage="musicmint-tui [options] [TASK_ID ...]\n       musicmint-tui COMMAND [options]",
-        description="A terminal dashboard that tracks MusicMint generation tasks.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("task_ids", nargs="*", metavar="TASK_ID", help="task IDs to track")
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="run against a built-in simulator with demo tasks (no key needed)",
-    )
-    parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
-    parser.add_argument(
-        "--import-recent",
-        nargs="?",
-        const="all",
-        choices=["all", "queuing", "processing", "completed", "failed"],
-        metavar="STATUS",
-        help="also track the account's recent tasks (optionally only those with STATUS)",
-    )
-    _add_config_flags(parser)
-    parser.add_argument("--version", action="version", version=f"musicmint-tui {__version__}")
-    return parser
-
-
-#: ``simulate --help``: what the simulator does with any ID, and its faults as
-#: ``tui/simulator/faults.py`` (``Fault.from_spec``) reads them. The examples
-#: are posted to a real simulator by the tests, so they stay true.
-_SIMULATE_EPILOG = """\
-tasks:
-  Any valid task ID works (1-128 letters, digits, '-' and '_'): the first
-  request for an ID invents its task, which then goes queuing -> processing ->
-  completed or failed over about 20-60 s (times --time-scale). About one in six
-  fail, chosen by a hash of the ID, so an ID always behaves the same.
-  POST /api/v1/tasks lists the IDs asked about so far. Another key than --key
-  gets HTTP 401.
-
-faults:
-  POST /_sim/faults, with the same key, makes POST /api/v1/task/ID misbehave.
-  The JSON body is {"task_id": ID, "kind": KIND, ...}; without "task_id" the
-  fault hits every task, and one for an ID wins over that. Kinds:
-    kind          optional fields            answer
-    rate_limit    retry_after (default "2")  HTTP 429 with that Retry-After
-    server_error  status (default 500)       an HTML error page with that status
-    truncated                                the normal JSON, cut in half
-    envelope      code (5000), message       HTTP 200 with that error code
-    not_found                                HTTP 404, code 4004
-    hang          seconds (default 60)       the normal answer, that much later
-    clear                                    removes every fault
-  "times": N limits a fault to the next N requests (default: until cleared); a
-  new fault for an ID replaces its old one. For example:
-
-    curl -X POST http://127.0.0.1:8811/_sim/faults \\
-         -H "Authorization: Bearer sk-mm-simulator" \\
-         -d '{"task_id": "abc", "kind": "rate_limit", "times": 3}'
-
-generate:
-  POST /api/v1/music/generate checks the body by the documented rules (HTTP
-  400, codes 4201-4209) and makes a new task; "FAILME" in the prompt or the
-  description makes that task fail. Its faults, sent as above without
-  "task_id" (generation is not idempotent: these show what a client must not
-  retry):
-    generate_timeout       seconds     the task is made; the answer comes too late
-    generate_server_error  status (502)  the task is made; the answer is an HTML error
-    generate_reset                     the connection is reset; no task is made
-"""
-
-
-def _simulate_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="musicmint-tui simulate",
-        description=(
-            "Serve a local imitation of the MusicMint task API until interrupted.\n"
-            "On start it prints the command that points the dashboard at it."
-        ),
-        epilog=_SIMULATE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8811, help="port (default 8811; 0 = any)")
-    parser.add_argument("--key", default=None, help="API key to accept (default sk-mm-simulator)")
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        metavar="F",
-        help="multiply task durations (default 1: about 20-60 s per task)",
-    )
-    return parser
-
-
-def _wait_epilog() -> str:
-    from tui.cli.wait import STATUSES
-
-    width = max(len(name) for name, _ in STATUSES)
-    lines = [f"  {name.ljust(width)}  {meaning}" for name, meaning in STATUSES]
-    return "\n".join(
-        [
-            'statuses (table and JSON "status"):',
-            *lines,
-            f"  {'other'.ljust(width)}  a status this version does not know, shown as sent",
-            "",
-            "exit status: 0 all completed; 1 any failed, not found, error, or skipped as",
-            "invalid on stdin; 2 usage; 3 timeout (stderr names the pending IDs); 4 the key",
-            "was refused (nothing on stdout).",
-        ]
-    )
-
-
-def _wait_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="musicmint-tui wait",
-        description=(
-            "Poll task IDs until each is completed or failed. Status changes go to stderr, "
-            "results to stdout."
-        ),
-        epilog=_wait_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "task_ids",
-        nargs="*",
-        metavar="TASK_ID",
-        help="task IDs to poll; '-' reads them from stdin, as does a pipe when none are given",
-    )
-    parser.add_argument(
-        "--timeout",
-        dest="wait_timeout",
-        type=float,
-        default=300.0,
-        metavar="S",
-        help="give up after S seconds in all, polling and --download (default 300)",
-    )
-    parser.add_argument("--interval", type=float, metavar="S", help="seconds between polls")
-    parser.add_argument("--json", action="store_true", help="print results as JSON")
-    parser.add_argument(
-        "--download",
-        metavar="DIR",
-        help="save every completed clip (MP3, cover, metadata) into DIR",
-    )
-    _add_config_flags(parser, old_timeout=False)  # here --timeout is the deadline above
-    return parser
-
-
-def _generate_parser() -> argparse.ArgumentParser:
-    from tui.cli.generate import EXIT_HELP
-
-    parser = _Parser(
-        prog="musicmint-tui generate",
-        usage=(
-            "musicmint-tui generate (--prompt TEXT | --lyrics-file FILE | --description TEXT)\n"
-            "       [--tags T] [--title T] [--instrumental] [--retention-days N]\n"
-            "       [--extend CLIP_ID [--at S]] [--wait [--timeout S] [--download DIR]] [--json]"
-        ),
-        description=(
-            "Start one generation and print its task ID; the task is tracked (in the running "
-            "dashboard, else in the saved task list). The request is checked first and sent "
-            "once, never retried."
-        ),
-        epilog=EXIT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    text = parser.add_mutually_exclusive_group()
-    text.add_argument("--prompt", metavar="TEXT", help="the lyrics (custom mode)")
-    text.add_argument(
-        "--lyrics-file", metavar="FILE", help="read the lyrics from FILE ('-': stdin; UTF-8)"
-    )
-    parser.add_argument(
-        "--description",
-        metavar="TEXT",
-        help="describe the song instead (inspiration mode; not with lyrics or --tags)",
-    )
-    parser.add_argument("--tags", metavar="T", help="style tags, e.g. 'lo-fi, piano'")
-    parser.add_argument("--title", metavar="T", help="the song's title")
-    parser.add_argument("--instrumental", action="store_true", help="no vocals")
-    parser.add_argument(
-        "--retention-days", type=int, metavar="N", help="keep the files N days (1-30, default 7)"
-    )
-    parser.add_argument("--extend", metavar="CLIP_ID", help="continue this clip")
-    parser.add_argument(
-        "--at", type=int, metavar="S", help="with --extend: continue from S seconds"
-    )
-    parser.add_argument("--wait", action="store_true", help="then wait for it, as 'wait' does")
-    parser.add_argument(
-        "--timeout",
-        dest="wait_timeout",
-        type=float,
-        metavar="S",
-        help="with --wait: give up after S seconds in all (default 300)",
-    )
-    parser.add_argument(
-        "--interval", type=float, metavar="S", help="with --wait: seconds between polls"
-    )
-    parser.add_argument(
-        "--download", metavar="DIR", help="with --wait: save the completed clips into DIR"
-    )
-    parser.add_argument(
-        "--json", action="store_true", help='print {"task_id", "status"} (with --wait: as wait)'
-    )
-    _add_config_flags(parser, old_timeout=False)
-    return parser
-
-
-def _add_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="musicmint-tui add",
-        description=(
-            "Track task IDs (or task URLs, or pasted JSON, as in the Add dialog). A running "
-            "dashboard shows them at once; with none, they are saved to the task list and "
-            "polled when the dashboard starts."
-        ),
-        epilog="exit status: 0 added (or already tracked); 2 no valid ID; 5 a dashboard holds "
-        "the data folder but does not answer; 6 the task list could not be written.",
-    )
-    parser.add_argument(
-        "task_ids",
-        nargs="*",
-        metavar="TASK_ID",
-        help="IDs or URLs to track; '-' reads them from stdin, as does a pipe when none are given",
-    )
-    return parser
-
-
-def _export_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="musicmint-tui export",
-        description="Write the tracked tasks and their clips to stdout.",
-    )
-    parser.add_argument(
-        "--format",
-        choices=["json", "csv"],
-        default="json",
-        help="json: one object per task; csv: a header and one row per clip",
-    )
-    return parser
-
-
-def _config_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="musicmint-tui config",
-        description="Show the effective configuration (API key masked) and where it came from.",
-    )
-    _add_config_flags(parser)
-    return parser
 
 
 def _load(args: argparse.Namespace, *, missing_ok: bool = False) -> Config:
@@ -361,20 +62,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args_list[0] if args_list and args_list[0] in SUBCOMMANDS else None
     try:
         if command == "simulate":
-            return _run_simulate(_simulate_parser().parse_args(args_list[1:]))
+            return _run_simulate(simulate_parser().parse_args(args_list[1:]))
         if command == "wait":
-            return _run_wait(_wait_parser().parse_args(args_list[1:]))
+            return _run_wait(wait_parser().parse_args(args_list[1:]))
         if command == "generate":
-            return _run_generate(_generate_parser().parse_args(args_list[1:]))
+            return _run_generate(generate_parser().parse_args(args_list[1:]))
         if command == "add":
-            return _run_add(_add_parser().parse_args(args_list[1:]))
+            return _run_add(add_parser().parse_args(args_list[1:]))
         if command == "config":
-            return _run_config(_config_parser().parse_args(args_list[1:]))
+            return _run_config(config_parser().parse_args(args_list[1:]))
         if command == "export":
-            return _run_export(_export_parser().parse_args(args_list[1:]))
+            return _run_export(export_parser().parse_args(args_list[1:]))
         if command in ("login", "logout"):
             return _run_login(command, args_list[1:])
-        return _run_dashboard(_dashboard_parser().parse_args(args_list))
+        return _run_dashboard(dashboard_parser().parse_args(args_list))
     except (ConfigError, UsageError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -692,11 +393,11 @@ def _run_login(command: str, argv: list[str]) -> int:
     from tui.cli import login
 
     if command == "login":
-        parser = login.login_parser(_Parser)
-        _add_config_flags(parser, old_timeout=False)
+        parser = login.login_parser(Parser)
+        add_config_flags(parser, old_timeout=False)
         args = parser.parse_args(argv)
         return login.run_login(args, _load(args, missing_ok=True))
-    args = login.logout_parser(_Parser).parse_args(argv)
+    args = login.logout_parser(Parser).parse_args(argv)
     # Removing a key must not wait on an unrelated setting being fixed: only
     # the file's place is needed (a broken TOML file is still refused there).
     path, _ = config_path(getattr(args, "config", None), os.environ)
@@ -706,7 +407,7 @@ def _run_login(command: str, argv: list[str]) -> int:
 def _run_config(args: argparse.Namespace) -> int:
     from tui.api.client import environment_proxy
 
-    _take_old_timeout(args)
+    take_old_timeout(args)
     config = _load(args)
     print(f"config file: {config.path}{'' if config.path.exists() else ' (not present)'}")
     for line in config.describe():
@@ -736,7 +437,7 @@ def _is_terminal() -> bool:
 
 
 def _run_dashboard(args: argparse.Namespace) -> int:
-    _take_old_timeout(args)
+    take_old_timeout(args)
     if problem := _check_ids(args.task_ids):
         return _fail(problem)
     if args.demo:
