@@ -13,9 +13,9 @@ from rich.text import Text
 from tests.harness import theme_palette
 from tui.api.models import Clip, Task
 from tui.domain.tracked import TrackedTask
+from tui.ui.widgets.columns import column_widths, short_form
 from tui.ui.widgets.presentation import (
     clips_cell,
-    column_widths,
     elide_middle,
     elide_url,
     expiry_look,
@@ -24,7 +24,6 @@ from tui.ui.widgets.presentation import (
     looks_change_at,
     plain,
     row_cells,
-    short_form,
     status_text,
     time_looks,
 )

@@ -43,10 +43,11 @@ from tui.ui.messages import (
 from tui.ui.screens.add_tasks import AddTasksScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.log import LogScreen
+from tui.ui.widgets.columns import COLUMN_SORTS
 from tui.ui.widgets.detail_pane import DetailPane
 from tui.ui.widgets.downloads_panel import DownloadsPanel
 from tui.ui.widgets.footer import KeyFooter
-from tui.ui.widgets.presentation import COLUMN_SORTS, SORT_CYCLE
+from tui.ui.widgets.presentation import SORT_CYCLE
 from tui.ui.widgets.presentation import SORTS as SORTS_BY_NAME
 from tui.ui.widgets.status_bar import StatusBar
 from tui.ui.widgets.task_table import FLUSH_DELAY, TaskTable

@@ -40,20 +40,16 @@ from textual.timer import Timer
 from tui.domain.tracked import TrackedTask
 from tui.domain.views import DEFAULT_VIEW, VIEWS
 from tui.ui.palette import Palette, palette_of
-from tui.ui.widgets.presentation import (
+from tui.ui.widgets.columns import (
     COLUMN_SORTS,
     COLUMNS,
     FULL_ID_WIDTH,
     GROWN_WIDTHS,
-    SORTS,
     TIME_COLUMNS,
     column_widths,
-    looks_change_at,
-    row_cells,
     short_form,
-    time_cells,
-    time_looks,
 )
+from tui.ui.widgets.presentation import SORTS, looks_change_at, row_cells, time_cells, time_looks
 from tui.ui.widgets.table_search import SearchIndex, other_clip_matches
 
 #: Seconds between applying queued row updates (see :meth:`TaskTable.schedule`).
