@@ -272,3 +272,16 @@ async def test_a_refusal_by_the_server_is_passed_on(sim_server) -> None:
             await client.generate(GenerateRequest(prompt="x"))
     assert not isinstance(err.value, MaybeCreatedError)
     assert err.value.code == 4300
+
+
+def test_from_json_round_trips_and_drops_what_is_not_a_request() -> None:
+    request = GenerateRequest(
+        prompt="[Verse]\nline", tags="pop", retention_days=9, make_instrumental=True
+    )
+    assert GenerateRequest.from_json(request.to_json()) == request
+    odd = GenerateRequest.from_json(
+        {"prompt": 3, "tags": "t" * 10_000, "continue_at": True, "retention_days": 10**30, "x": 1}
+    )
+    assert odd.prompt is None and odd.continue_at is None
+    assert len(odd.tags or "") == 400 and odd.retention_days == 2**31
+    assert odd.problems()  # still checked before sending

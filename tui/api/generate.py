@@ -184,6 +184,25 @@ class GenerateRequest:
             body["make_instrumental"] = True
         return body
 
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> GenerateRequest:
+        """A request from stored or recalled JSON (the store, the history,
+        a variation). Fields of the wrong type or unknown names are dropped,
+        texts are cut to twice their limit: what comes back is a starting
+        point for the dialog, checked again before it is sent."""
+        values: dict[str, Any] = {}
+        for name in (*TEXT_FIELDS, *ID_FIELDS):
+            value = body.get(name)
+            if isinstance(value, str):
+                values[name] = value[: 2 * LIMITS.get(name, 200)]
+        for name in ("continue_at", "retention_days"):
+            value = body.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                values[name] = max(-(2**31), min(value, 2**31))
+        if body.get("make_instrumental") is True:
+            values["make_instrumental"] = True
+        return cls(**values)
+
     def problems(self, clip_duration: float | None = None) -> list[str]:
         """Why this request would be refused (empty: fine). ``clip_duration`` is
         the length in seconds of ``continue_clip_id``, when known."""
