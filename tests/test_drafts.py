@@ -1,0 +1,49 @@
+"""The dialog's draft and history files."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from tui.api.generate import GenerateRequest
+from tui.domain.compose_form import ComposeForm
+from tui.services.drafts import HISTORY_SIZE, DraftStore, History, Sent
+
+
+def test_draft_is_kept_privately_and_cleared(tmp_path: Path) -> None:
+    store = DraftStore(tmp_path)
+    assert store.load() is None
+    form = ComposeForm(lyrics="[Verse]\nkeep me", retention_days="3x")
+    store.save(form)
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert DraftStore(tmp_path).load() == form
+    store.save(ComposeForm(mode="inspiration"))  # nothing typed: no draft
+    assert not store.path.exists()
+    store.clear()  # twice is fine
+
+
+def test_a_damaged_draft_or_history_is_empty_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "draft.json").write_text("{not json")
+    (tmp_path / "history.json").write_text(json.dumps({"not": "a list"}))
+    assert DraftStore(tmp_path).load() is None
+    assert History(tmp_path).load() == []
+    (tmp_path / "draft.json").write_bytes(b" " * (3 * 1024 * 1024))
+    assert DraftStore(tmp_path).load() is None
+
+
+def test_history_keeps_the_newest_fifty(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    for n in range(HISTORY_SIZE + 5):
+        history.add(Sent(at=1000.0 + n, task_id=f"task-{n}", request=GenerateRequest(tags=f"t{n}")))
+    entries = history.load()
+    assert len(entries) == HISTORY_SIZE
+    assert entries[0].task_id == f"task-{HISTORY_SIZE + 4}" and entries[0].request.tags == (
+        f"t{HISTORY_SIZE + 4}"
+    )
+    raw = json.loads(history.path.read_text())
+    raw[0]["at"] = "soon"
+    raw[1]["request"] = "not an object"
+    history.path.write_text(json.dumps(raw))
+    again = History(tmp_path).load()
+    assert again[0].at == 0.0 and len(again) == HISTORY_SIZE - 1

@@ -1,0 +1,132 @@
+"""What the New track dialog remembers: the draft being written, and the
+requests sent.
+
+``draft.json`` (in the data folder, next to the task database) holds the
+dialog's content as typed until a submit succeeds: escape, a crash, a killed
+process or a failed submit brings it back the next time the dialog opens.
+``history.json`` holds the last :data:`HISTORY_SIZE` requests the server
+accepted, newest first, to recall into the dialog.
+
+Both are written whole and atomically (temp file, fsync, rename; mode 0600),
+so a crash mid-write leaves the old file, never half of one. Reading is
+forgiving: a missing, damaged or oversized file is an empty draft or history
+and a warning in the log, never a dialog that fails to open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tui.api.generate import GenerateRequest
+from tui.core.atomic import atomic_write
+from tui.core.logs import log
+from tui.domain.compose_form import ComposeForm
+
+DRAFT_FILE = "draft.json"
+HISTORY_FILE = "history.json"
+HISTORY_SIZE = 50
+#: Larger files are not ours: a draft's texts are bounded well below this.
+MAX_BYTES = 2 * 1024 * 1024
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("%s not read (%s)", path, exc.strerror or exc)
+        return None
+    if len(raw) > MAX_BYTES:
+        log.warning("%s ignored: larger than %d bytes", path, MAX_BYTES)
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        log.warning("%s ignored: not JSON (%s)", path, exc)
+        return None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1).encode())
+
+
+class DraftStore:
+    """The one draft. Every method may raise ``OSError`` on write; the
+    dialog says so, and keeps what is on screen."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / DRAFT_FILE
+
+    def load(self) -> ComposeForm | None:
+        data = _read_json(self.path)
+        if not isinstance(data, dict):
+            return None
+        form = ComposeForm.from_json(data)
+        return None if form.empty else form
+
+    def save(self, form: ComposeForm) -> None:
+        if form.empty:
+            self.clear()
+        else:
+            _write_json(self.path, form.to_json())
+
+    def clear(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One accepted request: when, which task it made, and the request."""
+
+    at: float
+    task_id: str
+    request: GenerateRequest
+
+
+def _finite(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    value = float(value) if abs(value) < 1e18 else 0.0
+    return value if math.isfinite(value) else 0.0
+
+
+class History:
+    """The last :data:`HISTORY_SIZE` accepted requests, newest first."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / HISTORY_FILE
+
+    def load(self) -> list[Sent]:
+        data = _read_json(self.path)
+        if not isinstance(data, list):
+            return []
+        entries = []
+        for item in data[:HISTORY_SIZE]:
+            if not isinstance(item, dict) or not isinstance(item.get("request"), dict):
+                continue
+            at, task_id = item.get("at"), item.get("task_id")
+            entries.append(
+                Sent(
+                    at=_finite(at),
+                    task_id=task_id[:200] if isinstance(task_id, str) else "",
+                    request=GenerateRequest.from_json(item["request"]),
+                )
+            )
+        return entries
+
+    def add(self, sent: Sent) -> None:
+        entries = [sent, *self.load()][:HISTORY_SIZE]
+        _write_json(
+            self.path,
+            [{"at": e.at, "task_id": e.task_id, "request": e.request.to_json()} for e in entries],
+        )
