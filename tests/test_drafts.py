@@ -8,28 +8,48 @@ from pathlib import Path
 
 from tui.api.generate import GenerateRequest
 from tui.domain.compose_form import ComposeForm
-from tui.services.drafts import HISTORY_SIZE, DraftStore, History, Sent
+from tui.services.drafts import (
+    HISTORY_SIZE,
+    Aside,
+    Drafts,
+    DraftStore,
+    History,
+    Sent,
+    set_aside,
+)
 
 
 def test_draft_is_kept_privately_and_cleared(tmp_path: Path) -> None:
     store = DraftStore(tmp_path)
-    assert store.load() is None
+    assert store.load() == Drafts()
     form = ComposeForm(lyrics="[Verse]\nkeep me", retention_days="3x")
-    store.save(form)
+    store.save(Drafts(form))
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
-    assert DraftStore(tmp_path).load() == form
-    store.save(ComposeForm(mode="inspiration"))  # nothing typed: no draft
+    assert DraftStore(tmp_path).load() == Drafts(form)
+    store.save(Drafts())  # nothing left: no file
     assert not store.path.exists()
-    store.clear()  # twice is fine
+    store.save(Drafts())  # twice is fine
+
+
+def test_a_replaced_draft_is_set_aside_not_lost(tmp_path: Path) -> None:
+    store = DraftStore(tmp_path)
+    first = ComposeForm(tags="first")
+    drafts = set_aside(Drafts(ComposeForm(tags="second")), first, at=10.0)
+    drafts = set_aside(drafts, first, at=11.0)  # the same form once
+    drafts = set_aside(drafts, ComposeForm(), at=12.0)  # nothing typed: nothing kept
+    store.save(drafts)
+    loaded = DraftStore(tmp_path).load()
+    assert loaded.form == ComposeForm(tags="second")
+    assert loaded.aside == (Aside(10.0, first),)
 
 
 def test_a_damaged_draft_or_history_is_empty_not_an_error(tmp_path: Path) -> None:
     (tmp_path / "draft.json").write_text("{not json")
     (tmp_path / "history.json").write_text(json.dumps({"not": "a list"}))
-    assert DraftStore(tmp_path).load() is None
+    assert DraftStore(tmp_path).load() == Drafts()
     assert History(tmp_path).load() == []
     (tmp_path / "draft.json").write_bytes(b" " * (3 * 1024 * 1024))
-    assert DraftStore(tmp_path).load() is None
+    assert DraftStore(tmp_path).load() == Drafts()
 
 
 def test_history_keeps_the_newest_fifty(tmp_path: Path) -> None:

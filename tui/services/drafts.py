@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,29 +60,78 @@ def _write_json(path: Path, data: Any) -> None:
     atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1).encode())
 
 
+#: Drafts set aside (by a recall or a prefilled dialog) kept at most.
+ASIDE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Aside:
+    """A draft that a recall or a prefilled dialog replaced: kept, to recall."""
+
+    at: float
+    form: ComposeForm
+
+
+@dataclass(frozen=True)
+class Drafts:
+    form: ComposeForm | None = None  # the draft being written
+    aside: tuple[Aside, ...] = ()  # newest first
+
+
 class DraftStore:
-    """The one draft. Every method may raise ``OSError`` on write; the
-    dialog says so, and keeps what is on screen."""
+    """The draft, and the drafts set aside. Writes may raise ``OSError``;
+    the dialog says so and keeps what is on screen.
+
+    The dialog saves from a worker thread while the user types; each save
+    writes the newest form given so far, under a lock, so a slow write never
+    lands after (and over) a newer one."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / DRAFT_FILE
+        self._lock = threading.Lock()
+        self._latest: Drafts | None = None
 
-    def load(self) -> ComposeForm | None:
+    def load(self) -> Drafts:
         data = _read_json(self.path)
         if not isinstance(data, dict):
-            return None
-        form = ComposeForm.from_json(data)
-        return None if form.empty else form
+            return Drafts()
+        form = data.get("form")
+        current = ComposeForm.from_json(form) if isinstance(form, dict) else None
+        aside = []
+        raw_aside = data.get("aside")
+        for item in raw_aside[:ASIDE_SIZE] if isinstance(raw_aside, list) else ():
+            if isinstance(item, dict) and isinstance(item.get("form"), dict):
+                kept = ComposeForm.from_json(item["form"])
+                if not kept.empty:
+                    aside.append(Aside(_finite(item.get("at")), kept))
+        return Drafts(None if current is None or current.empty else current, tuple(aside))
 
-    def save(self, form: ComposeForm) -> None:
-        if form.empty:
-            self.clear()
-        else:
-            _write_json(self.path, form.to_json())
+    def save(self, drafts: Drafts) -> None:
+        """Write ``drafts`` (or, when called from several threads, the newest given)."""
+        self._latest = drafts
+        with self._lock:
+            latest = self._latest
+            if latest is None:
+                return  # a later call wrote it already
+            self._latest = None
+            if latest.form is None and not latest.aside:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                return
+            _write_json(
+                self.path,
+                {
+                    "form": latest.form.to_json() if latest.form else None,
+                    "aside": [{"at": a.at, "form": a.form.to_json()} for a in latest.aside],
+                },
+            )
 
-    def clear(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+
+def set_aside(drafts: Drafts, form: ComposeForm | None, at: float) -> Drafts:
+    """``drafts`` with ``form`` kept among the drafts set aside (newest first)."""
+    if form is None or form.empty or any(a.form == form for a in drafts.aside):
+        return drafts
+    return Drafts(drafts.form, (Aside(at, form), *drafts.aside)[:ASIDE_SIZE])
 
 
 @dataclass(frozen=True)
