@@ -451,7 +451,7 @@ async def test_refresh_polls_a_finished_task_again(sim_server, data_dir, clock) 
         before = len(sim_server.sim.task_requests("fin"))
         await pilot.press("r")
         await wait_for(pilot, lambda: len(sim_server.sim.task_requests("fin")) == before + 1)
-        await pilot.press("R")
+        await pilot.press("P")
         assert notifications(app)[-1].startswith("Nothing to poll: every tracked task has finished")
 
 

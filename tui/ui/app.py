@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
+from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -129,6 +130,11 @@ class MusicMintApp(App[int]):
     def records(self) -> Mapping[str, TrackedTask]:
         """Every tracked record, read-only (the tracker alone changes them)."""
         return self.tracker.records
+
+    @property
+    def data_folder(self) -> Path:
+        """Where the task database lives; the dialog's draft and history too."""
+        return self.store.path.parent
 
     # -- start-up -------------------------------------------------------------
     def get_default_screen(self) -> Screen:

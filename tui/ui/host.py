@@ -8,6 +8,7 @@ the app module back (no import cycle, not even for type checking).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from textual.app import App
@@ -37,6 +38,9 @@ class Host(Protocol):
 
     @property
     def records(self) -> Mapping[str, TrackedTask]: ...
+
+    @property
+    def data_folder(self) -> Path: ...
 
     def track(self, task_ids: Iterable[str]) -> list[TrackedTask]: ...
 

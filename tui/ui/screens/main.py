@@ -33,6 +33,7 @@ from tui.ui import keys, wording
 from tui.ui.announcer import Announcer, SavedFiles
 from tui.ui.clip_actions import ClipActions
 from tui.ui.host import HostApp
+from tui.ui.make_actions import MakeActions
 from tui.ui.messages import (
     DownloadFinished,
     DownloadUpdate,
@@ -71,6 +72,9 @@ class MainScreen(Screen[None]):
         #: The selected clip: (task ID, index). Another task selects its first clip.
         self._clip: tuple[str | None, int] = (None, 0)
         self.clips = ClipActions(self, lambda: self.highlighted, self._clip_index)
+        self.make = MakeActions(
+            self, lambda: self.highlighted, self._clip_index, self._show_submitted
+        )
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -291,6 +295,31 @@ class MainScreen(Screen[None]):
             self.table.upsert(record, now)
         self.table.fit_columns()
         self._update_titles()
+
+    def _show_submitted(self, record: TrackedTask) -> None:
+        """A task made here: its row, selected (or why it cannot be)."""
+        self.show_added([record])
+        if record.id in self.table.shown:
+            self.table.move_cursor(row=self.table.get_row_index(record.id))
+            self.table.focus()
+        else:
+            self.notify(
+                f"Task {record.id} is hidden by the view or the filter: 1 shows all tasks.",
+                markup=False,
+            )
+
+    # -- actions: making tracks (tui/ui/make_actions.py) ---------------------------
+    def action_new_track(self) -> None:
+        self.make.new_track()
+
+    def action_variation(self) -> None:
+        self.make.variation()
+
+    def action_extend(self) -> None:
+        self.make.extend()
+
+    def action_retry(self) -> None:
+        self.make.retry()
 
     # -- actions: tasks ----------------------------------------------------------
     def action_add(self) -> None:
