@@ -111,3 +111,24 @@ async def test_continuing_a_clip_the_simulator_cannot_extend_is_refused(
         await client.generate(GenerateRequest(prompt="x", continue_clip_id=wanted))
     assert (err.value.code, err.value.message) == (UNKNOWN_CLIP, unknown_clip_message(wanted))
     assert sim.generated[-1].task_id is None and sim.generated[-1].code == UNKNOWN_CLIP
+
+
+async def test_generate_works_against_the_demos_simulator(tmp_path) -> None:
+    # What --demo builds, minus the app: the dashboard's client comes from
+    # this config (MusicMintClient.from_config), so a generate from the UI
+    # reaches the demo's simulator with its key.
+    from tui.cli.demo import demo_config, demo_simulator, seed
+    from tui.core.config import load_config
+    from tui.simulator import SimulatorServer
+
+    sim = demo_simulator()
+    seed(sim)
+    with SimulatorServer(sim) as server:
+        config = demo_config(load_config(), server, tmp_path)
+        async with MusicMintClient.from_config(config) as client:
+            result = await client.generate(GenerateRequest(prompt="demo", title="Demo Song"))
+            assert result.status == "queuing"
+            assert (await client.get_task(result.task_id)).status == "queuing"
+            newest = (await client.list_tasks(page_size=1)).items[0]
+    assert newest.id == result.task_id
+    assert [r.task_id for r in sim.generated] == [result.task_id]
