@@ -259,7 +259,10 @@ def test_simulate_help_names_the_generate_faults(capsys) -> None:
 
     with pytest.raises(SystemExit):
         main(["simulate", "--help"])
+    from tui.simulator.server import FAIL_TRIGGER, UNKNOWN_CLIP
+
     text = capsys.readouterr().out.split("\ngenerate:\n", 1)[1]
-    assert "FAILME" in text
+    assert f"trigger word {FAIL_TRIGGER}" in " ".join(text.split())
+    assert f"code {UNKNOWN_CLIP} (unknown clip)" in " ".join(text.split())
     for kind in GENERATE_FAULT_KINDS:
         assert f"    {kind} " in text

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tui.core.config import load_config
+from tui.core.config import Config, load_config
 from tui.services.store import DB_NAME, TaskStore
 from tui.simulator import DEFAULT_KEY, Simulator, SimulatorServer
 
@@ -70,32 +70,42 @@ def remove_stale_folders() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def demo_simulator() -> Simulator:
+    """The demo's simulator: its own key, the demo's pace, no tasks yet."""
+    return Simulator(api_key=DEFAULT_KEY, time_scale=DEMO_TIME_SCALE)
+
+
+def demo_config(config: Config, server: SimulatorServer, folder: Path) -> Config:
+    """``config`` pointed at the demo's running simulator: every request the
+    dashboard makes (polls, import, generate) goes there with its key."""
+    # Demo downloads go to the temporary folder too: sample files have no
+    # business in the user's Music folder.
+    return dataclasses.replace(
+        config,
+        base_url=server.url,
+        api_key=DEFAULT_KEY,
+        download_dir=folder / "downloads",
+        auto_download=False,
+    )
+
+
 def run_demo(extra_ids: list[str], interval: float | None = None) -> int:
     from tui.cli.launch import run_app
 
     remove_stale_folders()
     config = load_config(overrides={"polling.interval": interval})
-    sim = Simulator(api_key=DEFAULT_KEY, time_scale=DEMO_TIME_SCALE)
+    sim = demo_simulator()
     ids = seed(sim) + [i for i in extra_ids if i not in dict(DEMO_TASKS)]
     folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     try:
         with SimulatorServer(sim) as server:
-            # Demo downloads go to the temporary folder too: sample files have no
-            # business in the user's Music folder.
-            config = dataclasses.replace(
-                config,
-                base_url=server.url,
-                api_key=DEFAULT_KEY,
-                download_dir=folder / "downloads",
-                auto_download=False,
-            )
-            demo_config = config
+            pointed = demo_config(config, server, folder)
             return run_app(
-                config,
+                pointed,
                 ids,
                 demo=True,
                 store=TaskStore(folder / DB_NAME),
-                reload_config=lambda: demo_config,
+                reload_config=lambda: pointed,
             )
     finally:
         shutil.rmtree(folder, ignore_errors=True)

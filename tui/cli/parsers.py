@@ -136,10 +136,13 @@ faults:
 
 generate:
   POST /api/v1/music/generate checks the body by the documented rules (HTTP
-  400, codes 4201-4209) and makes a new task; "FAILME" in the prompt or the
-  description makes that task fail. Its faults, sent as above without
-  "task_id" (generation is not idempotent: these show what a client must not
-  retry):
+  400, codes 4201-4209) and makes a new task, listed first by POST
+  /api/v1/tasks; its clips take the request's title, tags and prompt. The
+  trigger word FAILME in the prompt or the description makes that task fail.
+  continue_clip_id must name an unexpired clip of a finished task the
+  simulator knows: otherwise HTTP 400, code 4210 (unknown clip); continue_at
+  past that clip's end is code 4204. Its faults, sent as above without "task_id" (generation is not
+  idempotent: these show what a client must not retry):
     generate_timeout       seconds     the task is made; the answer comes too late
     generate_server_error  status (502)  the task is made; the answer is an HTML error
     generate_reset                     the connection is reset; no task is made

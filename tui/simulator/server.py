@@ -10,10 +10,25 @@ rules (:func:`tui.api.generate.body_problems`: HTTP 400 with the first broken
 rule's code and message), then makes a new task ``gen-NNNNNN-<hex>`` that goes
 queuing -> processing -> completed like any other (times the time scale). A
 prompt or ``gpt_description_prompt`` containing the trigger word ``FAILME``
-(:data:`FAIL_TRIGGER`) makes the task fail instead. Every generate request is
+(:data:`FAIL_TRIGGER`) makes the task fail instead. Its clips take the
+request's ``title``, ``tags`` and ``prompt`` (an empty prompt with
+``make_instrumental``; a title made from the description in inspiration mode;
+see :func:`~tui.simulator.lifecycle.request_look`). Every generate request is
 logged in :attr:`Simulator.generated`. Faults for it are injected through
 ``POST /_sim/faults`` like the others, with the kinds in
 :data:`~tui.simulator.faults.GENERATE_FAULT_KINDS` and no ``task_id``.
+
+A ``continue_clip_id`` must name a clip of a task the simulator has seen
+complete: otherwise HTTP 400, code :data:`UNKNOWN_CLIP` (4210), "continue_clip_id:
+no finished clip ID (unknown, expired or not done yet)". For a known clip,
+``continue_at`` is checked against its duration (code 4204, the client's own
+message). The extension's clips are titled "<original title> (extended)"
+unless the request gives a title, keep the original's tags unless it gives
+some, and last the original's tail (duration - ``continue_at``) plus 30-120 s.
+
+``POST /api/v1/tasks`` lists generated tasks with the rest, newest first, each
+with ``created_at`` (ms) from the simulator's clock when the request arrived
+(also when a fault then withholds the answer: the task exists).
 """
 
 from __future__ import annotations
@@ -32,6 +47,7 @@ from tui.api.errors import InvalidTaskIdError
 from tui.api.generate import body_problems
 from tui.api.ids import validate_task_id
 from tui.simulator.faults import GENERATE_FAULT_KINDS, Fault
+from tui.simulator.lifecycle import request_look
 from tui.simulator.state import (
     STATUS_FILTER,
     GenerateRecord,
@@ -43,6 +59,13 @@ from tui.simulator.state import (
 #: In a generate request's prompt or description, makes its task fail.
 FAIL_TRIGGER = "FAILME"
 FAIL_ERROR = "Generation failed: prompt rejected by content filter (FAILME)"
+#: Generate's envelope code (HTTP 400) for a ``continue_clip_id`` that names
+#: no completed clip the simulator knows (the client cannot check this one).
+UNKNOWN_CLIP = 4210
+
+
+def unknown_clip_message(clip: str) -> str:
+    return f"continue_clip_id: no finished clip {clip} (unknown, expired or not done yet)"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -207,6 +230,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._envelope(400, 4000, "the body must be a JSON object")
             return
         problems = body_problems(req)
+        original = None
+        if not problems and req.get("continue_clip_id") is not None:
+            original = sim.book.clip(req["continue_clip_id"])
+            if original is None:
+                problems = [(UNKNOWN_CLIP, unknown_clip_message(req["continue_clip_id"]))]
+            else:
+                problems = body_problems(req, clip_duration=original["duration"])
         if problems:
             code, message = problems[0]
             sim.log_generate(GenerateRecord(time.monotonic(), body, None, code))
@@ -220,10 +250,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         task_id = sim.new_task_id()
         text = f"{req.get('prompt') or ''}\n{req.get('gpt_description_prompt') or ''}"
+        look = request_look(task_id, req, original)
         if FAIL_TRIGGER in text:
-            sim.book.seed(task_id, outcome="failed", error=FAIL_ERROR)
+            sim.book.seed(task_id, outcome="failed", error=FAIL_ERROR, **look)
         else:
-            sim.book.seed(task_id, outcome="completed")
+            sim.book.seed(task_id, outcome="completed", **look)
         sim.log_generate(GenerateRecord(time.monotonic(), body, task_id, 0))
         if fault and fault.delay and sim.shutdown_event.wait(fault.delay):
             return
