@@ -218,3 +218,21 @@ def test_an_unknown_status_is_cut_with_an_ellipsis_in_the_table_only() -> None:
     weird = "[blink]mystery[/] status from a new server"
     assert status_text(weird, palette=PALETTE).plain == "? [blink]mystery[…"  # 16 cells
     assert status_text(weird, palette=PALETTE, width=None).plain == f"? {weird}"
+
+
+def test_a_submitted_row_says_so_and_what_it_is_until_the_server_answers() -> None:
+    widths = column_widths(120)
+    record = TrackedTask("gen1", NOW, request={"prompt": "[Verse]\nneon [bold]rain\x1b[31m"})
+    cells = row_cells(record, NOW, widths, palette=PALETTE)
+    assert cells["status"].plain == "↑ submitted"
+    assert cells["title"].plain == "neon [bold]rain\\x1b[31m"  # literal, escaped
+    assert cells["title"].style == PALETTE["muted"]
+    record.task = Task("gen1", "queuing", None, ())
+    cells = row_cells(record, NOW, widths, palette=PALETTE)
+    assert cells["status"].plain == "◷ queuing"
+    assert cells["title"].plain == "neon [bold]rain\\x1b[31m"  # no clip title yet
+    titled = Clip("c", None, None, "Neon Rain", None, None, None, None)
+    record.task = Task("gen1", "processing", None, (titled,))
+    assert row_cells(record, NOW, widths, palette=PALETTE)["title"].plain == "Neon Rain"
+    plain_record = TrackedTask("t", NOW)
+    assert row_cells(plain_record, NOW, widths, palette=PALETTE)["status"].plain == "… pending"
