@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 
 from rich.cells import cell_len
 
-from tui.services.store import DB_NAME
+from tui.services.store import DB_NAME, TaskStore
 from tui.simulator import Fault, SimulatorServer
 
 from .conftest import FakeClock
@@ -795,3 +796,41 @@ async def test_retry_countdown_in_the_detail_pane_ticks(
         await wait_for(pilot, lambda: countdown() == first - 3)
         clock.advance(2)
         await wait_for(pilot, lambda: countdown() == first - 5)
+
+
+async def test_a_submitted_task_says_so_and_what_it_is_until_the_server_answers(
+    sim_server, data_dir, clock
+) -> None:
+    from tui.api.generate import GenerateRequest
+    from tui.domain.export import to_json
+
+    lyrics = "[Verse]\nneon [b] rain\n" + "".join(f"line {n}\n" for n in range(20))
+    request = GenerateRequest(prompt=lyrics, tags="synthwave", retention_days=3)
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        task_id = (await app.client.generate(request)).task_id
+        # The first poll is held back a second: long enough to see the row before it.
+        sim_server.sim.inject(task_id, Fault.hang(1.0, times=1))
+        record = app.track_submitted(task_id, request.to_json())
+        assert record.request == request.to_json() and record.submitted_at == clock()
+        await wait_for(pilot, lambda: "↑ submitted" in screen_text(app))
+        row = app.main.table.cells(task_id)
+        assert row["title"].plain == "neon [b] rain"  # the label, as typed
+        await wait_for(pilot, lambda: "Request" in region_text(app, app.main.detail))
+        detail = region_text(app, app.main.detail)
+        assert "Status     ↑ submitted" in detail
+        assert "Request    Custom" in detail and "Tags       synthwave" in detail
+        assert "neon [b] rain" in detail and "(10 more lines)" in detail
+        assert "Retention  3 days" in detail and "Vocals     yes" in detail
+        assert "Submitted  " in detail and "(0s ago)" in detail
+        await wait_for(pilot, lambda: app.main.table.cells(task_id)["status"].plain == "◷ queuing")
+        assert app.records[task_id].status == "queuing"
+        assert "↑ submitted" not in screen_text(app)
+        assert "Request    Custom" in region_text(app, app.main.detail)  # still said
+        (exported,) = json.loads(to_json(list(app.records.values())))
+        assert exported["request"] == request.to_json()
+        assert exported["submitted_at"] == record.submitted_at
+    app.store.wait_saved()
+    (stored,) = TaskStore(data_dir / DB_NAME).load(read_only=True).tasks
+    assert stored.request == request.to_json() and stored.submitted_at == record.submitted_at

@@ -62,6 +62,8 @@ def test_prompt_json_prints_the_task_and_saves_it(api_env, capsys) -> None:
     sent = json.loads(generate_requests(api_env.sim)[0].body)
     assert sent == {"prompt": "verse one\nchorus", "tags": "lo-fi"}
     assert tracked_ids() == [answer["task_id"]]
+    (stored,) = TaskStore(locations.data_dir() / DB_NAME).load(read_only=True).tasks
+    assert stored.request == sent and stored.submitted_at  # what the dashboard will show
     assert f"task {answer['task_id']} saved to the task list" in err
     assert main(["export"]) == 0  # what the dashboard will load
     assert f'"id": "{answer["task_id"]}"' in capsys.readouterr().out
@@ -225,13 +227,16 @@ async def test_a_running_dashboard_gets_the_new_task(api_env, capsys) -> None:
 
     folder = locations.data_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    given: list[str] = []
+    given: list[tuple[str, dict]] = []
 
     def handle(text: str) -> AddResult:
-        given.append(text)
-        return AddResult(added=text.split())
+        raise AssertionError("handed over without its request")
 
-    server = DashboardServer(folder, handle)
+    def handle_submitted(task_id: str, request: dict) -> AddResult:
+        given.append((task_id, request))
+        return AddResult(added=[task_id])
+
+    server = DashboardServer(folder, handle, handle_submitted)
     await server.start()
     try:
         status = await asyncio.to_thread(main, ["generate", "--tags", "pop"])
@@ -239,6 +244,7 @@ async def test_a_running_dashboard_gets_the_new_task(api_env, capsys) -> None:
         await server.close()
     out, err = capsys.readouterr()
     assert status == 0, err
-    assert given == [out.strip()] == [api_env.sim.generated[0].task_id]
-    assert f"task {given[0]} added to the running dashboard" in err
+    assert given == [(out.strip(), {"tags": "pop"})]
+    assert given[0][0] == api_env.sim.generated[0].task_id
+    assert f"task {given[0][0]} added to the running dashboard" in err
     assert tracked_ids() == []  # the dashboard saves it, not generate

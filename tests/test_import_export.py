@@ -39,6 +39,10 @@ async def test_import_adds_exactly_the_missing_tasks(sim_server, data_dir, clock
     assert all(json.loads(r.body)["page_size"] == 100 for r in pages)
 
 
+#: A generate request whose lyrics would be a formula, with a newline and non-ASCII.
+REQUEST = {"prompt": "=cmd|' /C calc'!A0\nzweite Zeile ü", "tags": "pop"}
+
+
 def _seed_store() -> None:
     from tui.api.models import Task
     from tui.core import locations
@@ -63,7 +67,7 @@ def _seed_store() -> None:
                 downloads={"c1": "/music/a.mp3"},
             ),
             TrackedTask("t2", 2.0, Task("t2", "failed", None, (), "boom")),
-            TrackedTask("t3", 3.0),
+            TrackedTask("t3", 3.0, request=REQUEST, submitted_at=3.5),
         ]
     )
 
@@ -76,6 +80,8 @@ def test_export_json_round_trips(capsys) -> None:
     assert [c["id"] for c in tasks[0]["results"]] == ["c1", "c2"]
     assert tasks[0]["results"][0]["saved_path"] == "/music/a.mp3"
     assert tasks[1]["error"] == "boom" and tasks[2]["status"] == "pending"
+    assert tasks[0]["request"] is None and tasks[0]["submitted_at"] is None
+    assert tasks[2]["request"] == REQUEST and tasks[2]["submitted_at"] == 3.5
     # JSON keeps the API's integers, exact to the millisecond; 0 still means never.
     assert tasks[0]["created_at"] == 1_700_000_000_000
     assert [c["expire_at"] for c in tasks[0]["results"]] == [0, 1_800_000_000_000]
@@ -94,6 +100,18 @@ def test_export_csv_has_header_and_a_row_per_clip(capsys) -> None:
     # ISO 8601 UTC, not epoch milliseconds; expire_at 0 is "never".
     assert [r[created] for r in rows[1:]] == ["2023-11-14T22:13:20Z"] * 2
     assert [r[expires] for r in rows[1:]] == ["never", "2027-01-15T08:00:00Z"]
+    assert header[-1] == "request" and [r[-1] for r in rows[1:]] == ["", ""]
+
+
+def test_export_csv_has_the_request_as_json_never_a_formula() -> None:
+    from tui.api.models import Task
+    from tui.domain.export import to_csv
+
+    clip = Clip("c1", None, None, "t", None, None, None, None)
+    record = TrackedTask("g1", 1.0, Task("g1", "completed", None, (clip,)), request=REQUEST)
+    (row,) = csv.DictReader(io.StringIO(to_csv([record])))
+    assert row["request"].startswith("{") and json.loads(row["request"]) == REQUEST
+    assert "\n" not in row["request"] and row["request"].isascii()  # one line, escaped
 
 
 def test_export_csv_leaves_absurd_times_empty() -> None:

@@ -120,6 +120,9 @@ async def test_hundred_concurrent_adds_lose_no_id(sim_server, clock) -> None:
         (b'{"v": 1, "op": "remove", "text": "a"}\n', "unknown op"),
         (b'{"v": 1, "op": "add", "text": ["a"]}\n', "exactly"),
         (b'{"v": 1, "op": "add", "text": "a", "more": 1}\n', "exactly"),
+        (b'{"v": 1, "op": "add", "text": "a", "request": ["x"]}\n', "must be a JSON object"),
+        (b'{"v": 1, "op": "add", "text": "a b", "request": {}}\n', "exactly one task ID"),
+        (b'{"v": 1, "op": "add", "text": "https://x/task/a", "request": {}}\n', "exactly one"),
         (b'{"v": 1, "op": "add", "text": "a"}', "end with a newline"),
         (b'{"v": 1, "op": "add", "text": "' + b"a" * 100_000 + b'"}\n', "larger than"),
         (b"\xff\xfe\n", "not JSON"),
@@ -132,6 +135,9 @@ async def test_hundred_concurrent_adds_lose_no_id(sim_server, clock) -> None:
         "unknown-op",
         "text-not-string",
         "extra-key",
+        "request-not-object",
+        "request-with-two-ids",
+        "request-with-a-url",
         "no-newline",
         "oversized",
         "not-utf8",
@@ -263,7 +269,9 @@ def test_a_dashboard_that_does_not_answer_is_said(capsys, monkeypatch) -> None:
 
 
 def test_socket_protocol_round_trip() -> None:
-    assert ipc.parse_request(ipc.encode_request("a\nb")) == "a\nb"
+    assert ipc.parse_request(ipc.encode_request("a\nb")) == ipc.AddRequest("a\nb")
+    body = {"prompt": "la\nla", "make_instrumental": True}
+    assert ipc.parse_request(ipc.encode_request("gen1", body)) == ipc.AddRequest("gen1", body)
     reply = ipc._result_reply(AddResult(["a"], ["b"], [("c/d", "why")]))
     assert ipc.parse_reply(reply) == AddResult(["a"], ["b"], [("c/d", "why")])
     with pytest.raises(IpcError, match="send fewer"):
@@ -326,3 +334,53 @@ async def test_a_second_dashboard_gives_up_at_once_when_one_answers(tmp_path) ->
         assert time.monotonic() - started < 10  # it did not wait out the 60 s
     finally:
         await server.close()
+
+
+async def test_a_generated_task_arrives_with_its_request(sim_server, clock) -> None:
+    sim_server.sim.book.seed("gen1", queued_for=1000)
+    app = make_app(sim_server, locations.data_dir(), clock, ids=["known1"])
+    body = {"gpt_description_prompt": "a song about rain", "evil": "[bold]x"}
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ipc is not None)
+        path = app.ipc.path
+        result = await asyncio.to_thread(ipc.request_add, path, "gen1", request=body)
+        assert result == AddResult(added=["gen1"])
+        record = app.records["gen1"]
+        assert record.request == {"gpt_description_prompt": "a song about rain"}
+        assert record.submitted_at == clock()
+        await wait_for(pilot, lambda: "a song about rain" in screen_text(app))
+        await wait_for(pilot, lambda: app.records["gen1"].status == "queuing")
+        # Handed over as a plain ID first (an older generate), then with the request:
+        result = await asyncio.to_thread(ipc.request_add, path, "known1", request=body)
+        assert result == AddResult(duplicates=["known1"])
+        assert app.records["known1"].request == record.request
+
+
+def test_an_older_dashboard_gets_the_generated_id_alone(tmp_path, monkeypatch) -> None:
+    sent: list[dict | None] = []
+
+    def older(path, text, timeout=10.0, request=None):
+        sent.append(request)
+        if request is not None:
+            raise ipc.Refused('the dashboard refused: an add request has exactly "v", "op"')
+        return AddResult(added=[text])
+
+    monkeypatch.setattr(add_cli, "request_add", older)
+    result, to_dashboard = add_cli.add_ids(["gen1"], tmp_path, request={"tags": "pop"})
+    assert result == AddResult(added=["gen1"]) and to_dashboard
+    assert sent == [{"tags": "pop"}, None]
+
+
+def test_without_a_dashboard_the_request_is_stored_with_the_task(tmp_path) -> None:
+    from tui.services.store import DB_NAME, TaskStore
+
+    add_cli.add_ids(["plain1"], tmp_path)
+    result, to_dashboard = add_cli.add_ids(["gen1"], tmp_path, request={"tags": "pop", "x": 1})
+    assert result.added == ["gen1"] and not to_dashboard
+    add_cli.add_ids(["plain1"], tmp_path, request={"title": "Late"})  # attached once
+    add_cli.add_ids(["plain1"], tmp_path, request={"title": "Later"})
+    tasks = TaskStore(tmp_path / DB_NAME).load(read_only=True).tasks
+    by_id = {t.id: t for t in tasks}
+    assert [t.id for t in tasks] == ["plain1", "gen1"]
+    assert by_id["gen1"].request == {"tags": "pop"} and by_id["gen1"].submitted_at
+    assert by_id["plain1"].request == {"title": "Late"}

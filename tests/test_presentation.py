@@ -218,3 +218,44 @@ def test_an_unknown_status_is_cut_with_an_ellipsis_in_the_table_only() -> None:
     weird = "[blink]mystery[/] status from a new server"
     assert status_text(weird, palette=PALETTE).plain == "? [blink]mystery[…"  # 16 cells
     assert status_text(weird, palette=PALETTE, width=None).plain == f"? {weird}"
+
+
+def test_a_submitted_row_says_so_and_what_it_is_until_the_server_answers() -> None:
+    widths = column_widths(120)
+    record = TrackedTask("gen1", NOW, request={"prompt": "[Verse]\nneon [bold]rain\x1b[31m"})
+    cells = row_cells(record, NOW, widths, palette=PALETTE)
+    assert cells["status"].plain == "↑ submitted"
+    assert cells["title"].plain == "neon [bold]rain\\x1b[31m"  # literal, escaped
+    assert cells["title"].style == PALETTE["muted"]
+    record.task = Task("gen1", "queuing", None, ())
+    cells = row_cells(record, NOW, widths, palette=PALETTE)
+    assert cells["status"].plain == "◷ queuing"
+    assert cells["title"].plain == "neon [bold]rain\\x1b[31m"  # no clip title yet
+    titled = Clip("c", None, None, "Neon Rain", None, None, None, None)
+    record.task = Task("gen1", "processing", None, (titled,))
+    assert row_cells(record, NOW, widths, palette=PALETTE)["title"].plain == "Neon Rain"
+    plain_record = TrackedTask("t", NOW)
+    assert row_cells(plain_record, NOW, widths, palette=PALETTE)["status"].plain == "… pending"
+
+
+def test_the_request_section_says_the_mode_and_cuts_long_lyrics() -> None:
+    from rich.console import Console
+
+    from tui.api.generate import GenerateRequest
+    from tui.ui.widgets.detail_pane import lyrics_text, request_mode, request_renderable
+    from tui.ui.widgets.table_search import SearchIndex
+
+    assert request_mode(GenerateRequest(tags="pop")) == "Custom"
+    assert request_mode(GenerateRequest(gpt_description_prompt="rain")) == "Inspiration"
+    extend = GenerateRequest(prompt="x", continue_clip_id="clip9", continue_at=42)
+    assert request_mode(extend) == "Extend of clip clip9 at 42 s"
+    assert lyrics_text("a\nb\nc", limit=2) == "a\nb\n… (1 more lines)"
+    body = {"gpt_description_prompt": "[red]rain[/]\x1b[2J", "persona_id": "p1"}
+    record = TrackedTask("gen1", NOW, request=body, submitted_at=NOW - 90)
+    console = Console(width=80, record=True)
+    console.print(request_renderable(record, NOW, palette=PALETTE))
+    shown = console.export_text()
+    assert "Inspiration" in shown and "[red]rain[/]\\x1b[2J" in shown  # literal, escaped
+    assert "7 days (the default)" in shown and "Persona    p1" in shown
+    assert "(1m ago)" in shown and "Vocals     yes" in shown
+    assert "[red]rain" in SearchIndex().text(record)  # the filter finds it by its label

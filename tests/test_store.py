@@ -322,3 +322,85 @@ def test_the_task_list_is_readable_by_the_user_alone(tmp_path: Path) -> None:
         if path.name.startswith(DB_NAME):
             assert mode(path) == 0o600, path.name
     store.close()
+
+
+# -- the request a generated task was started with (schema 3) -------------------------
+REQUEST = {"prompt": "[Verse]\nrain on the roof", "title": "Rain", "make_instrumental": True}
+
+
+def version_2_database(path: Path) -> None:
+    """A task list as a dashboard from before schema 3 left it."""
+    from tui.services.store_schema import MIGRATIONS, statements
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:2]):
+        for statement in statements(script):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number + 1}")
+    conn.execute(
+        "INSERT INTO tasks (id, seq, added_at, status, has_task, server_status, first_seen)"
+        " VALUES ('old1', 0, 1.0, 'completed', 1, 'completed', 2.0), "
+        " ('old2', 1, 3.0, 'pending', 0, NULL, NULL)"
+    )
+    conn.close()
+
+
+def test_a_version_2_database_upgrades_and_keeps_its_tasks(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    version_2_database(path)
+    export = TaskStore(path).load(read_only=True)  # export reads it unmigrated
+    assert [t.id for t in export.tasks] == ["old1", "old2"] and export.problem is None
+    loaded = TaskStore(path).load()
+    assert loaded.problem is None
+    assert [(t.id, t.status, t.request) for t in loaded.tasks] == [
+        ("old1", "completed", None),
+        ("old2", "pending", None),
+    ]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_request_and_submit_time_round_trip(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / DB_NAME)
+    store.save([TrackedTask("gen1", 5.0, request=REQUEST, submitted_at=5.25), TrackedTask("t2", 6)])
+    store.close()
+    first, second = TaskStore(tmp_path / DB_NAME).load().tasks
+    assert first.request == REQUEST and first.submitted_at == 5.25
+    assert first.submitted and first.request_label == "Rain"
+    assert second.request is None and second.submitted_at is None and not second.submitted
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "{not json",
+        "[1, 2]",
+        '"text"',
+        "{}",
+        '{"prompt": 5, "title": ["x"]}',  # every field of the wrong type
+        "[" * 100_000,  # deeper than the parser goes
+        '{"prompt": "' + "x" * 70_000 + '"}',  # past the read bound
+        b"\x00\xff binary",
+        12,
+    ],
+)
+def test_a_garbled_request_loads_as_none(tmp_path: Path, stored: object) -> None:
+    path = tmp_path / DB_NAME
+    TaskStore(path).save([TrackedTask("gen1", 5.0, request=REQUEST, submitted_at=5.0)])
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE tasks SET request = ?, submitted_at = 'soon'", (stored,))
+    conn.commit()
+    conn.close()
+    (record,) = TaskStore(path).load().tasks
+    assert record.id == "gen1" and record.request is None and record.submitted_at is None
+
+
+def test_a_stored_request_comes_back_with_its_types_checked(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    TaskStore(path).save([TrackedTask("gen1", 5.0)])
+    conn = sqlite3.connect(path)
+    body = '{"tags": "pop", "retention_days": "7", "make_instrumental": 1, "evil": "x"}'
+    conn.execute("UPDATE tasks SET request = ?", (body,))
+    conn.commit()
+    conn.close()
+    (record,) = TaskStore(path).load().tasks
+    assert record.request == {"tags": "pop"}

@@ -201,8 +201,10 @@ def test_counts_kept_up_to_date_match_a_recount_after_any_events() -> None:
     for step in range(3000):
         task_id = rng.choice(ids)
         action = rng.random()
-        if action < 0.15:
+        if action < 0.1:
             t.add([task_id], now)
+        elif action < 0.15:
+            t.add_submitted(task_id, {"tags": "pop"}, now)
         elif action < 0.2:
             t.remove([task_id])
         elif action < 0.25:
@@ -256,3 +258,61 @@ def test_clip_keys_never_collide() -> None:
     keys = clip_keys([clip(None), clip("#1"), clip("dup"), clip("dup"), clip("solo")])
     assert keys == ["#1", "#2", "#3", "#4", "solo"]
     assert len(set(keys)) == len(keys)
+
+
+def test_a_submitted_task_is_added_with_its_request_and_saved(tracker: Tracker) -> None:
+    record = tracker.add_submitted("gen1", {"title": "Rain", "tags": 5}, now=30.0, status="queuing")
+    assert list(tracker.records) == ["a", "b", "gen1"]
+    assert record.request == {"title": "Rain"}  # as from_json reads it: the number dropped
+    assert record.submitted_at == 30.0 and record.submitted
+    assert record.status == "pending" and tracker.counts["pending"] == 3  # counted as before
+    assert set(tracker.changes().upserts) == {"gen1"}
+    tracker.polled(polled("gen1", "queuing"))
+    assert not tracker.records["gen1"].submitted and tracker.records["gen1"].request
+
+
+def test_a_task_handed_over_first_gets_the_request_attached_once(tracker: Tracker) -> None:
+    first = tracker.add_submitted("a", {"tags": "pop"}, now=30.0)
+    assert first is tracker.records["a"] and list(tracker.records) == ["a", "b"]
+    assert first.request == {"tags": "pop"} and first.submitted_at == 30.0
+    assert set(tracker.changes().upserts) == {"a"}
+    again = tracker.add_submitted("a", {"tags": "rock"}, now=40.0)
+    assert again.request == {"tags": "pop"} and again.submitted_at == 30.0
+    assert not tracker.dirty
+    assert tracker.counts["pending"] == 2
+
+
+def test_a_request_made_while_the_file_was_read_is_kept() -> None:
+    t = Tracker()
+    t.add_submitted("gen1", {"tags": "pop"}, now=5.0)
+    t.merge_loaded([TrackedTask("gen1", 1.0)], [], now=6.0)
+    assert t.records["gen1"].request == {"tags": "pop"}
+    assert t.records["gen1"].added_at == 1.0
+    assert "gen1" in t.changes().upserts
+
+
+@pytest.mark.parametrize(
+    ("request_body", "label"),
+    [
+        ({"title": "  Rain  ", "prompt": "la"}, "Rain"),
+        ({"gpt_description_prompt": "\n\n  a song about rain\nmore"}, "a song about rain"),
+        ({"prompt": "[Intro]\n\n[Verse 1]\nwet   streets shine\n"}, "wet streets shine"),
+        ({"prompt": "[Verse]", "tags": "lo-fi, chill"}, "lo-fi, chill"),
+        ({"title": " ", "tags": "x" * 100}, "x" * 59 + "…"),
+        ({"make_instrumental": True, "prompt": "   "}, None),
+    ],
+)
+def test_a_request_label_says_what_the_task_is(request_body: dict, label: str | None) -> None:
+    record = TrackedTask("gen1", 1.0, request=request_body)
+    assert record.request_label == label
+    assert record.generate_request is not None
+    assert TrackedTask("plain", 1.0).request_label is None
+
+
+def test_the_request_survives_the_old_task_file_format() -> None:
+    request = {"tags": "pop", "retention_days": 3}
+    record = TrackedTask("gen1", 1.0, request=request, submitted_at=2.0)
+    back = TrackedTask.from_toml(record.to_toml())
+    assert back is not None and back.request == record.request and back.submitted_at == 2.0
+    hostile = TrackedTask.from_toml({"id": "gen2", "added_at": 1.0, "request": ["x"]})
+    assert hostile is not None and hostile.request is None

@@ -5,6 +5,10 @@ its socket (tui/services/ipc.py) and its rows appear at once. With none, they
 are written to the tracked list under the same lock a dashboard takes, and
 the next dashboard polls them. IDs, URLs and pasted JSON are read as the Add
 dialog reads them; what is not an ID is named on stderr.
+
+``musicmint-tui generate`` tracks its new task here too, with the request it
+was started with (:func:`add_ids` ``request``): handed over with it, or
+stored with it and the time it was accepted.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tui.api.ids import ParsedIds, parse_task_ids
 from tui.core import exit_codes
 from tui.core.lock import DataLock, FolderInUse
 from tui.core.sanitize import clean
-from tui.domain.tracked import TrackedTask
-from tui.services.ipc import AddResult, IpcError, NoDashboard, request_add, socket_path
+from tui.domain.tracked import TrackedTask, request_body
+from tui.services.ipc import AddResult, IpcError, NoDashboard, Refused, request_add, socket_path
 from tui.services.store import DB_NAME, Changes, StoreError, TaskStore
 
 #: IDs per request: even at 128 characters each, well under ipc.MAX_REQUEST.
@@ -71,13 +76,20 @@ def summary(result: AddResult, parsed: ParsedIds, to_dashboard: bool) -> str:
     return f"{', '.join(parts)} ({where})"
 
 
-def add_ids(ids: list[str], folder: Path) -> tuple[AddResult, bool]:
+def add_ids(
+    ids: list[str], folder: Path, request: dict[str, Any] | None = None
+) -> tuple[AddResult, bool]:
     """Hand ``ids`` to the dashboard, or store them if none runs; the bool
-    says which. Raises AddFailed."""
+    says which. ``request``: the generate request (body as sent) that just
+    started the one task in ``ids``; it goes along. Raises AddFailed."""
+    if request is not None and len(ids) != 1:
+        raise ValueError("a generate request goes with exactly one task ID")
     path = socket_path(folder)
     deadline = time.monotonic() + STARTING_GRACE
     while True:
         try:
+            if request is not None:
+                return _hand_over_submitted(path, ids[0], request), True
             return _hand_over(path, ids), True
         except NoDashboard:
             pass
@@ -101,7 +113,7 @@ def add_ids(ids: list[str], folder: Path) -> tuple[AddResult, bool]:
                 f"cannot use the data folder {folder}: {exc.strerror or exc}", exit_codes.USAGE
             ) from None
         try:
-            return _store(ids, folder), False
+            return _store(ids, folder, request), False
         finally:
             lock.release()
 
@@ -128,8 +140,19 @@ def _hand_over(path: Path, ids: list[str]) -> AddResult:
     return total
 
 
-def _store(ids: list[str], folder: Path) -> AddResult:
-    """Append the untracked ``ids`` to the stored list (the lock is held)."""
+def _hand_over_submitted(path: Path, task_id: str, request: dict[str, Any]) -> AddResult:
+    """Hand a generated task over with its request; a dashboard from before
+    requests travelled refuses the extra key, and gets the ID alone."""
+    try:
+        return request_add(path, task_id, request=request)
+    except Refused:
+        return request_add(path, task_id)
+
+
+def _store(ids: list[str], folder: Path, request: dict[str, Any] | None = None) -> AddResult:
+    """Append the untracked ``ids`` to the stored list (the lock is held); with
+    ``request``, the one ID is stored with it (attached if already stored
+    without one)."""
     store = TaskStore(folder / DB_NAME)
     try:
         loaded = store.load()
@@ -137,16 +160,23 @@ def _store(ids: list[str], folder: Path) -> AddResult:
             raise AddFailed(f"not adding: {loaded.problem}", exit_codes.USAGE)
         if loaded.problem:
             print(f"musicmint-tui: warning: {loaded.problem}", file=sys.stderr)
-        known = {record.id for record in loaded.tasks}
+        known = {record.id: record for record in loaded.tasks}
         seq = max((record.seq for record in loaded.tasks), default=-1) + 1
         now = time.time()
+        body = request_body(request)
         result = AddResult()
         records: dict[str, TrackedTask] = {}
         for task_id in ids:
             if task_id in known or task_id in records:
                 result.duplicates.append(task_id)
+                stored = known.get(task_id)
+                if body is not None and stored is not None and stored.request is None:
+                    stored.request, stored.submitted_at = body, now
+                    records[task_id] = stored
                 continue
             records[task_id] = TrackedTask(id=task_id, added_at=now, seq=seq)
+            if body is not None:
+                records[task_id].request, records[task_id].submitted_at = body, now
             seq += 1
             result.added.append(task_id)
         try:

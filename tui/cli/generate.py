@@ -8,8 +8,8 @@ credits), so a failure is never retried here, and the message says whether
 running the command again is safe (:class:`~tui.api.errors.NotSentError`) or
 may make a second task (:class:`~tui.api.errors.MaybeCreatedError`).
 
-The new task is tracked as ``add`` tracks IDs: handed to the running
-dashboard, else saved to the task list.
+The new task is tracked as ``add`` tracks IDs, with the request it was
+started with: handed to the running dashboard, else saved to the task list.
 """
 
 from __future__ import annotations
@@ -151,12 +151,13 @@ def send(request: GenerateRequest, config: Config) -> tuple[int, GenerateResult 
         return exit_codes.TASK_FAILED, None
 
 
-def track(task_id: str, folder: Path) -> None:
-    """Track the new task as ``add`` does and say where on stderr. A failure
-    here is only a warning: the task exists, and a non-zero status could make
-    a script generate it again."""
+def track(task_id: str, folder: Path, request: GenerateRequest | None = None) -> None:
+    """Track the new task as ``add`` does, with the ``request`` that started
+    it, and say where on stderr. A failure here is only a warning: the task
+    exists, and a non-zero status could make a script generate it again."""
+    body = request.to_json() if request is not None else None
     try:
-        result, to_dashboard = add_ids([task_id], folder)
+        result, to_dashboard = add_ids([task_id], folder, request=body)
     except AddFailed as exc:
         print(
             f"musicmint-tui: warning: task {task_id} was started but not tracked: {exc}; "

@@ -339,7 +339,7 @@ def _run_generate(args: argparse.Namespace) -> int:
             )
         except BrokenPipeError:  # the reader went away; the task exists, track it anyway
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    track(result.task_id, locations.data_dir())
+    track(result.task_id, locations.data_dir(), request)
     if not args.wait:
         return exit_codes.OK
     return wait_and_report([result.task_id], config, timeout, args.json, args.download)

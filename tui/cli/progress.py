@@ -22,12 +22,13 @@ from typing import Protocol, TextIO
 
 from tui.core.formatting import span
 from tui.core.sanitize import scrub
-from tui.domain.tracked import NOT_FOUND
+from tui.domain.tracked import NOT_FOUND, SUBMITTED
 
 #: The dashboard's glyphs (``tui.ui.widgets.presentation.STATUS_LOOK``) plus
 #: ``error``, which only ``wait`` has; tests keep the two in step.
 GLYPHS = {
     "pending": "…",
+    SUBMITTED: "↑",
     "queuing": "◷",
     "processing": "◐",
     "completed": "✔",

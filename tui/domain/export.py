@@ -25,6 +25,7 @@ CSV_FIELDS = (
     "image_url",
     "expire_at",
     "saved_path",
+    "request",
 )
 #: A cell starting with one of these is a formula to a spreadsheet.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,6 +60,8 @@ def task_json(record: TrackedTask) -> dict[str, Any]:
         "first_seen": record.first_seen,
         "finished_at": record.finished_at,
         "error": (task.error if task else None) or record.gone,
+        "request": record.request,
+        "submitted_at": record.submitted_at,
         "results": [],
     }
     clips = task.results if task else ()
@@ -83,17 +86,27 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def request_cell(request: dict[str, Any] | None) -> str | None:
+    """The generate request of a task as compact JSON (ASCII: every control
+    and non-ASCII character escaped), for one CSV cell."""
+    if request is None:
+        return None
+    return json.dumps(request, separators=(",", ":"), ensure_ascii=True)
+
+
 def to_csv(records: list[TrackedTask]) -> str:
     """A header row, then one row per clip (tasks without clips have no rows).
 
     Times are ISO 8601 UTC (see :func:`iso_utc`); an ``expire_at`` of 0 is
-    written ``never``.
+    written ``never``. ``request`` is the generate request the task was
+    started with, as compact JSON (empty for tasks added by ID).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)
     for record in records:
         task = record.task
+        request = request_cell(record.request)
         clips = task.results if task else ()
         for clip, key in zip(clips, clip_keys(clips), strict=True):
             row = (
@@ -109,6 +122,7 @@ def to_csv(records: list[TrackedTask]) -> str:
                 clip.image_url,
                 iso_utc(clip.expire_at, zero=NEVER),
                 record.downloads.get(key),
+                request,
             )
             writer.writerow([_cell(v) for v in row])
     return buffer.getvalue()

@@ -7,11 +7,13 @@ files, HTTP or Textual.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.api.generate import GenerateRequest
 from tui.api.ids import is_valid_task_id
 from tui.api.models import Clip, Task, as_float, as_str
 
@@ -21,6 +23,41 @@ _INT64 = 2**63 - 1
 NOT_FOUND = "not found"
 #: Statuses of a task the server is still working on.
 WORKING = ("queuing", "processing")
+#: What the screen says (instead of "pending") for a task we asked the server
+#: to generate and whose status it has not answered yet (:attr:`TrackedTask.submitted`).
+SUBMITTED = "submitted"
+#: Longest :attr:`TrackedTask.request_label`, in characters.
+LABEL_MAX = 60
+#: A lyrics section line such as ``[Verse]`` or ``[Chorus 2]``: not what a song is about.
+_SECTION = re.compile(r"^\s*\[[^\]]*\]\s*$")
+
+
+def request_body(value: Any) -> dict[str, Any] | None:
+    """A stored or handed-over request as the body it would be sent as:
+    through :meth:`GenerateRequest.from_json` (wrong types dropped, texts
+    bounded). Not a JSON object, or nothing usable in it: ``None``."""
+    if not isinstance(value, dict):
+        return None
+    return GenerateRequest.from_json(value).to_json() or None
+
+
+def _bounded(line: str) -> str:
+    line = " ".join(line.split())
+    return line if len(line) <= LABEL_MAX else line[: LABEL_MAX - 1].rstrip() + "…"
+
+
+def label_of_request(request: GenerateRequest) -> str | None:
+    """A short name for what ``request`` asks for: its title, else the first
+    line that says something of the description, the lyrics (``[Verse]``-style
+    section lines skipped) or the tags; at most :data:`LABEL_MAX` characters,
+    on one line. Not cleaned of control characters: that is the screen's job."""
+    if request.title and request.title.strip():
+        return _bounded(request.title)
+    for text in (request.gpt_description_prompt, request.prompt, request.tags):
+        for line in (text or "").splitlines():
+            if line.strip() and not _SECTION.match(line):
+                return _bounded(line)
+    return None
 
 
 def clip_keys(clips: Sequence[Clip]) -> list[str]:
@@ -46,6 +83,11 @@ class TrackedTask:
 
     ``first_seen``/``finished_at`` are wall-clock seconds; their difference is
     the "took" column. ``last_poll`` and ``last_error`` are session-only.
+
+    ``request`` is the generate body as sent (``GenerateRequest.to_json()``
+    form) for tasks this dashboard or ``musicmint-tui generate`` started, and
+    ``submitted_at`` when the server accepted it (wall clock); both ``None``
+    for tasks added by ID.
     """
 
     id: str
@@ -60,14 +102,38 @@ class TrackedTask:
     last_error: str | None = None
     seq: int = 0  # place in the list (the order tasks were added)
     retry_at: float | None = None  # wall clock: the next try after last_error (session-only)
+    request: dict[str, Any] | None = None  # the generate body as sent
+    submitted_at: float | None = None  # wall clock: the server accepted the request
 
     @property
     def status(self) -> str:
+        """The status counted and sorted by. A :attr:`submitted` task is
+        "pending" here like any task not answered yet (views, the status bar's
+        counts and the store's status history stay as they were); only the
+        screen says "submitted" (:func:`shown_status`)."""
         if self.gone is not None:
             return NOT_FOUND
         if self.task is None:
             return "pending"
         return self.task.status or "unknown"
+
+    @property
+    def submitted(self) -> bool:
+        """Started by a generate request, and the server has not yet answered a
+        poll for it (nor said it does not know it)."""
+        return self.request is not None and self.task is None and self.gone is None
+
+    @property
+    def generate_request(self) -> GenerateRequest | None:
+        """:attr:`request` as a :class:`GenerateRequest` (to show, or to vary)."""
+        return None if self.request is None else GenerateRequest.from_json(self.request)
+
+    @property
+    def request_label(self) -> str | None:
+        """What the task was asked to be, for a row with no clip title yet (see
+        :func:`label_of_request`); ``None`` without a request."""
+        request = self.generate_request
+        return None if request is None else label_of_request(request)
 
     def clip_expired(self, expire_at: int | None, now: float) -> str | None:
         """Why a clip's files are gone, or ``None`` while they can still be fetched."""
@@ -130,7 +196,7 @@ class TrackedTask:
         out: dict[str, Any] = {"id": self.id, "added_at": self.added_at}
         if self.task is not None:
             out["task"] = _drop_none(self.task.to_json())
-        for name in ("first_seen", "finished_at", "gone", "expired"):
+        for name in ("first_seen", "finished_at", "gone", "expired", "request", "submitted_at"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -157,7 +223,15 @@ class TrackedTask:
             gone=as_str(entry.get("gone")),
             expired=as_str(entry.get("expired")),
             downloads=_str_map(entry.get("downloads")),
+            request=request_body(entry.get("request")),
+            submitted_at=as_float(entry.get("submitted_at")),
         )
+
+
+def shown_status(record: TrackedTask) -> str:
+    """The status word the screen shows: :data:`SUBMITTED` for a task waiting
+    for the server's first answer, else :attr:`TrackedTask.status`."""
+    return SUBMITTED if record.submitted else record.status
 
 
 def _str_map(value: Any) -> dict[str, str]:

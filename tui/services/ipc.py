@@ -14,9 +14,25 @@ The protocol is one JSON object per connection, newline-terminated, at most
     <- {"v": 1, "ok": true, "added": [...], "duplicates": [...], "invalid": [[token, reason], ...]}
     <- {"v": 1, "ok": false, "error": "why the request was refused"}
 
-``text`` is read like a paste into the Add dialog (IDs, URLs, JSON). Anything
-else — another version or op, extra keys, no newline, too large, too slow —
-gets an error reply and the connection is closed; the dashboard carries on.
+``text`` is read like a paste into the Add dialog (IDs, URLs, JSON).
+
+A task just started by ``musicmint-tui generate`` is handed over with the
+request it was started with, so the dashboard can show what it is while the
+server has not answered yet. The same op takes one more, optional key::
+
+    -> {"v": 1, "op": "add", "text": "ID", "request": {"prompt": "…", "tags": "…"}}
+
+``request`` is the generate body as sent (a JSON object; read through
+``GenerateRequest.from_json``, so wrong types are dropped), and then ``text``
+must be exactly one task ID (no URL, no list). The reply is the same; an ID
+already tracked is a duplicate and gets the request attached if it had none.
+The version stays 1: a request without ``request`` is what it always was,
+and a dashboard from before this refuses one with it (extra key), which the
+client answers by handing the ID over again without it (:class:`Refused`).
+
+Anything else — another version or op, other keys, no newline, too large,
+too slow — gets an error reply and the connection is closed; the dashboard
+carries on.
 
 A socket file left by a dashboard that crashed is found on start (connecting
 to it is refused: nobody listens) and replaced. Nothing here imports Textual.
@@ -36,7 +52,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from tui.api.ids import is_valid_task_id
 from tui.core.logs import log
 
 SOCKET_NAME = "dashboard.sock"
@@ -63,6 +81,19 @@ class NoDashboard(IpcError):
     """Nobody listens on the socket: no dashboard runs for this data folder."""
 
 
+class Refused(IpcError):
+    """The dashboard answered, and said no (the message has its reason)."""
+
+
+@dataclass
+class AddRequest:
+    """A well-formed add request: ``text`` to read like a paste, and for a task
+    just generated, the ``request`` it was started with (``text`` is its ID)."""
+
+    text: str
+    request: dict[str, Any] | None = None
+
+
 @dataclass
 class AddResult:
     """What a dashboard did with handed-over IDs."""
@@ -77,13 +108,15 @@ def socket_path(folder: Path) -> Path:
 
 
 # -- the protocol ----------------------------------------------------------------
-def encode_request(text: str) -> bytes:
-    line = json.dumps({"v": PROTOCOL_VERSION, "op": "add", "text": text}) + "\n"
-    return line.encode()
+def encode_request(text: str, request: dict[str, Any] | None = None) -> bytes:
+    message: dict[str, Any] = {"v": PROTOCOL_VERSION, "op": "add", "text": text}
+    if request is not None:
+        message["request"] = request
+    return (json.dumps(message) + "\n").encode()
 
 
-def parse_request(line: bytes) -> str:
-    """The ``text`` of a well-formed add request; raises IpcError saying what is wrong."""
+def parse_request(line: bytes) -> AddRequest:
+    """A well-formed add request; raises IpcError saying what is wrong."""
     try:
         request = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -95,9 +128,21 @@ def parse_request(line: bytes) -> str:
         raise IpcError(f"unsupported protocol version (this dashboard speaks {PROTOCOL_VERSION})")
     if request.get("op") != "add":
         raise IpcError("unknown op (known: add)")
-    if set(request) != {"v", "op", "text"} or not isinstance(request["text"], str):
-        raise IpcError('an add request has exactly "v", "op" and "text" (a string)')
-    return request["text"]
+    if not {"v", "op", "text"} <= set(request) <= {"v", "op", "text", "request"} or not (
+        isinstance(request["text"], str)
+    ):
+        raise IpcError(
+            'an add request has exactly "v", "op" and "text" (a string), '
+            'and optionally "request" (an object)'
+        )
+    text, body = request["text"], request.get("request")
+    if "request" not in request:
+        return AddRequest(text)
+    if not isinstance(body, dict):
+        raise IpcError('"request" must be a JSON object (the generate request)')
+    if not is_valid_task_id(text):
+        raise IpcError('with "request", "text" must be exactly one task ID')
+    return AddRequest(text, body)
 
 
 def _reply(**fields: object) -> bytes:
@@ -123,7 +168,7 @@ def parse_reply(data: bytes) -> AddResult:
         raise IpcError("the dashboard speaks another protocol version (is it older or newer?)")
     if reply.get("ok") is not True:
         error = reply.get("error")
-        raise IpcError(f"the dashboard refused: {error if isinstance(error, str) else 'no reason'}")
+        raise Refused(f"the dashboard refused: {error if isinstance(error, str) else 'no reason'}")
     added, duplicates, invalid = reply.get("added"), reply.get("duplicates"), reply.get("invalid")
     if not (_strings(added) and _strings(duplicates) and isinstance(invalid, list)):
         raise IpcError("the dashboard's reply is malformed")
@@ -170,11 +215,21 @@ def _peer_uid(sock: socket.socket) -> int | None:
 
 # -- the dashboard's side ----------------------------------------------------------
 class DashboardServer:
-    """Serves add requests on the app's event loop; ``handle_add`` runs there too."""
+    """Serves add requests on the app's event loop; the handlers run there too.
 
-    def __init__(self, folder: Path, handle_add: Callable[[str], AddResult]) -> None:
+    ``handle_add`` takes the text of a plain add; ``handle_submitted`` the task
+    ID and request of a generated task (without it, such a task is handed to
+    ``handle_add`` as its ID alone)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        handle_add: Callable[[str], AddResult],
+        handle_submitted: Callable[[str, dict[str, Any]], AddResult] | None = None,
+    ) -> None:
         self.path = socket_path(folder)
         self._handle_add = handle_add
+        self._handle_submitted = handle_submitted
         self._server: asyncio.Server | None = None
         self._inode: int | None = None
         self._serving = 0
@@ -265,8 +320,11 @@ class DashboardServer:
         if not line.endswith(b"\n"):
             return _reply(ok=False, error="the request must end with a newline")
         try:
-            text = parse_request(line)
-            result = self._handle_add(text)
+            request = parse_request(line)
+            if request.request is not None and self._handle_submitted is not None:
+                result = self._handle_submitted(request.text, request.request)
+            else:
+                result = self._handle_add(request.text)
         except IpcError as exc:
             return _reply(ok=False, error=str(exc))
         except Exception as exc:  # the dashboard keeps running whatever happens
@@ -304,20 +362,25 @@ def probe(path: Path, timeout: float = 1.0) -> None:
     _connect(path, timeout).close()
 
 
-def request_add(path: Path, text: str, timeout: float = 10.0) -> AddResult:
-    """Hand ``text`` (IDs, URLs, JSON) to the dashboard listening on ``path``.
+def request_add(
+    path: Path, text: str, timeout: float = 10.0, request: dict[str, Any] | None = None
+) -> AddResult:
+    """Hand ``text`` (IDs, URLs, JSON) to the dashboard listening on ``path``;
+    with ``request``, ``text`` is the one ID of a task that generate request
+    just started.
 
-    Raises NoDashboard when none listens, IpcError when it refuses or does
-    not answer within ``timeout``.
+    Raises NoDashboard when none listens, Refused when it refuses, IpcError
+    when it does not answer within ``timeout``.
     """
-    request = encode_request(text)
-    if len(request) > MAX_REQUEST:
-        raise IpcError(f"request larger than {MAX_REQUEST:,} bytes; send fewer IDs at once")
+    message = encode_request(text, request)
+    if len(message) > MAX_REQUEST:
+        what = "too long to hand over" if request is not None else "send fewer IDs at once"
+        raise IpcError(f"request larger than {MAX_REQUEST:,} bytes; {what}")
     sock = _connect(path, timeout)
     try:
         # Refused before it read all of us: its reply may still be waiting.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            sock.sendall(request)
+            sock.sendall(message)
         chunks, size = [], 0
         while size <= MAX_REPLY:
             chunk = sock.recv(65536)

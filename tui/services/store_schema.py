@@ -8,12 +8,14 @@ module knows what a row is. Schema changes are appended to
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from tui.api.ids import is_valid_task_id
 from tui.api.models import Clip, Task, as_duration, as_float, as_str, as_timestamp_ms
-from tui.domain.tracked import TrackedTask
+from tui.domain.tracked import TrackedTask, request_body
 
 #: Each entry upgrades the schema by one version (index + 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -80,10 +82,36 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE meta SET value = value - 1 WHERE key = 'task_count';
     END;
     """,
+    # 3: what a generated task was asked for (the request body as JSON) and when
+    # the server accepted it; NULL for tasks added by ID.
+    """
+    ALTER TABLE tasks ADD COLUMN request TEXT;
+    ALTER TABLE tasks ADD COLUMN submitted_at REAL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: SQLite integers are 64-bit: larger server numbers are stored as missing.
 _INT64 = 2**63 - 1
+#: The most of a stored request read back, in characters: a request within
+#: the API's limits is under 10,000; a longer one was not written by us.
+MAX_REQUEST_TEXT = 64 * 1024
+
+
+def request_json(request: dict[str, Any] | None) -> str | None:
+    """The stored form of a request: compact JSON, ASCII only."""
+    return None if request is None else json.dumps(request, separators=(",", ":"))
+
+
+def request_from_json(text: object) -> dict[str, Any] | None:
+    """A stored request read back through :func:`~tui.domain.tracked.request_body`;
+    anything else (not text, too long, not JSON, not an object) is ``None``."""
+    if not isinstance(text, str) or len(text) > MAX_REQUEST_TEXT:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return request_body(value)
 
 
 def _int64(value: int | None) -> int | None:
@@ -118,15 +146,17 @@ def upsert(conn: sqlite3.Connection, record: TrackedTask) -> None:
     conn.execute(
         """
         INSERT INTO tasks (id, seq, added_at, status, has_task, server_status, created_at,
-                           error, first_seen, finished_at, gone, expired, status_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           error, first_seen, finished_at, gone, expired, status_at,
+                           request, submitted_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
             seq = excluded.seq, added_at = excluded.added_at, status = excluded.status,
             has_task = excluded.has_task,
             server_status = excluded.server_status, created_at = excluded.created_at,
             error = excluded.error, first_seen = excluded.first_seen,
             finished_at = excluded.finished_at, gone = excluded.gone,
-            expired = excluded.expired, status_at = excluded.status_at
+            expired = excluded.expired, status_at = excluded.status_at,
+            request = excluded.request, submitted_at = excluded.submitted_at
         """,
         (
             record.id,
@@ -142,6 +172,8 @@ def upsert(conn: sqlite3.Connection, record: TrackedTask) -> None:
             record.gone,
             record.expired,
             record.last_poll if record.last_poll is not None else record.added_at,
+            request_json(record.request),
+            record.submitted_at,
         ),
     )
     conn.execute("DELETE FROM clips WHERE task_id = ?", (record.id,))
@@ -199,9 +231,18 @@ def read_all(conn: sqlite3.Connection) -> list[TrackedTask]:
     for task_id, clip_id, path in conn.execute("SELECT task_id, clip_id, path FROM downloads"):
         downloads.setdefault(task_id, {})[clip_id] = path
     records = []
+    # The request is read only up to its bound: a huge value in the column
+    # costs nothing (and is no request). Export reads a database as it is,
+    # unmigrated: one from before schema 3 has no such columns.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
+    requests = (
+        f"substr(request, 1, {MAX_REQUEST_TEXT + 1}), submitted_at"
+        if {"request", "submitted_at"} <= columns
+        else "NULL, NULL"
+    )
     query = (
         "SELECT id, seq, added_at, has_task, server_status, created_at, error, first_seen,"
-        " finished_at, gone, expired FROM tasks ORDER BY seq, rowid"
+        f" finished_at, gone, expired, {requests} FROM tasks ORDER BY seq, rowid"
     )
     for row in conn.execute(query):
         task_id = as_str(row[0])
@@ -223,6 +264,8 @@ def read_all(conn: sqlite3.Connection) -> list[TrackedTask]:
                 expired=as_str(row[10]),
                 downloads=downloads.get(task_id, {}),
                 seq=int(row[1]),
+                request=request_from_json(row[11]),
+                submitted_at=as_float(row[12]),
             )
         )
     return records

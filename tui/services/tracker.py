@@ -24,11 +24,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from tui.api import NotFoundError, ResultExpiredError
 from tui.core.logs import log
 from tui.core.sanitize import scrub
-from tui.domain.tracked import WORKING, TrackedTask, clip_keys
+from tui.domain.tracked import WORKING, TrackedTask, clip_keys, request_body
 from tui.services.poller import Polled, PollFailed
 from tui.services.store import Changes
 
@@ -134,6 +135,33 @@ class Tracker:
                 added.append(record)
         return added
 
+    def add_submitted(
+        self, task_id: str, request: Mapping[str, Any], now: float, status: str | None = None
+    ) -> TrackedTask:
+        """Track a task the server has just accepted a generate ``request`` for
+        (the body as sent), accepted at ``now``; it is saved like any change.
+
+        Already tracked (``musicmint-tui generate`` handed the ID over first,
+        or it was pasted): the request and ``now`` are attached when it has no
+        request yet, else it is left as it is. ``status`` is what the generate
+        answer said; it is no poll answer (no clips, no times), so the row
+        still says "submitted" until the first poll, and it is only logged.
+        """
+        body = request_body(dict(request))
+        record = self._records.get(task_id)
+        if record is None:
+            (record,) = self.add([task_id], now)
+        elif record.request is not None:
+            return record
+        self._forget(record)
+        record.request = body
+        record.submitted_at = now
+        self._note(record)
+        self._changed(record)
+        if status:
+            log.info("task %s submitted (%s)", task_id, scrub(status, self.secret))
+        return record
+
     def remove(self, task_ids: Iterable[str]) -> list[TrackedTask]:
         """Stop tracking ``task_ids`` (one or many): one undo brings them all back.
 
@@ -183,7 +211,11 @@ class Tracker:
         for record in loaded:
             self._records[record.id] = record
         for record in meanwhile:
-            self._records.setdefault(record.id, record)
+            kept = self._records.setdefault(record.id, record)
+            if kept is not record and kept.request is None and record.request is not None:
+                # Generated while the file was read: the stored row has no request yet.
+                kept.request, kept.submitted_at = record.request, record.submitted_at
+                self._changed(kept)
         self._counts.clear()
         self._expiries, self._expiries_of = [], {}
         self.expiries_version += 1

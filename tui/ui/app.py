@@ -265,9 +265,21 @@ class MusicMintApp(App[int]):
             self.poller.track(record.id)
         return added
 
+    def track_submitted(self, task_id: str, request: Mapping[str, object]) -> TrackedTask:
+        """Track a task the server just accepted a generate ``request`` for (the
+        body as sent) and poll it at once. Its row appears, saying "submitted"
+        until the first poll answers; already tracked, it gets the request
+        attached (see :meth:`Tracker.add_submitted`)."""
+        self.wake()
+        record = self.tracker.add_submitted(task_id, request, self.clock())
+        if not record.finished:
+            self.poller.track(record.id)
+        self.main.show_added([record])
+        return record
+
     async def _listen(self) -> None:
         """Take task IDs from other terminals (``musicmint-tui add``) from now on."""
-        server = DashboardServer(self.store.path.parent, self._handed_over)
+        server = DashboardServer(self.store.path.parent, self._handed_over, self._submitted_over)
         try:
             await server.start()
         except IpcError as exc:
@@ -294,6 +306,14 @@ class MusicMintApp(App[int]):
             duplicates=list(parsed.duplicates),
             invalid=list(parsed.invalid),
         )
+
+    def _submitted_over(self, task_id: str, request: dict[str, object]) -> AddResult:
+        """A task ``musicmint-tui generate`` just started, with its request."""
+        known = task_id in self.records
+        self.track_submitted(task_id, request)
+        if not known:
+            self.notify(f"From another terminal: started {task_id}", markup=False)
+        return AddResult(added=[] if known else [task_id], duplicates=[task_id] if known else [])
 
     def untrack(self, task_ids: Iterable[str]) -> list[TrackedTask]:
         """Stop tracking ``task_ids`` (one undo with :meth:`restore` brings them back)."""

@@ -38,6 +38,7 @@ _BOLD = Style(bold=True)
 ROLES: Final[Mapping[str, tuple[str, Style]]] = {
     # A task's status (table, detail pane; the status bar counts four of them).
     "status.pending": ("text-muted", _PLAIN),
+    "status.submitted": ("accent", _PLAIN),
     "status.queuing": ("warning", _PLAIN),
     "status.processing": ("primary", _PLAIN),
     "status.completed": ("success", _PLAIN),

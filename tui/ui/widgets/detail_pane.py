@@ -24,10 +24,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.theme import Theme
 from textual.widgets import Static
 
+from tui.api.generate import DEFAULT_RETENTION_DAYS, GenerateRequest
 from tui.api.models import Clip
 from tui.core.formatting import clip_length, coarse_span, local_time, span
 from tui.core.sanitize import clean
-from tui.domain.tracked import TrackedTask, clip_keys
+from tui.domain.tracked import TrackedTask, clip_keys, shown_status
 from tui.ui.palette import palette_of
 from tui.ui.widgets.presentation import (
     OneLine,
@@ -37,6 +38,9 @@ from tui.ui.widgets.presentation import (
     status_text,
     styled,
 )
+
+#: Lines of lyrics the Request section shows; the rest are counted.
+LYRICS_LINES = 12
 
 
 def _grid(palette: Styles) -> Table:
@@ -70,7 +74,7 @@ def header_renderable(record: TrackedTask, now: float, *, palette: Styles) -> Re
     task = record.task
     grid = _grid(palette)
     grid.add_row("Task", Text(record.id, style="bold"))
-    grid.add_row("Status", status_text(record.status, palette=palette, width=None))
+    grid.add_row("Status", status_text(shown_status(record), palette=palette, width=None))
     created = task.created_at if task else None
     grid.add_row("Created", _ago(created / 1000 if created else None, now))
     start, since = record.started_at()
@@ -87,6 +91,48 @@ def header_renderable(record: TrackedTask, now: float, *, palette: Styles) -> Re
     if task and task.is_terminal:
         note = "finished: no longer polled (r polls again)"
         grid.add_row("", styled(note, "note", palette))
+    return grid
+
+
+def request_mode(request: GenerateRequest) -> str:
+    """Which kind of generation: Custom (lyrics and/or tags), Inspiration (a
+    description), or an extension of an earlier clip."""
+    if request.continue_clip_id:
+        at = f" at {request.continue_at} s" if request.continue_at is not None else ""
+        return f"Extend of clip {clean(request.continue_clip_id, one_line=True)}{at}"
+    if request.gpt_description_prompt and request.gpt_description_prompt.strip():
+        return "Inspiration"
+    return "Custom"
+
+
+def lyrics_text(prompt: str, limit: int = LYRICS_LINES) -> str:
+    """Lyrics with their line breaks, cut after ``limit`` lines with how many more."""
+    lines = clean(prompt.strip("\n")).splitlines()
+    if len(lines) <= limit:
+        return "\n".join(lines)
+    return "\n".join(lines[:limit]) + f"\n… ({len(lines) - limit} more lines)"
+
+
+def request_renderable(record: TrackedTask, now: float, *, palette: Styles) -> RenderableType:
+    """The Request section: what the task was asked to be, all of it literal text."""
+    request = record.generate_request or GenerateRequest()
+    grid = _grid(palette)
+    grid.add_row("Request", Text(request_mode(request), style="bold"))
+    grid.add_row("Title", Text(clean(request.title, one_line=True) or "—"))
+    grid.add_row("Tags", Text(clean(request.tags, one_line=True) or "—"))
+    if request.gpt_description_prompt:
+        grid.add_row("Idea", Text(clean(request.gpt_description_prompt)))
+    if request.prompt:
+        grid.add_row("Lyrics", Text(lyrics_text(request.prompt)))
+    grid.add_row("Vocals", "none (instrumental)" if request.make_instrumental else "yes")
+    if request.persona_id:
+        grid.add_row("Persona", Text(clean(request.persona_id, one_line=True)))
+    if request.retention_days is None:
+        retention = f"{DEFAULT_RETENTION_DAYS} days (the default)"
+    else:
+        retention = f"{request.retention_days} day{'s' if request.retention_days != 1 else ''}"
+    grid.add_row("Retention", retention)
+    grid.add_row("Submitted", _ago(record.submitted_at, now))
     return grid
 
 
@@ -176,6 +222,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.selected = 0
         self._empty = Static("No task selected. Press a to add task IDs.", id="detail-empty")
         self._header = _Card(id="detail-header")
+        self._request = _Card(id="detail-request")
         self._clips_box = Vertical(id="detail-clips")
         self._card_list: list[_Card] = []  # in clip order; removal from the DOM is deferred
         self._first = 0  # the clip the first card shows
@@ -191,6 +238,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield self._empty
         yield self._header
+        yield self._request
         yield self._more  # above the cards: seen without scrolling
         yield self._clips_box
 
@@ -210,6 +258,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.selected = selected
         self._empty.display = record is None
         self._header.display = record is not None
+        self._request.display = record is not None and record.request is not None
         clips_box = self._clips_box
         if record is None:
             clips_box.remove_children()
@@ -254,7 +303,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         soonest = math.inf
         task = record.task
         created = (task.created_at or 0) / 1000 if task else 0
-        for start in (created, record.last_poll or 0):
+        for start in (created, record.last_poll or 0, record.submitted_at or 0):
             if start > 0:
                 age = now - start
                 if age < 61:
@@ -283,7 +332,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         # yet differ in nothing else.
         stable = (
             record.id,
-            record.status,
+            shown_status(record),
             record.task,
             record.gone,
             record.last_error,
@@ -296,6 +345,15 @@ class DetailPane(VerticalScroll, can_focus=True):
             lambda: header_renderable(record, now, palette=palette),
             shape=(*stable, len(polled), len(created), len(retry), self.size.width),
         )
+        request = self._request
+        request.display = record.request is not None
+        if record.request is not None:
+            submitted = _ago(record.submitted_at, now)
+            request.show(
+                (record.id, record.request, submitted, palette),
+                lambda: request_renderable(record, now, palette=palette),
+                shape=(record.id, record.request, len(submitted), self.size.width),
+            )
         clips = record.task.results if record.task else ()
         keys = clip_keys(clips) if record.downloads else ()
         first = self._first

@@ -24,12 +24,14 @@ from rich.text import Text
 from tui.api.models import Clip
 from tui.core.formatting import clip_length, coarse_span, expiry
 from tui.core.sanitize import clean
-from tui.domain.tracked import NOT_FOUND, TrackedTask
+from tui.domain.tracked import NOT_FOUND, SUBMITTED, TrackedTask, shown_status
 from tui.ui.widgets.columns import GROWN_WIDTHS
 
 #: Status -> (glyph, palette role).
 STATUS_LOOK: dict[str, tuple[str, str]] = {
     "pending": ("…", "status.pending"),
+    # Generated here: the server accepted it, its first poll has not answered.
+    SUBMITTED: ("↑", "status.submitted"),
     "queuing": ("◷", "status.queuing"),
     "processing": ("◐", "status.processing"),
     "completed": ("✔", "status.completed"),
@@ -300,6 +302,9 @@ def row_cells(
         more = f" +{other_matches} match"
         cell = plain(title, max(1, widths["title"] - len(more)), placeholder="", palette=palette)
         cell.append(more, style="italic")
+    elif not title and (label := record.request_label):
+        # Queued before its clips have titles: what it was asked to be, muted.
+        cell = styled(fit_cells(clean(label, one_line=True), widths["title"]), "muted", palette)
     else:
         cell = plain(title, widths["title"], palette=palette)
     return {
@@ -315,7 +320,7 @@ def time_cells(record: TrackedTask, now: float, *, palette: Styles) -> dict[str,
     """The cells that change with the clock alone (see :data:`TIME_COLUMNS`)."""
     status, took = live_looks(record, now)
     return {
-        "status": status_text(record.status, status, palette=palette),
+        "status": status_text(shown_status(record), status, palette=palette),
         "took": styled(took, "" if took != "—" else "muted", palette),
         "age": age_cell(record.task.created_at if record.task else None, now, palette=palette),
         "expires": expiry_cell(record, now, palette=palette),
