@@ -6,6 +6,10 @@ from tui.api.generate import GenerateRequest
 from tui.domain.compose_form import ComposeForm, check, counter, label_of
 
 
+def messages(checked) -> dict[str, str]:
+    return {problem.field: problem.message for problem in checked.problems}
+
+
 def test_custom_form_keeps_section_lines_and_sends_only_its_mode() -> None:
     form = ComposeForm(
         lyrics="\n[Verse]\nline one\n\n[Chorus]\nla la\n\n",
@@ -36,26 +40,26 @@ def test_each_problem_names_its_field_in_the_dialogs_words() -> None:
     )
     checked = check(form)
     assert checked.request is None
-    by_field = dict(checked.problems)
+    by_field = {p.field: p.message for p in checked.problems}
     assert by_field["retention_days"] == "Keep files: '3x' is not a whole number of days"
     assert by_field["continue_at"] == "Extend from: 'end' is not a whole number of seconds"
     assert by_field["tags"] == "Style tags: 201 characters, at most 200"
     assert "Title: contains a control character U+0007" in by_field["title"]
     assert check(ComposeForm()).problems == [
-        ("lyrics", "Write lyrics or style tags (one is needed)")
+        ("lyrics", "Write lyrics or style tags (one is needed)", True)
     ]
     assert check(ComposeForm(mode="inspiration")).problems == [
-        ("description", "Describe the song you want")
+        ("description", "Describe the song you want", True)
     ]
 
 
 def test_extension_bounds_come_from_the_clip() -> None:
     form = ComposeForm(tags="rock", continue_clip_id="clip-1", continue_at="200")
-    assert dict(check(form, clip_duration=185.0).problems)["continue_at"] == (
+    assert messages(check(form, clip_duration=185.0))["continue_at"] == (
         "Extend from: 200 s is outside the clip (0 to 185 s)"
     )
     assert check(form, clip_duration=240.0).request is not None
-    assert dict(check(form.__class__(tags="x", retention_days="31")).problems) == {
+    assert messages(check(ComposeForm(tags="x", retention_days="31"))) == {
         "retention_days": "Keep files: 31, must be 1 to 30"
     }
 

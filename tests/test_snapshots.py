@@ -154,3 +154,33 @@ def test_quick_view(snap_compare, pinned, tmp_path, clock, key: str) -> None:
         await pilot.pause()
 
     assert snap_compare(demo_app(pinned, tmp_path, clock), terminal_size=(120, 24), run_before=view)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+@pytest.mark.parametrize("mode", ["custom", "inspiration"])
+def test_new_track_dialog(snap_compare, pinned, tmp_path, clock, mode: str, size) -> None:
+    """The New track dialog (issue #14) in each mode, filled in, with one
+    problem shown (retention days out of range) and the counts."""
+
+    async def write(pilot: Pilot) -> None:
+        await settled(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: pilot.app.screen.query("#lyrics"))
+        screen = pilot.app.screen
+        for area in screen.query("TextArea"):
+            area.cursor_blink = False
+        for field in screen.query("Input"):
+            field.cursor_blink = False
+        if mode == "custom":
+            screen.query_one("#lyrics").load_text(
+                "[Verse]\nNeon rain on the overpass\nEngines humming low\n\n[Chorus]\nDrive"
+            )
+            screen.query_one("#tags").value = "synthwave, dreamy, female vocals"
+            screen.query_one("#title").value = "Night Drive"
+        else:
+            await pilot.press("ctrl+t")
+            screen.query_one("#description").load_text("a calm sea shanty sung by a choir")
+        screen.query_one("#retention_days").value = "45"
+        await pilot.pause()
+
+    assert snap_compare(demo_app(pinned, tmp_path, clock), terminal_size=size, run_before=write)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, NamedTuple
 
 from tui.api.generate import LIMITS, GenerateRequest, body_problems
+from tui.domain.tracked import label_of_request
 
 Mode = Literal["custom", "inspiration"]
 MODES: tuple[Mode, ...] = ("custom", "inspiration")
@@ -53,9 +54,25 @@ _KEEP_OTHER = 1_000
 _API_NAME = re.compile(r"\b(" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\b")
 
 
+#: The dialog's fields, top to bottom.
+FIELD_ORDER = (
+    "continue_at",
+    "lyrics",
+    "tags",
+    "title",
+    "description",
+    "instrumental",
+    "retention_days",
+    "persona_id",
+)
+_ORDER = {name: place for place, name in enumerate(FIELD_ORDER)}
+
+
 class FieldProblem(NamedTuple):
     field: str  # a ComposeForm field name, or "" for the form as a whole
     message: str
+    #: The mode has nothing in it yet: on a fresh form, a hint, not an error.
+    code_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,11 +182,11 @@ def check(form: ComposeForm, clip_duration: float | None = None) -> Checked:
     if form.mode == "inspiration":
         request = GenerateRequest(gpt_description_prompt=_optional(form.description))
         if request.gpt_description_prompt is None:
-            found.append(FieldProblem("description", "Describe the song you want"))
+            found.append(FieldProblem("description", "Describe the song you want", True))
     else:
         request = GenerateRequest(prompt=lyrics, tags=_optional(form.tags))
         if request.prompt is None and request.tags is None:
-            found.append(FieldProblem("lyrics", "Write lyrics or style tags (one is needed)"))
+            found.append(FieldProblem("lyrics", "Write lyrics or style tags (one is needed)", True))
         request = replace(request, title=_optional(form.title))
     request = replace(
         request,
@@ -185,6 +202,9 @@ def check(form: ComposeForm, clip_duration: float | None = None) -> Checked:
             continue
         api_field = next((name for name in FORM_FIELD if problem.message.startswith(name)), "")
         found.append(FieldProblem(FORM_FIELD.get(api_field, ""), in_form_terms(problem.message)))
+    # In the order the dialog shows its fields: the first message is about
+    # the first field to fix, and that is where the cursor goes.
+    found.sort(key=lambda problem: _ORDER.get(problem.field, len(_ORDER)))
     return Checked(None if found else request, found)
 
 
@@ -195,11 +215,5 @@ def counter(form_field: str, text: str) -> str:
 
 
 def label_of(request: GenerateRequest) -> str:
-    """A request in a few words, for the history list: its title, else the
-    first line that says something (not ``[Verse]``), else its tags."""
-    for text in (request.title, request.gpt_description_prompt, request.prompt, request.tags):
-        for line in (text or "").splitlines():
-            line = line.strip()
-            if line and not (line.startswith("[") and line.endswith("]")):
-                return line if len(line) <= 60 else line[:59] + "…"
-    return "(empty request)"
+    """A request in a few words, for the history list and the dialog's notes."""
+    return label_of_request(request) or "(empty request)"

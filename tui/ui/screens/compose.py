@@ -240,7 +240,9 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             for name in INPUTS:
                 self.query_one(f"#{name}", Input).value = getattr(form, name)
             for name in AREAS:
-                self.query_one(f"#{name}", TextArea).load_text(getattr(form, name))
+                area = self.query_one(f"#{name}", TextArea)
+                area.load_text(getattr(form, name))
+                area.move_cursor(area.document.end)  # to go on writing
             self.query_one("#instrumental", Checkbox).value = form.instrumental
             self.query_one("#compose-more", Collapsible).collapsed = not form.persona_id
             self._continue_clip_id = form.continue_clip_id
@@ -313,14 +315,15 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
 
     def _show_problems(self, problems: list[FieldProblem]) -> None:
-        bad = {problem.field for problem in problems}
+        # "Write lyrics or style tags" on an empty form is a hint until a
+        # send is tried; every other problem is marked as soon as it exists.
+        hints = () if self._tried else [p for p in problems if p.code_empty]
+        bad = {problem.field for problem in problems if problem not in hints}
         for name in (*INPUTS, *AREAS):
-            self.query_one(f"#{name}").set_class(name in bad and self._tried, "-invalid")
+            self.query_one(f"#{name}").set_class(name in bad, "-invalid")
         lines = Text()
-        for field, message in problems[:5]:
-            hint = not self._tried and field in ("lyrics", "description") and "needed" in message
-            hint = hint or (not self._tried and message == "Describe the song you want")
-            lines.append(message, style="dim" if hint else "bold red")
+        for problem in problems[:5]:
+            lines.append(problem.message, style="dim" if problem in hints else "bold red")
             lines.append("\n")
         if len(problems) > 5:
             lines.append(f"and {len(problems) - 5} more", style="red")
