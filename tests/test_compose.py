@@ -144,6 +144,9 @@ async def test_a_double_press_and_a_click_send_one_request(sim_server, data_dir,
         await pilot.press("escape")  # waits: closing would lose the task
         assert isinstance(app.screen, ComposeScreen)
         assert "Waiting for the server's answer" in shown(app, "#compose-status")
+        await pilot.press("ctrl+q")  # quitting warns first, for the same reason
+        assert "could lose its task ID" in notifications(app)[-1]
+        assert app.is_running
         await wait_for(pilot, lambda: "Submitted" in notifications(app)[-1])
         assert len(sim.generated) == 1
         assert list(app.records) == [sim.generated[0].task_id]

@@ -116,6 +116,7 @@ class MusicMintApp(App[int]):
         self.main = MainScreen()
         #: "Wait, then quit" was chosen: quit when the last download ends.
         self._quit_when_idle = False
+        self._quit_despite_send = False  # quit pressed once while a track was sent
         self.expiry_watch = ExpiryWatch(
             {(str(t), str(c)): int(n) for t, c, n in self.ui_state.warned}  # type: ignore[call-overload]
         )
@@ -512,7 +513,22 @@ class MusicMintApp(App[int]):
 
     # -- lifecycle ---------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """Quit, asking first while files download (tui/ui/screens/quit.py)."""
+        """Quit, asking first while files download (tui/ui/screens/quit.py).
+
+        While the New track dialog waits for the server's answer, the first
+        quit only warns: the request may have made a task whose ID only that
+        answer carries (the draft would bring it back, and a resend would pay
+        twice). A second quit goes."""
+        sending = any(getattr(screen, "sending", False) for screen in self.screen_stack)
+        if sending and not self._quit_despite_send:
+            self._quit_despite_send = True
+            self.notify(
+                "A new track is being sent: quitting before the answer could lose its "
+                "task ID. Quit again to quit anyway.",
+                severity="warning",
+                markup=False,
+            )
+            return
         if len(self.downloads):
             self.push_screen(QuitScreen(lambda: len(self.downloads)), self._quit_chosen)
             return

@@ -220,6 +220,11 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         else:
             self._focus_first()
 
+    @property
+    def sending(self) -> bool:
+        """A request is out and its answer not yet in (the app asks before quitting)."""
+        return self._sending
+
     # -- the form ----------------------------------------------------------------
     def form(self) -> ComposeForm:
         """What the dialog holds now."""
