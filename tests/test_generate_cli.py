@@ -248,3 +248,19 @@ async def test_a_running_dashboard_gets_the_new_task(api_env, capsys) -> None:
     assert given[0][0] == api_env.sim.generated[0].task_id
     assert f"task {given[0][0]} added to the running dashboard" in err
     assert tracked_ids() == []  # the dashboard saves it, not generate
+
+
+def test_extend_at_is_checked_against_a_tracked_clip(api_env, capsys) -> None:
+    from tui.api.models import Clip, Task
+    from tui.domain.tracked import TrackedTask
+
+    clip = Clip("clip-abc123", None, None, "Old song", 120.0, "pop", None, 0)
+    record = TrackedTask("done-1", 1.0, task=Task("done-1", "completed", None, (clip,), None))
+    store = TaskStore(locations.data_dir() / DB_NAME)
+    store.save([record])
+    store.close()
+    status = main(["generate", "--tags", "pop", "--extend", "clip-abc123", "--at", "200"])
+    out, err = capsys.readouterr()
+    assert status == exit_codes.USAGE and out == ""
+    assert "--at: 200 s is outside the clip (0 to 120 s)" in err
+    assert generate_requests(api_env.sim) == []

@@ -112,7 +112,26 @@ def build_request(args: argparse.Namespace, stdin: TextIO | None) -> GenerateReq
     )
 
 
-def send(request: GenerateRequest, config: Config) -> tuple[int, GenerateResult | None]:
+def known_clip_duration(clip_id: str, folder: Path) -> float | None:
+    """The length of ``clip_id`` when a tracked task has it (from the task
+    database, read-only), so ``--at`` is checked against it before sending;
+    ``None`` when the clip is not tracked or the database cannot be read."""
+    from tui.services.store import DB_NAME, TaskStore
+
+    try:
+        loaded = TaskStore(folder / DB_NAME).load(read_only=True)
+    except Exception:  # a convenience: the server checks the bound anyway
+        return None
+    for record in loaded.tasks:
+        for clip in record.task.results if record.task else ():
+            if clip.id == clip_id and clip.duration is not None:
+                return clip.duration
+    return None
+
+
+def send(
+    request: GenerateRequest, config: Config, clip_duration: float | None = None
+) -> tuple[int, GenerateResult | None]:
     """Send ``request`` once; on failure say why and whether rerunning is safe.
     Returns the exit status and, when the task was started, the answer."""
     secret = config.api_key or ""
@@ -122,7 +141,7 @@ def send(request: GenerateRequest, config: Config) -> tuple[int, GenerateResult 
 
     async def run() -> GenerateResult:
         async with MusicMintClient.from_config(config) as client:
-            return await client.generate(request)
+            return await client.generate(request, clip_duration=clip_duration)
 
     try:
         return exit_codes.OK, asyncio.run(run())

@@ -295,7 +295,14 @@ def _run_generate(args: argparse.Namespace) -> int:
     """``generate``: check, send once, print the ID, track it; ``--wait`` as ``wait``."""
     import json
 
-    from tui.cli.generate import LyricsError, build_request, in_flag_terms, send, track
+    from tui.cli.generate import (
+        LyricsError,
+        build_request,
+        in_flag_terms,
+        known_clip_duration,
+        send,
+        track,
+    )
     from tui.core import locations
 
     if not args.wait:
@@ -317,7 +324,10 @@ def _run_generate(args: argparse.Namespace) -> int:
         request = build_request(args, sys.stdin)
     except LyricsError as exc:
         raise UsageError(str(exc)) from None
-    if problems := request.problems():
+    duration = None
+    if request.continue_clip_id and request.continue_at is not None:
+        duration = known_clip_duration(request.continue_clip_id, locations.data_dir())
+    if problems := request.problems(duration):
         for problem in problems:
             print(f"musicmint-tui: {clean(in_flag_terms(problem), one_line=True)}", file=sys.stderr)
         return _fail("nothing was sent")
@@ -326,7 +336,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         return _fail(missing_key_message(config))
     for warning in config.warnings:
         print(f"musicmint-tui: warning: {warning}", file=sys.stderr)
-    status, result = send(request, config)
+    status, result = send(request, config, duration)
     if result is None:
         return status
     if args.wait:  # stdout is wait's output alone, so `--wait --json | jq` works
