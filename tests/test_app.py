@@ -822,7 +822,7 @@ async def test_a_submitted_task_says_so_and_what_it_is_until_the_server_answers(
         assert "Status     ↑ submitted" in detail
         assert "Request    Custom" in detail and "Tags       synthwave" in detail
         assert "neon [b] rain" in detail and "(10 more lines)" in detail
-        assert "Retention  3 days" in detail and "Vocals     yes" in detail
+        assert "Keep files 3 days" in detail
         assert "Submitted  " in detail and "(0s ago)" in detail
         await wait_for(pilot, lambda: app.main.table.cells(task_id)["status"].plain == "◷ queuing")
         assert app.records[task_id].status == "queuing"

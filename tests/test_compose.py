@@ -63,7 +63,7 @@ async def test_custom_track_keeps_section_lines_and_is_tracked_at_once(
         await type_text(pilot, "Night Drive")
         assert "Ready" in shown(app, "#compose-problems")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "Submitted" in notifications(app)[-1])
+        await wait_for(pilot, lambda: any("Submitted" in n for n in notifications(app)))
         assert sent_bodies(sim) == [
             {
                 "prompt": "[Verse]\nneon rain\n\n[Chorus]\nla la",
@@ -147,7 +147,7 @@ async def test_a_double_press_and_a_click_send_one_request(sim_server, data_dir,
         await pilot.press("ctrl+q")  # quitting warns first, for the same reason
         assert "could lose its task ID" in notifications(app)[-1]
         assert app.is_running
-        await wait_for(pilot, lambda: "Submitted" in notifications(app)[-1])
+        await wait_for(pilot, lambda: any("Submitted" in n for n in notifications(app)))
         assert len(sim.generated) == 1
         assert list(app.records) == [sim.generated[0].task_id]
 
@@ -193,7 +193,7 @@ async def test_a_reset_before_accepting_finds_nothing_and_sends_again_on_request
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: "No untracked task" in shown(app, "#compose-status"))
         await pilot.press("ctrl+s", "ctrl+s")
-        await wait_for(pilot, lambda: "Submitted" in notifications(app)[-1])
+        await wait_for(pilot, lambda: any("Submitted" in n for n in notifications(app)))
         assert [r.task_id is not None for r in sim.generated] == [False, True]
 
 
@@ -228,7 +228,7 @@ async def test_history_recalls_a_sent_request_and_keeps_the_draft_it_replaces(
         screen = await open_dialog(pilot)
         screen.query_one("#tags", Input).value = "first request"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "Submitted" in notifications(app)[-1])
+        await wait_for(pilot, lambda: any("Submitted" in n for n in notifications(app)))
         screen = await open_dialog(pilot)
         assert screen.query_one("#tags", Input).value == ""  # sent: the draft is gone
         screen.query_one("#tags", Input).value = "half written"
@@ -257,7 +257,7 @@ async def test_extend_starts_at_the_clip_end_and_keeps_within_it(
         assert clip.id in shown(app, "#compose-extend-clip")
         screen.query_one("#continue_at", Input).value = str(end + 1)
         await pilot.press("ctrl+s")
-        assert f"Extend from: {end + 1} s is outside the clip (0 to" in shown(
+        assert f"Extend from: {end + 1} s is past the clip's end (0 to" in shown(
             app, "#compose-problems"
         )
         assert sim.generated == []
@@ -281,7 +281,7 @@ async def test_variation_prefills_the_stored_request_and_sends_it_as_a_new_task(
         screen.query_one("#tags", Input).value = "lofi"
         screen.query_one("#title", Input).value = "Rain"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "Submitted" in notifications(app)[-1])
+        await wait_for(pilot, lambda: any("Submitted" in n for n in notifications(app)))
         screen = await open_dialog(pilot, "N")
         assert screen.query_one("#title", Input).value == "Rain"
         assert "A variation of task" in shown(app, "#compose-note")
@@ -301,7 +301,7 @@ async def test_retry_of_a_failed_task_asks_then_resends_its_request(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["other1"].status == "failed")
         await pilot.press("R")  # not made here: nothing to resend, said plainly
-        assert "was not made here" in notifications(app)[-1]
+        await wait_for(pilot, lambda: any("was not made here" in n for n in notifications(app)))
         screen = await open_dialog(pilot)
         screen.query_one("#lyrics", TextArea).load_text("FAILME please")
         await pilot.press("ctrl+s")
@@ -318,3 +318,67 @@ async def test_retry_of_a_failed_task_asks_then_resends_its_request(
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(sim.generated) == 2)
         assert sent_bodies(sim)[1] == {"prompt": "FAILME please"}
+
+
+async def test_an_inspiration_request_reopens_in_inspiration_mode(
+    sim_server, data_dir, clock
+) -> None:
+    sim = sim_server.sim
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await open_dialog(pilot)
+        await pilot.press("ctrl+t")
+        await type_text(pilot, "rain")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any("Submitted" in n for n in notifications(app)))
+        for _ in range(3):  # the tabs' late activation once flipped it to Custom
+            screen = await open_dialog(pilot, "N")
+            await pilot.pause()
+            assert screen.query_one("#compose-modes").current == "pane-inspiration"
+            await type_text(pilot, "!")
+            assert screen.query_one("#description", TextArea).text == "rain!"
+            await pilot.press("escape")
+        await pilot.press("ctrl+s")  # main screen: nothing
+        assert len(sim.generated) == 1
+
+
+async def test_the_risk_of_a_send_without_answer_outlives_the_dialog(
+    sim_server, data_dir, clock
+) -> None:
+    sim = sim_server.sim
+    inject(sim_server, {"kind": "generate_server_error", "status": 502, "times": 1})
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = await open_dialog(pilot)
+        screen.query_one("#tags", Input).value = "pop"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "may have created" in shown(app, "#compose-status"))
+        await pilot.press("escape")
+        screen = await open_dialog(pilot)
+        assert "got no usable answer" in shown(app, "#compose-status")
+        assert screen.query_one("#look").display
+        await pilot.press("ctrl+s")  # one press only warns
+        assert "ctrl+s again sends anyway" in shown(app, "#compose-status")
+        assert len(sim.generated) == 1
+
+
+async def test_the_lookup_ignores_a_task_made_before_the_send(sim_server, data_dir, clock) -> None:
+    """Another client's task from 20 s earlier is not "found" as ours."""
+    sim = sim_server.sim
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        httpx.post(
+            sim_server.url + "/api/v1/music/generate", json={"tags": "other"}, headers=HEADERS
+        )
+        clock.advance(20)
+        inject(sim_server, {"kind": "generate_reset", "times": 1})
+        screen = await open_dialog(pilot)
+        screen.query_one("#tags", Input).value = "mine"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "may have created" in shown(app, "#compose-status"))
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: "No untracked task" in shown(app, "#compose-status"))
+        assert len(sim.generated) == 2 and not app.records

@@ -56,7 +56,7 @@ def test_each_problem_names_its_field_in_the_dialogs_words() -> None:
 def test_extension_bounds_come_from_the_clip() -> None:
     form = ComposeForm(tags="rock", continue_clip_id="clip-1", continue_at="200")
     assert messages(check(form, clip_duration=185.0))["continue_at"] == (
-        "Extend from: 200 s is outside the clip (0 to 185 s)"
+        "Extend from: 200 s is past the clip's end (0 to 185 s)"
     )
     assert check(form, clip_duration=240.0).request is not None
     assert messages(check(ComposeForm(tags="x", retention_days="31"))) == {
@@ -77,6 +77,14 @@ def test_draft_and_recall_round_trip_and_bound_what_they_read() -> None:
 
 
 def test_counts_and_labels() -> None:
-    assert counter("lyrics", "x" * 1234) == "1,234 / 5,000"
+    assert counter("lyrics", "x" * 1234 + "\n\n") == ("1,234 / 5,000", False)
+    assert counter("description", "la " * 200) == ("599 / 500", True)
     assert label_of(GenerateRequest(prompt="[Verse]\n\nFirst real line")) == "First real line"
     assert label_of(GenerateRequest(tags="pop", title="Named")) == "Named"
+
+
+def test_only_plain_digits_are_a_number() -> None:
+    for typed in ("1_0", "+5", "３", "٣", "1e3"):
+        problems = messages(check(ComposeForm(tags="x", retention_days=typed)))
+        assert problems["retention_days"] == f"Keep files: '{typed}' is not a whole number of days"
+    assert check(ComposeForm(tags="x", retention_days=" 10 ")).request.retention_days == 10

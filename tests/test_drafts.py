@@ -14,6 +14,7 @@ from tui.services.drafts import (
     Drafts,
     DraftStore,
     History,
+    Pending,
     Sent,
     set_aside,
 )
@@ -67,3 +68,10 @@ def test_history_keeps_the_newest_fifty(tmp_path: Path) -> None:
     history.path.write_text(json.dumps(raw))
     again = History(tmp_path).load()
     assert again[0].at == 0.0 and len(again) == HISTORY_SIZE - 1
+
+
+def test_a_send_without_answer_is_remembered_with_the_draft(tmp_path: Path) -> None:
+    store = DraftStore(tmp_path)
+    pending = Pending(100.0, GenerateRequest(tags="pop"))
+    store.save(Drafts(None, (), pending))
+    assert DraftStore(tmp_path).load() == Drafts(None, (), pending)

@@ -50,7 +50,7 @@ BROKEN = [
     (GenerateRequest(prompt="x", continue_at=30), "continue_at: only with continue_clip_id", 4203),
     (
         GenerateRequest(prompt="x", continue_clip_id="clip-1", continue_at=-1),
-        "continue_at: -1 s is outside the clip (0 s)",
+        "continue_at: -1 s, must be 0 or more",
         4204,
     ),
     (GenerateRequest(prompt="x", retention_days=0), "retention_days: 0, must be 1 to 30", 4205),
@@ -114,7 +114,7 @@ def test_continue_at_is_checked_against_a_known_clip_length() -> None:
     request = GenerateRequest(prompt="x", continue_clip_id="clip-1", continue_at=200)
     assert request.problems() == []
     assert request.problems(clip_duration=180.5) == [
-        "continue_at: 200 s is outside the clip (0 to 180.5 s)"
+        "continue_at: 200 s is past the clip's end (0 to 180 s)"
     ]
     assert GenerateRequest(prompt="x", continue_clip_id="c", continue_at=180).problems(180) == []
 

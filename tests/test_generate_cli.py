@@ -262,5 +262,5 @@ def test_extend_at_is_checked_against_a_tracked_clip(api_env, capsys) -> None:
     status = main(["generate", "--tags", "pop", "--extend", "clip-abc123", "--at", "200"])
     out, err = capsys.readouterr()
     assert status == exit_codes.USAGE and out == ""
-    assert "--at: 200 s is outside the clip (0 to 120 s)" in err
+    assert "--at: 200 s is past the clip's end (0 to 120 s)" in err
     assert generate_requests(api_env.sim) == []

@@ -257,5 +257,10 @@ def test_the_request_section_says_the_mode_and_cuts_long_lyrics() -> None:
     shown = console.export_text()
     assert "Inspiration" in shown and "[red]rain[/]\\x1b[2J" in shown  # literal, escaped
     assert "7 days (the default)" in shown and "Persona    p1" in shown
-    assert "(1m ago)" in shown and "Vocals     yes" in shown
+    assert "(1m ago)" in shown and "Title" not in shown  # only what was sent
+    instrumental = TrackedTask(
+        "gen2", NOW, request={"tags": "x", "make_instrumental": True}, submitted_at=NOW
+    )
+    console.print(request_renderable(instrumental, NOW, palette=PALETTE))
+    assert "Custom, instrumental" in console.export_text()
     assert "[red]rain" in SearchIndex().text(record)  # the filter finds it by its label

@@ -25,6 +25,7 @@ code  rule
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,12 +122,17 @@ def body_problems(body: Mapping[str, Any], clip_duration: float | None = None) -
     if continue_at is not None:
         if _blank(body.get("continue_clip_id")):
             found.append(Problem(CONTINUE_AT_ALONE, "continue_at: only with continue_clip_id"))
-        elif continue_at < 0 or (clip_duration is not None and continue_at > clip_duration):
-            upper = "" if clip_duration is None else f" to {clip_duration:g}"
+        elif continue_at < 0:
+            found.append(
+                Problem(CONTINUE_AT_RANGE, f"continue_at: {continue_at} s, must be 0 or more")
+            )
+        elif clip_duration is not None and continue_at > clip_duration:
+            # Whole seconds are sent, so the last one inside the clip is the bound.
+            last = math.floor(clip_duration) if math.isfinite(clip_duration) else 0
             found.append(
                 Problem(
                     CONTINUE_AT_RANGE,
-                    f"continue_at: {continue_at} s is outside the clip (0{upper} s)",
+                    f"continue_at: {continue_at} s is past the clip's end (0 to {last} s)",
                 )
             )
     retention = body.get("retention_days")

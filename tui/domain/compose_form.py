@@ -140,13 +140,19 @@ class Checked(NamedTuple):
     problems: list[FieldProblem]
 
 
+#: A whole number as people type one: ASCII digits, maybe a minus. Python's
+#: int() also takes "1_0", "+5" and other scripts' digits ("３"), which would
+#: be sent as a number nobody saw typed.
+_WHOLE = re.compile(r"-?[0-9]{1,9}")
+
+
 def _whole(text: str, form_field: str, unit: str) -> tuple[int | None, FieldProblem | None]:
     text = text.strip()
     if not text:
         return None, None
-    try:
+    if _WHOLE.fullmatch(text):
         return int(text), None
-    except ValueError:
+    else:
         label = LABELS["retention_days" if form_field == "retention_days" else "continue_at"]
         shown = text if len(text) <= 20 else text[:20] + "…"
         return None, FieldProblem(form_field, f"{label}: '{shown}' is not a whole number of {unit}")
@@ -178,7 +184,7 @@ def check(form: ComposeForm, clip_duration: float | None = None) -> Checked:
         found.append(bad)
     # Lyrics keep their lines ([Verse], blank lines between parts); only the
     # blank lines around them go.
-    lyrics = form.lyrics.strip("\n").rstrip() or None
+    lyrics = sent_text("lyrics", form.lyrics) or None
     if form.mode == "inspiration":
         request = GenerateRequest(gpt_description_prompt=_optional(form.description))
         if request.gpt_description_prompt is None:
@@ -208,10 +214,18 @@ def check(form: ComposeForm, clip_duration: float | None = None) -> Checked:
     return Checked(None if found else request, found)
 
 
-def counter(form_field: str, text: str) -> str:
-    """The live count beside a text field, "1,234 / 5,000"."""
+def sent_text(form_field: str, text: str) -> str:
+    """What of a field's text is sent: lyrics lose the blank lines around
+    them, other texts the spaces around them (as :func:`check` sends them)."""
+    return text.strip("\n").rstrip() if form_field == "lyrics" else text.strip()
+
+
+def counter(form_field: str, text: str) -> tuple[str, bool]:
+    """The live count beside a text field, "1,234 / 5,000", counted as the
+    rule counts (what is sent), and whether it is over the limit."""
     api_field = next(name for name, own in FORM_FIELD.items() if own == form_field)
-    return f"{len(text):,} / {LIMITS[api_field]:,}"
+    count, limit = len(sent_text(form_field, text)), LIMITS[api_field]
+    return f"{count:,} / {limit:,}", count > limit
 
 
 def label_of(request: GenerateRequest) -> str:

@@ -20,7 +20,7 @@ import json
 import math
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,19 @@ class Aside:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A send that got no usable answer: the server may have made a task.
+    Kept with the draft, so closing the dialog does not forget the risk."""
+
+    at: float
+    request: GenerateRequest
+
+
+@dataclass(frozen=True)
 class Drafts:
     form: ComposeForm | None = None  # the draft being written
     aside: tuple[Aside, ...] = ()  # newest first
+    pending: Pending | None = None
 
 
 class DraftStore:
@@ -104,7 +114,14 @@ class DraftStore:
                 kept = ComposeForm.from_json(item["form"])
                 if not kept.empty:
                     aside.append(Aside(_finite(item.get("at")), kept))
-        return Drafts(None if current is None or current.empty else current, tuple(aside))
+        pending = None
+        raw_pending = data.get("pending")
+        if isinstance(raw_pending, dict) and isinstance(raw_pending.get("request"), dict):
+            pending = Pending(
+                _finite(raw_pending.get("at")), GenerateRequest.from_json(raw_pending["request"])
+            )
+        form = None if current is None or current.empty else current
+        return Drafts(form, tuple(aside), pending)
 
     def save(self, drafts: Drafts) -> None:
         """Write ``drafts`` (or, when called from several threads, the newest given)."""
@@ -114,7 +131,7 @@ class DraftStore:
             if latest is None:
                 return  # a later call wrote it already
             self._latest = None
-            if latest.form is None and not latest.aside:
+            if latest.form is None and not latest.aside and latest.pending is None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path)
                 return
@@ -123,6 +140,11 @@ class DraftStore:
                 {
                     "form": latest.form.to_json() if latest.form else None,
                     "aside": [{"at": a.at, "form": a.form.to_json()} for a in latest.aside],
+                    "pending": (
+                        {"at": latest.pending.at, "request": latest.pending.request.to_json()}
+                        if latest.pending
+                        else None
+                    ),
                 },
             )
 
@@ -131,7 +153,7 @@ def set_aside(drafts: Drafts, form: ComposeForm | None, at: float) -> Drafts:
     """``drafts`` with ``form`` kept among the drafts set aside (newest first)."""
     if form is None or form.empty or any(a.form == form for a in drafts.aside):
         return drafts
-    return Drafts(drafts.form, (Aside(at, form), *drafts.aside)[:ASIDE_SIZE])
+    return replace(drafts, aside=(Aside(at, form), *drafts.aside)[:ASIDE_SIZE])
 
 
 @dataclass(frozen=True)

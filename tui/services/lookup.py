@@ -88,10 +88,13 @@ async def find_created(
     known: Collection[str],
     *,
     slack: float = DEFAULT_SLACK,
+    before: float | None = None,
 ) -> Found:
-    """The account's untracked tasks created between ``sent_at - slack`` and
-    ``now + slack`` (seconds since the epoch; ``sent_at`` is when the generate
-    request went out, ``now`` when it failed), newest first.
+    """The account's untracked tasks created between ``sent_at - before``
+    (``before`` defaults to ``slack``) and ``now + slack``, newest first
+    (seconds since the epoch; ``sent_at`` is when the generate request went
+    out, ``now`` when it failed). A task cannot be created before its request
+    is sent, so ``before`` need only cover the clocks' difference.
 
     Reads at most :data:`MAX_PAGES` pages, stopping early when the list ends
     or (being newest first) reaches a task older than the window. Raises
@@ -100,8 +103,10 @@ async def find_created(
     (``complete`` False, ``error`` saying why).
     """
     slack = slack if math.isfinite(slack) and slack > 0 else 0.0
+    before = slack if before is None else before
+    before = before if math.isfinite(before) and before > 0 else 0.0
     since, until = sorted((sent_at, now))
-    since, until = since - slack, until + slack
+    since, until = since - before, until + slack
     since_ms, until_ms = math.floor(since * 1000), math.ceil(until * 1000)
     tracked_ids = known if isinstance(known, set | frozenset) else frozenset(known)
 

@@ -136,7 +136,13 @@ class Tracker:
         return added
 
     def add_submitted(
-        self, task_id: str, request: Mapping[str, Any], now: float, status: str | None = None
+        self,
+        task_id: str,
+        request: Mapping[str, Any],
+        now: float,
+        status: str | None = None,
+        *,
+        sent_at: float | None = None,
     ) -> TrackedTask:
         """Track a task the server has just accepted a generate ``request`` for
         (the body as sent), accepted at ``now``; it is saved like any change.
@@ -146,6 +152,8 @@ class Tracker:
         request yet, else it is left as it is. ``status`` is what the generate
         answer said; it is no poll answer (no clips, no times), so the row
         still says "submitted" until the first poll, and it is only logged.
+        ``sent_at`` is when the request went out, when that was earlier (a task
+        found after a send that got no answer).
         """
         body = request_body(dict(request))
         record = self._records.get(task_id)
@@ -155,7 +163,7 @@ class Tracker:
             return record
         self._forget(record)
         record.request = body
-        record.submitted_at = now
+        record.submitted_at = now if sent_at is None else sent_at
         self._note(record)
         self._changed(record)
         if status:

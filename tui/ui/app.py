@@ -266,13 +266,15 @@ class MusicMintApp(App[int]):
             self.poller.track(record.id)
         return added
 
-    def track_submitted(self, task_id: str, request: Mapping[str, object]) -> TrackedTask:
+    def track_submitted(
+        self, task_id: str, request: Mapping[str, object], sent_at: float | None = None
+    ) -> TrackedTask:
         """Track a task the server just accepted a generate ``request`` for (the
         body as sent) and poll it at once. Its row appears, saying "submitted"
         until the first poll answers; already tracked, it gets the request
         attached (see :meth:`Tracker.add_submitted`)."""
         self.wake()
-        record = self.tracker.add_submitted(task_id, request, self.clock())
+        record = self.tracker.add_submitted(task_id, request, self.clock(), sent_at=sent_at)
         if not record.finished:
             self.poller.track(record.id)
         self.main.show_added([record])

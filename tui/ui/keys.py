@@ -43,7 +43,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("u", "undo", "Undo remove", "Tasks"),
     Key("r", "refresh", "Poll task now (or the marked)", "Tasks", T, short="Poll"),
     Key("P", "refresh_all", "Poll all unfinished", "Tasks", label="shift+p"),
-    Key("n", "new_track", "New track", "Make", T, short="New"),
+    Key("n", "new_track", "New track (generate)", "Make", T, short="New"),
     Key("N", "variation", "Variation of this task (prefilled)", "Make", label="shift+n"),
     Key("e", "extend", "Extend this clip", "Make", D, short="Extend"),
     Key("R", "retry", "Retry a failed task (asks first)", "Make", label="shift+r"),

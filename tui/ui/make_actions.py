@@ -105,11 +105,15 @@ class MakeActions:
         if submitted.request is None:
             app.track([submitted.task_id])
             record = app.records[submitted.task_id]
-            self._show_submitted(record)
-            self._say(f"Tracking {wording.plural(1 + len(submitted.others), 'found task')}.")
-            return
-        record = app.track_submitted(submitted.task_id, submitted.request.to_json())
+        else:
+            record = app.track_submitted(
+                submitted.task_id, submitted.request.to_json(), sent_at=submitted.at
+            )
         self._show_submitted(record)
+        if submitted.found:
+            count = wording.plural(1 + len(submitted.others), "task")
+            self._say(f"Tracking {count} found among the account's recent tasks.")
+            return
         status = f" ({clean(submitted.status, one_line=True)})" if submitted.status else ""
         self._say(f"Submitted: task {submitted.task_id}{status}. It is polled like the others.")
 
@@ -160,6 +164,10 @@ class MakeActions:
         if not isinstance(clip.id, str) or not is_valid_task_id(clip.id):
             self._say("This clip has no usable ID from the server: it cannot be extended.")
             return
+        gone = record.clip_expired(clip.expire_at, self._app.clock())
+        if gone:
+            self._say(f"This clip cannot be extended: {gone}. shift+n makes a variation.")
+            return
         base = self._request_of(record) or GenerateRequest()
         at = int(clip.duration) if clip.duration is not None else None
         request = GenerateRequest(
@@ -174,7 +182,7 @@ class MakeActions:
         self._open(
             ComposeForm.from_request(request),
             "Extend",
-            "Write what comes next (lyrics or style tags); it starts where 'Extend from' says.",
+            "Write what comes next; it starts where 'Extend from' says.",
         )
 
     def retry(self) -> None:
@@ -189,9 +197,10 @@ class MakeActions:
             )
             return
         if not record.request:
+            vary = " shift+n starts from what its clips tell;" if self._request_of(record) else ""
             self._say(
-                f"Task {record.id} was not made here, so its request is unknown:"
-                " shift+n starts from what its clips tell, n from scratch."
+                f"Task {record.id} was not made here, so its request is unknown:{vary}"
+                " n starts a new track."
             )
             return
         request = GenerateRequest.from_json(record.request)

@@ -31,6 +31,7 @@ request.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -69,7 +70,7 @@ from tui.domain.compose_form import (
     check,
     counter,
 )
-from tui.services.drafts import Drafts, DraftStore, History, Sent, set_aside
+from tui.services.drafts import Drafts, DraftStore, History, Pending, Sent, set_aside
 from tui.services.lookup import find_created
 from tui.ui.host import HostApp
 from tui.ui.screens.recall import RecallScreen
@@ -101,6 +102,18 @@ class Submitted:
     status: str | None
     at: float
     others: tuple[str, ...] = ()  # more tasks found after an ambiguous failure
+    found: bool = False  # found among the recent tasks, not an accepted send
+
+
+#: Seconds our clock may be ahead of the server's: a task the lookup offers
+#: was created at most this long before the request went out.
+CLOCK_SKEW = 5.0
+
+
+def _relative(seconds: float) -> str:
+    """ "3 s after" / "2 s before" (whole seconds)."""
+    whole = round(seconds)
+    return f"{abs(whole)} s {'before' if whole < 0 else 'after'}"
 
 
 def _clock_time(epoch: float) -> str:
@@ -148,13 +161,17 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         self._sending = False
         #: A send with no usable answer, and when it went out; sending again
         #: then takes a second ctrl+s.
-        self._maybe_at: float | None = None
-        self._maybe_request: GenerateRequest | None = None
+        self._maybe_at: float | None = drafts.pending.at if drafts.pending else None
+        self._maybe_request = drafts.pending.request if drafts.pending else None
         self._resend_armed = False
         self._found: tuple[TaskSummary, ...] = ()  # tasks the lookup found
         self._tried = False  # a send was attempted: "one is needed" shows as an error
         self._draft_timer: Timer | None = None
         self._filling = False
+        #: What the status line says: "" nothing, "fix" the last send's
+        #: refusal by the rules (gone once the form changes), "send" news of a send.
+        self._status_kind = ""
+        self._refused_form: ComposeForm | None = None  # as it was when a send was refused
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -165,12 +182,14 @@ class ComposeScreen(ModalScreen[Submitted | None]):
                 Tab("Custom", id="mode-custom"),
                 Tab("Inspiration", id="mode-inspiration"),
                 id="compose-mode",
+                active=f"mode-{self._mode}",
             )
             yield Static(Text(self._note), id="compose-note", markup=False)
             with Horizontal(id="compose-extend", classes="compose-row"):
                 yield Label("Extend from", classes="compose-label")
                 yield Input(id="continue_at", compact=True, placeholder="end")
                 yield Static("", id="compose-extend-clip", markup=False)
+                yield Button("Not an extension", id="drop-extend", compact=True)
             with ContentSwitcher(initial=f"pane-{self._mode}", id="compose-modes"):
                 with Vertical(id="pane-custom"):
                     with Horizontal(classes="compose-row"):
@@ -215,6 +234,14 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         self.query_one("#look").display = False
         self.query_one("#compose-note").display = bool(self._note)
         self._fill(self._initial)
+        if self._maybe_at is not None:
+            self.query_one("#look").display = True
+            self._say(
+                f"An earlier send at {_clock_time(self._maybe_at)} got no usable answer: the "
+                "server may have created that task. ctrl+l looks for it; ctrl+s twice sends "
+                "anyway.",
+                "yellow",
+            )
         if self._focus_send:
             self.query_one("#send").focus()
         else:
@@ -266,15 +293,25 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         row = self.query_one("#compose-extend")
         target = self._extend
         row.display = target is not None
+        dialog = self.query_one("#compose-dialog")
         if target is None:
+            dialog.border_title = "New track" if self._heading == "Extend" else self._heading
             return
+        dialog.border_title = "Extend"
+        bounds = f"0-{math.floor(target.duration)} s, " if target.duration is not None else ""
         title = f"“{clean(target.title, one_line=True)[:40]}” " if target.title else ""
-        if target.duration is not None:
-            length = f"{clip_length(target.duration)}, 0-{int(target.duration)} s"
-        else:
-            length = "length unknown"
-        shown = Text(f"s of clip {title}({clean(target.clip_id, one_line=True)}, {length})")
+        shown = Text(f"s ({bounds}{clip_length(target.duration)}) of {title}")
+        shown.append(clean(target.clip_id, one_line=True), style="dim")
         self.query_one("#compose-extend-clip", Static).update(shown)
+
+    @on(Button.Pressed, "#drop-extend")
+    def _drop_extend(self) -> None:
+        """Make it a new track: the extension is set aside (ctrl+r), not lost."""
+        current = self.form()
+        self._aside = set_aside(Drafts(None, self._aside), current, self.app.clock()).aside
+        self._fill(replace(current, continue_clip_id="", continue_at=""))
+        self._focus_first()
+        self._say("Not an extension any more; the extension is kept in ctrl+r.", "green")
 
     @property
     def clip_duration(self) -> float | None:
@@ -290,7 +327,10 @@ class ComposeScreen(ModalScreen[Submitted | None]):
 
     @on(Tabs.TabActivated, "#compose-mode")
     def _mode_chosen(self, event: Tabs.TabActivated) -> None:
-        mode: Mode = "inspiration" if event.tab.id == "mode-inspiration" else "custom"
+        # The tabs' state, not the event's tab: activations queued while the
+        # dialog was filled (the first tab on mount, a prefill) arrive late.
+        active = self.query_one("#compose-mode", Tabs).active
+        mode: Mode = "inspiration" if active == "mode-inspiration" else "custom"
         if mode != self._mode:
             self._set_mode(mode)
             self._changed()
@@ -311,9 +351,15 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         """Counts, problems and the draft follow every change."""
         form = self.form()
         for name in COUNTED:
-            self.query_one(f"#count-{name}", Static).update(counter(name, getattr(form, name)))
+            count = self.query_one(f"#count-{name}", Static)
+            text, over = counter(name, getattr(form, name))
+            count.update(text)
+            count.set_class(over, "-over")
+        if self._status_kind == "fix" and form != self._refused_form:
+            self._say("")
         self._show_problems(check(form, self.clip_duration).problems)
-        self._resend_armed = False
+        if self._resend_armed:
+            self._resend_armed = False
         if save:
             if self._draft_timer is not None:
                 self._draft_timer.stop()
@@ -327,26 +373,32 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         for name in (*INPUTS, *AREAS):
             self.query_one(f"#{name}").set_class(name in bad, "-invalid")
         lines = Text()
-        for problem in problems[:5]:
+        # At most three lines: the dialog must keep its fields on 24 rows.
+        shown = problems if len(problems) <= 3 else problems[:2]
+        for problem in shown:
             lines.append(problem.message, style="dim" if problem in hints else "bold red")
             lines.append("\n")
-        if len(problems) > 5:
-            lines.append(f"and {len(problems) - 5} more", style="red")
-        if not problems:
+        if len(problems) > len(shown):
+            lines.append(f"and {len(problems) - len(shown)} more (marked)", style="red")
+        if not problems and not self._status_kind:
             lines.append("Ready: ctrl+s sends it.", style="green")
         lines.rstrip()
         self.query_one("#compose-problems", Static).update(lines)
 
-    def _say(self, text: str, style: str = "") -> None:
+    def _say(self, text: str, style: str = "", kind: str = "send") -> None:
         """The status line: what happened to the request. Server text in it
         is cleaned (no escape reaches the terminal) and the key scrubbed."""
         shown = clean(scrub(text, self.app.config.api_key), one_line=True)
         self.query_one("#compose-status", Static).update(Text(shown, style=style))
+        self._status_kind = kind if text else ""
 
     # -- the draft -----------------------------------------------------------------
     def _drafts(self) -> Drafts:
         form = self.form()
-        return Drafts(None if form.empty else form, self._aside)
+        pending = None
+        if self._maybe_at is not None and self._maybe_request is not None:
+            pending = Pending(self._maybe_at, self._maybe_request)
+        return Drafts(None if form.empty else form, self._aside, pending)
 
     @work(thread=True, group="draft", exit_on_error=False)
     def _save_draft(self, drafts: Drafts | None = None) -> None:
@@ -403,7 +455,8 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             first = next((p.field for p in checked.problems if p.field), "")
             if first:
                 self._reveal(first)
-            self._say("Not sent: fix what is marked first.", "red")
+            self._refused_form = form
+            self._say("Not sent: fix what is marked first.", "red", kind="fix")
             return
         if self._maybe_at is not None and not self._resend_armed:
             self._resend_armed = True
@@ -446,6 +499,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             )
         except MaybeCreatedError as exc:
             self._maybe_at, self._maybe_request = sent_at, request
+            self._save_draft_now()  # the risk outlives the dialog
             self.query_one("#look").display = True
             self._say(
                 f"No usable answer ({exc.cause.describe()}): the server may have created the "
@@ -491,7 +545,11 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         self._say("Looking among the account's recent tasks…")
         try:
             found = await find_created(
-                self.app.client, sent_at, self.app.clock(), set(self.app.records)
+                self.app.client,
+                sent_at,
+                self.app.clock(),
+                set(self.app.records),
+                before=CLOCK_SKEW,
             )
         except MusicMintError as exc:
             self._say(f"The recent tasks could not be read: {exc.describe()}. ctrl+l tries again.")
@@ -510,8 +568,12 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         button = self.query_one("#look", Button)
         if len(found.tasks) == 1:
             task = found.tasks[0]
-            created = _clock_time((task.created_at or 0) / 1000)
-            self._say(f"Found task {task.id}, created {created}. ctrl+l tracks it.", "green")
+            created = (task.created_at or 0) / 1000
+            self._say(
+                f"Found task {task.id}, created {_clock_time(created)} "
+                f"({_relative(created - sent_at)} the send). ctrl+l tracks it.",
+                "green",
+            )
             button.label = "ctrl+l Track it"
         else:
             shown = ", ".join(t.id for t in found.tasks[:3])
@@ -535,6 +597,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             tasks[0].status,
             at,
             others=tuple(t.id for t in tasks[1:]),
+            found=True,
         )
         await self._accepted(submitted)
 

@@ -117,21 +117,25 @@ def request_renderable(record: TrackedTask, now: float, *, palette: Styles) -> R
     """The Request section: what the task was asked to be, all of it literal text."""
     request = record.generate_request or GenerateRequest()
     grid = _grid(palette)
-    grid.add_row("Request", Text(request_mode(request), style="bold"))
-    grid.add_row("Title", Text(clean(request.title, one_line=True) or "—"))
-    grid.add_row("Tags", Text(clean(request.tags, one_line=True) or "—"))
+    # The dialog's words (its labels must fit the 10-cell column: "Keep files",
+    # "Describe"); fields not sent are left out, instrumental joins the mode.
+    mode = request_mode(request) + (", instrumental" if request.make_instrumental else "")
+    grid.add_row("Request", Text(mode, style="bold"))
+    if request.title:
+        grid.add_row("Title", Text(clean(request.title, one_line=True)))
+    if request.tags:
+        grid.add_row("Tags", Text(clean(request.tags, one_line=True)))
     if request.gpt_description_prompt:
-        grid.add_row("Idea", Text(clean(request.gpt_description_prompt)))
+        grid.add_row("Describe", Text(clean(request.gpt_description_prompt)))
     if request.prompt:
         grid.add_row("Lyrics", Text(lyrics_text(request.prompt)))
-    grid.add_row("Vocals", "none (instrumental)" if request.make_instrumental else "yes")
     if request.persona_id:
         grid.add_row("Persona", Text(clean(request.persona_id, one_line=True)))
     if request.retention_days is None:
         retention = f"{DEFAULT_RETENTION_DAYS} days (the default)"
     else:
         retention = f"{request.retention_days} day{'s' if request.retention_days != 1 else ''}"
-    grid.add_row("Retention", retention)
+    grid.add_row("Keep files", retention)
     grid.add_row("Submitted", _ago(record.submitted_at, now))
     return grid
 
