@@ -187,6 +187,8 @@ async def test_footer_keeps_help_and_quit_and_follows_focus(sim_server, data_dir
         app = make_app(sim_server, data_dir, clock, ids=ids)
         async with app.run_test(size=size) as pilot:
             await polled(pilot, app)
+            # The footer is rebuilt once per burst of binding changes: wait for it.
+            await wait_for(pilot, lambda a=app: "a Add" in screen_text(a).splitlines()[-1])
             footer = screen_text(app).splitlines()[-1]
             assert "? Help" in footer and "q Quit" in footer, footer
             assert "a Add" in footer and "] Next" not in footer
