@@ -32,3 +32,12 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_screenshot_exists() -> None:
     assert "assets/screenshot.svg" in README.read_text()
     assert (README.parent / "assets" / "screenshot.svg").read_text().lstrip().startswith("<svg")
+
+
+def test_readme_dialog_key_table_matches_the_dialog() -> None:
+    from tui.ui.screens.help import dialog_keys
+
+    text = README.read_text()
+    block = text.split("<!-- dialog-keys:start", 1)[1].split("<!-- dialog-keys:end -->", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \|$", block, re.MULTILINE)
+    assert [(key, action.strip()) for key, action in rows] == dialog_keys()

@@ -125,11 +125,13 @@ def _clock_time(epoch: float) -> str:
 
 class ComposeScreen(ModalScreen[Submitted | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "send", "Send", priority=True),
-        Binding("ctrl+t", "switch_mode", "Custom / Inspiration", priority=True),
-        Binding("ctrl+r", "recall", "History", priority=True),
-        Binding("ctrl+l", "look", "Look for it", priority=True),
-        Binding("escape", "close", "Close, keep the draft", priority=True),
+        Binding("ctrl+s", "send", "Send (once; enter never sends)", priority=True),
+        Binding("ctrl+t", "switch_mode", "Switch Custom / Inspiration", priority=True),
+        Binding("ctrl+r", "recall", "Recall a sent request or a set-aside draft", priority=True),
+        Binding(
+            "ctrl+l", "look", "After no answer: look for the task, then track it", priority=True
+        ),
+        Binding("escape", "close", "Close, keeping the draft", priority=True),
     ]
 
     app: HostApp  # type: ignore[assignment]

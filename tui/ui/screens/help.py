@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.ui.keys import KEYMAP
+from tui.ui.screens.compose import ComposeScreen
 from tui.ui.widgets.footer import KeyFooter
 
 LEFT_GROUPS = ("Tasks", "View")
@@ -31,6 +33,26 @@ def help_table(groups: tuple[str, ...]) -> Table:
             if key.group == group:
                 table.add_row(Text(key.shown_keys), Text(key.description))
     return table
+
+
+def dialog_keys() -> list[tuple[str, str]]:
+    """The New track dialog's keys as (key, what it does): from its bindings,
+    so the help and the README (tests/test_docs.py) follow them."""
+    rows = []
+    for binding in ComposeScreen.BINDINGS:
+        assert isinstance(binding, Binding)
+        rows.append((binding.key.replace("escape", "esc"), binding.description))
+    return rows
+
+
+def dialog_table() -> Group:
+    """The heading on a line of its own: as a row it would widen the key column."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, description in dialog_keys():
+        table.add_row(Text(key), Text(description))
+    return Group(Text("In the New track dialog", style="bold underline"), table)
 
 
 def extra_table() -> Table:
@@ -55,7 +77,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("Keys", style="bold"), id="help-title")
             with Horizontal(id="help-columns"):
-                yield Static(help_table(LEFT_GROUPS), classes="help-column")
+                with Vertical(classes="help-column"):
+                    yield Static(help_table(LEFT_GROUPS))
+                    yield Static(dialog_table(), id="help-dialog-keys")
                 with Vertical(classes="help-column"):
                     yield Static(help_table(right))
                     yield Static(extra_table(), id="help-extra")
