@@ -79,7 +79,7 @@ def test_export_json_round_trips(capsys) -> None:
     assert [t["id"] for t in tasks] == ["t1", "t2", "t3"]
     assert [c["id"] for c in tasks[0]["results"]] == ["c1", "c2"]
     assert tasks[0]["results"][0]["saved_path"] == "/music/a.mp3"
-    assert tasks[1]["error"] == "boom" and tasks[2]["status"] == "pending"
+    assert tasks[1]["error"] == "boom" and tasks[2]["status"] == "queuing"  # as submitted
     assert tasks[0]["request"] is None and tasks[0]["submitted_at"] is None
     assert tasks[2]["request"] == REQUEST and tasks[2]["submitted_at"] == 3.5
     # JSON keeps the API's integers, exact to the millisecond; 0 still means never.
@@ -92,15 +92,17 @@ def test_export_csv_has_header_and_a_row_per_clip(capsys) -> None:
     assert main(["export", "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[0][:4] == ["task_id", "task_status", "task_created_at", "clip_id"]
-    assert [r[3] for r in rows[1:]] == ["c1", "c2"]
+    # One row per clip, and one for each task without clips (failed, submitted).
+    assert [(r[0], r[3]) for r in rows[1:]] == [("t1", "c1"), ("t1", "c2"), ("t2", ""), ("t3", "")]
     assert rows[1][4] == "'=HYPERLINK(evil)"  # not a formula in a spreadsheet
     assert rows[1][7] == 'say "hi", then\nleave'
     header = rows[0]
     created, expires = header.index("task_created_at"), header.index("expire_at")
     # ISO 8601 UTC, not epoch milliseconds; expire_at 0 is "never".
-    assert [r[created] for r in rows[1:]] == ["2023-11-14T22:13:20Z"] * 2
-    assert [r[expires] for r in rows[1:]] == ["never", "2027-01-15T08:00:00Z"]
-    assert header[-1] == "request" and [r[-1] for r in rows[1:]] == ["", ""]
+    assert [r[created] for r in rows[1:3]] == ["2023-11-14T22:13:20Z"] * 2
+    assert [r[expires] for r in rows[1:3]] == ["never", "2027-01-15T08:00:00Z"]
+    assert header[-1] == "request" and [r[-1] for r in rows[1:3]] == ["", ""]
+    assert rows[2 + 1][1] == "failed" and json.loads(rows[4][-1]) == REQUEST
 
 
 def test_export_csv_has_the_request_as_json_never_a_formula() -> None:

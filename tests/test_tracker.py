@@ -265,7 +265,9 @@ def test_a_submitted_task_is_added_with_its_request_and_saved(tracker: Tracker) 
     assert list(tracker.records) == ["a", "b", "gen1"]
     assert record.request == {"title": "Rain"}  # as from_json reads it: the number dropped
     assert record.submitted_at == 30.0 and record.submitted
-    assert record.status == "pending" and tracker.counts["pending"] == 3  # counted as before
+    # Counted as queuing, which is what the generate answer said.
+    assert record.status == "queuing" and tracker.counts["queuing"] == 1
+    assert tracker.counts["pending"] == 2
     assert set(tracker.changes().upserts) == {"gen1"}
     tracker.polled(polled("gen1", "queuing"))
     assert not tracker.records["gen1"].submitted and tracker.records["gen1"].request
@@ -279,7 +281,7 @@ def test_a_task_handed_over_first_gets_the_request_attached_once(tracker: Tracke
     again = tracker.add_submitted("a", {"tags": "rock"}, now=40.0)
     assert again.request == {"tags": "pop"} and again.submitted_at == 30.0
     assert not tracker.dirty
-    assert tracker.counts["pending"] == 2
+    assert tracker.counts["pending"] == 1 and tracker.counts["queuing"] == 1
 
 
 def test_a_request_made_while_the_file_was_read_is_kept() -> None:

@@ -95,7 +95,9 @@ def request_cell(request: dict[str, Any] | None) -> str | None:
 
 
 def to_csv(records: list[TrackedTask]) -> str:
-    """A header row, then one row per clip (tasks without clips have no rows).
+    """A header row, then one row per clip; a task without clips (queued,
+    failed, not found) has one row with the clip cells empty, so every
+    tracked task, and the request of a failed one, is in the file.
 
     Times are ISO 8601 UTC (see :func:`iso_utc`); an ``expire_at`` of 0 is
     written ``never``. ``request`` is the generate request the task was
@@ -108,6 +110,10 @@ def to_csv(records: list[TrackedTask]) -> str:
         task = record.task
         request = request_cell(record.request)
         clips = task.results if task else ()
+        if not clips:
+            empty = (None,) * 9
+            row = (record.id, record.status, iso_utc(task.created_at if task else None))
+            writer.writerow([_cell(v) for v in (*row, *empty, request)])
         for clip, key in zip(clips, clip_keys(clips), strict=True):
             row = (
                 record.id,

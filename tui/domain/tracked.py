@@ -108,13 +108,14 @@ class TrackedTask:
     @property
     def status(self) -> str:
         """The status counted and sorted by. A :attr:`submitted` task is
-        "pending" here like any task not answered yet (views, the status bar's
-        counts and the store's status history stay as they were); only the
-        screen says "submitted" (:func:`shown_status`)."""
+        "queuing": that is what the generate answer said (``status`` is always
+        "queuing" there), so the status bar counts it with the queued ones at
+        every width; the row says "submitted" (:func:`shown_status`) until a
+        poll answers."""
         if self.gone is not None:
             return NOT_FOUND
         if self.task is None:
-            return "pending"
+            return "queuing" if self.request is not None else "pending"
         return self.task.status or "unknown"
 
     @property
