@@ -264,3 +264,14 @@ def test_extend_at_is_checked_against_a_tracked_clip(api_env, capsys) -> None:
     assert status == exit_codes.USAGE and out == ""
     assert "--at: 200 s is past the clip's end (0 to 120 s)" in err
     assert generate_requests(api_env.sim) == []
+
+
+def test_persona_is_sent_and_numbers_are_plain_digits(api_env, capsys) -> None:
+    assert main(["generate", "--tags", "pop", "--persona", "persona-1"]) == 0
+    assert json.loads(generate_requests(api_env.sim)[0].body)["persona_id"] == "persona-1"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["generate", "--tags", "pop", "--retention-days", "1_0"])
+    assert exited.value.code == exit_codes.USAGE
+    assert "'1_0' is not a whole number" in capsys.readouterr().err
+    assert len(generate_requests(api_env.sim)) == 1

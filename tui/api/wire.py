@@ -314,5 +314,9 @@ class Wire:
 
 
 def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in words: "connection reset by peer", not
+    "[Errno 104] Connection reset by peer"."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:200]
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]

@@ -52,6 +52,7 @@ FLAG_NAMES = {
     "continue_clip_id": "--extend",
     "continue_at": "--at",
     "retention_days": "--retention-days",
+    "persona_id": "--persona",
 }
 _FIELD = re.compile(r"\b(" + "|".join(FLAG_NAMES) + r")\b")
 
@@ -106,6 +107,7 @@ def build_request(args: argparse.Namespace, stdin: TextIO | None) -> GenerateReq
         tags=args.tags,
         gpt_description_prompt=args.description,
         make_instrumental=args.instrumental,
+        persona_id=args.persona,
         continue_clip_id=args.extend,
         continue_at=args.at,
         retention_days=args.retention_days,

@@ -7,6 +7,7 @@ words a user reads in ``--help`` are in one place.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from tui import __version__
@@ -141,11 +142,12 @@ generate:
   trigger word FAILME in the prompt or the description makes that task fail.
   continue_clip_id must name an unexpired clip of a finished task the
   simulator knows: otherwise HTTP 400, code 4210 (unknown clip); continue_at
-  past that clip's end is code 4204. Its faults, sent as above without "task_id" (generation is not
-  idempotent: these show what a client must not retry):
-    generate_timeout       seconds     the task is made; the answer comes too late
+  past that clip's end is code 4204. Its faults, sent as above without
+  "task_id" (generation is not idempotent: these show what a client must not
+  retry):
+    generate_timeout       seconds       the task is made; the answer comes too late
     generate_server_error  status (502)  the task is made; the answer is an HTML error
-    generate_reset                     the connection is reset; no task is made
+    generate_reset                       the connection is reset; no task is made
 """
 
 
@@ -225,6 +227,14 @@ def wait_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def whole_number(text: str) -> int:
+    """ASCII digits (and a minus) only: int() would also take "1_0", "+5"
+    and other scripts' digits, sending a number nobody typed (as the dialog)."""
+    if not re.fullmatch(r"-?[0-9]{1,9}", text.strip()):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number")
+    return int(text)
+
+
 def generate_parser() -> argparse.ArgumentParser:
     from tui.cli.generate import EXIT_HELP
 
@@ -232,7 +242,7 @@ def generate_parser() -> argparse.ArgumentParser:
         prog="musicmint-tui generate",
         usage=(
             "musicmint-tui generate (--prompt TEXT | --lyrics-file FILE | --description TEXT)\n"
-            "       [--tags T] [--title T] [--instrumental] [--retention-days N]\n"
+            "       [--tags T] [--title T] [--instrumental] [--retention-days N] [--persona ID]\n"
             "       [--extend CLIP_ID [--at S]] [--wait [--timeout S] [--download DIR]] [--json]"
         ),
         description=(
@@ -257,11 +267,15 @@ def generate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--title", metavar="T", help="the song's title")
     parser.add_argument("--instrumental", action="store_true", help="no vocals")
     parser.add_argument(
-        "--retention-days", type=int, metavar="N", help="keep the files N days (1-30, default 7)"
+        "--retention-days",
+        type=whole_number,
+        metavar="N",
+        help="keep the files N days (1-30, default 7)",
     )
+    parser.add_argument("--persona", metavar="ID", help="an AI singer persona's ID")
     parser.add_argument("--extend", metavar="CLIP_ID", help="continue this clip")
     parser.add_argument(
-        "--at", type=int, metavar="S", help="with --extend: continue from S seconds"
+        "--at", type=whole_number, metavar="S", help="with --extend: continue from S seconds"
     )
     parser.add_argument("--wait", action="store_true", help="then wait for it, as 'wait' does")
     parser.add_argument(

@@ -36,6 +36,16 @@ def _when(at: float, now: float) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+def _kind(form: ComposeForm) -> str:
+    """What sort of request, in a word or two: "extend at 30 s", "inspiration"."""
+    if form.continue_clip_id:
+        at = f" at {form.continue_at.strip()} s" if form.continue_at.strip() else ""
+        kind = f"extend{at}"
+    else:
+        kind = form.mode
+    return kind + (", instrumental" if form.instrumental else "")
+
+
 def _summary(form: ComposeForm) -> str:
     request = check(form).request
     if request is not None:
@@ -54,10 +64,12 @@ class RecallScreen(ModalScreen[ComposeForm | None]):
         self._forms: list[ComposeForm] = []
         self._options: list[Option] = []
         for item in aside:
-            self._add(item.form, f"draft  {_when(item.at, now)}  {_summary(item.form)}")
+            form = item.form
+            self._add(form, f"draft  {_when(item.at, now)}  {_kind(form):<22} {_summary(form)}")
         for entry in sent:
             form = ComposeForm.from_request(entry.request)
-            self._add(form, f"sent   {_when(entry.at, now)}  {label_of(entry.request)}")
+            line = f"sent   {_when(entry.at, now)}  {_kind(form):<22} {label_of(entry.request)}"
+            self._add(form, line)
 
     def _add(self, form: ComposeForm, line: str) -> None:
         self._forms.append(form)
@@ -81,7 +93,14 @@ class RecallScreen(ModalScreen[ComposeForm | None]):
     def _preview(self, event: OptionList.OptionHighlighted) -> None:
         form = self._forms[event.option_index]
         text = form.description if form.mode == "inspiration" else form.lyrics
-        parts = [f"{form.mode}", form.title, form.tags, text]
+        extra = []
+        if form.continue_clip_id:
+            extra.append(f"extends clip {form.continue_clip_id}")
+        if form.persona_id:
+            extra.append(f"persona {form.persona_id}")
+        if form.retention_days:
+            extra.append(f"keep files {form.retention_days} days")
+        parts = [_kind(form), *extra, form.title, form.tags, text]
         shown = "\n".join(clean(p) for p in parts if p.strip())
         lines = shown.splitlines()
         if len(lines) > 6:
