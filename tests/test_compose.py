@@ -174,6 +174,8 @@ async def test_no_answer_says_it_may_exist_and_the_lookup_tracks_it(
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: made in app.records)
         assert app.records[made].request == {"tags": "pop"}
+        assert app.records[made].submitted_at == clock()  # when it was sent, not tracked
+        assert "found among the account's recent tasks" in notifications(app)[-1]
         assert app.main.table.highlighted_id == made
         assert len(sim.generated) == 1
 
@@ -382,3 +384,29 @@ async def test_the_lookup_ignores_a_task_made_before_the_send(sim_server, data_d
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: "No untracked task" in shown(app, "#compose-status"))
         assert len(sim.generated) == 2 and not app.records
+
+
+async def test_an_extension_can_be_made_a_new_track_and_expired_clips_are_not_offered(
+    sim_server, data_dir, clock
+) -> None:
+    sim = sim_server.sim
+    from tui.simulator.lifecycle import EXPIRE_PAST, EXPIRE_WEEK
+
+    sim.book.seed("done1", outcome="completed", age=600, expiries=(EXPIRE_WEEK,))
+    sim.book.seed("old1", outcome="completed", age=600, expiries=(EXPIRE_PAST,))
+    app = make_app(sim_server, data_dir, clock, ids=["done1", "old1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["old1"].status == "completed")
+        await pilot.press("j", "e")  # old1: its files have expired
+        await wait_for(pilot, lambda: "cannot be extended" in notifications(app)[-1])
+        assert not isinstance(app.screen, ComposeScreen)
+        await pilot.press("k")
+        screen = await open_dialog(pilot, "e")
+        assert screen.query_one("#compose-dialog").border_title == "Extend"
+        screen.query_one("#drop-extend", Button).press()
+        await pilot.pause()
+        assert screen.query_one("#compose-dialog").border_title == "New track"
+        assert not screen.query_one("#compose-extend").display
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(sim.generated) == 1)
+        assert "continue_clip_id" not in sent_bodies(sim)[0]
