@@ -65,6 +65,10 @@ ROLES: Final[Mapping[str, tuple[str, Style]]] = {
     "error": ("error", _PLAIN),
     # A poll that failed and will be retried (detail pane).
     "problem": ("warning", _PLAIN),
+    # Listening: the waveform's played part and the rest; the lyric word sung now.
+    "wave.played": ("accent", _PLAIN),
+    "wave.rest": ("text-muted", _PLAIN),
+    "lyrics.now": ("accent", _BOLD),
 }
 
 
