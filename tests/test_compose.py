@@ -175,7 +175,7 @@ async def test_no_answer_says_it_may_exist_and_the_lookup_tracks_it(
         await wait_for(pilot, lambda: made in app.records)
         assert app.records[made].request == {"tags": "pop"}
         assert app.records[made].submitted_at == clock()  # when it was sent, not tracked
-        assert "found among the account's recent tasks" in notifications(app)[-1]
+        await wait_for(pilot, lambda: "found among the account's" in notifications(app)[-1])
         assert app.main.table.highlighted_id == made
         assert len(sim.generated) == 1
 
