@@ -221,3 +221,24 @@ def test_help_shows_only_the_new_spelling() -> None:
         text = parser.format_help()
         assert "--http-timeout S" in text
         assert "--timeout" not in text
+
+
+def test_cover_art_defaults_to_auto_and_takes_the_three_modes() -> None:
+    assert load_config(env={}).cover_art == "auto"
+    for mode in ("auto", "halfcell", "off"):
+        path = write_default_config(f'[ui]\ncover_art = "{mode}"\n')
+        config = load_config(env={})
+        assert config.cover_art == mode
+        assert config.value("ui.cover_art") == mode
+        assert config.sources["ui.cover_art"] == f"file {path}"
+    assert "ui.cover_art = off  (file " in "\n".join(config.describe())
+
+
+@pytest.mark.parametrize("value", ['"sixel"', '"Auto"', "true", '""'])
+def test_a_bad_cover_art_mode_is_one_line_naming_the_choices(value: str) -> None:
+    path = write_default_config(f"[ui]\ncover_art = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(env={})
+    assert str(caught.value).startswith(
+        f'{path}: [ui] cover_art: expected one of "auto", "halfcell", "off", got '
+    )

@@ -113,6 +113,16 @@ def _terminal_method(value: Any) -> str:
     return value
 
 
+#: How cover art is drawn: see tui/ui/widgets/cover.py.
+COVER_ART_MODES = ("auto", "halfcell", "off")
+
+
+def _cover_art(value: Any) -> str:
+    if value not in COVER_ART_MODES:
+        raise ValueError("one of " + ", ".join(f'"{m}"' for m in COVER_ART_MODES))
+    return value
+
+
 def _desktop(value: Any) -> str:
     """``"off"``, ``"auto"`` or a command line (split like a shell would, never run by one)."""
     expected = '"off", "auto" or a command line such as "notify-send --app-name=MusicMint"'
@@ -146,6 +156,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "ui": {
         "theme": Key(_str, lambda: "textual-dark"),
         "bell": Key(_bool, lambda: True),
+        "cover_art": Key(_cover_art, lambda: "auto"),
     },
     "downloads": {
         "directory": Key(_path, locations.default_download_dir),
@@ -182,6 +193,7 @@ class Config:
     notify_desktop: str = "off"
     notify_on_finish: bool = True
     notify_on_expiry: bool = True
+    cover_art: str = "auto"
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 
@@ -207,6 +219,7 @@ class Config:
             "polling.max_concurrency": self.max_concurrency,
             "ui.theme": self.theme,
             "ui.bell": self.bell,
+            "ui.cover_art": self.cover_art,
             "downloads.directory": str(self.download_dir),
             "downloads.auto": self.auto_download,
             "downloads.warn_hours": self.warn_hours,
@@ -230,6 +243,7 @@ _FIELD_FOR = {
     "polling.max_concurrency": "max_concurrency",
     "ui.theme": "theme",
     "ui.bell": "bell",
+    "ui.cover_art": "cover_art",
     "downloads.directory": "download_dir",
     "downloads.auto": "auto_download",
     "downloads.warn_hours": "warn_hours",

@@ -32,12 +32,20 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static
 
-from tui.core.config import SCHEMA, TERMINAL_METHODS, Config, ConfigError, check_setting
+from tui.core.config import (
+    COVER_ART_MODES,
+    SCHEMA,
+    TERMINAL_METHODS,
+    Config,
+    ConfigError,
+    check_setting,
+)
 from tui.ui.config_saving import save_and_reload
 from tui.ui.wording import plural
 
 #: How each setting is edited: "text", "number", "path", "bool" (on / off), "theme",
-#: "terminal" (one of TERMINAL_METHODS) or "secret" (shown, never edited here).
+#: "terminal" (one of TERMINAL_METHODS), "cover" (one of COVER_ART_MODES) or
+#: "secret" (shown, never edited here).
 KINDS = {
     "api.base_url": "text",
     "api.api_key": "secret",
@@ -46,6 +54,7 @@ KINDS = {
     "polling.max_concurrency": "number",
     "ui.theme": "theme",
     "ui.bell": "bool",
+    "ui.cover_art": "cover",
     "downloads.directory": "path",
     "downloads.auto": "bool",
     "downloads.warn_hours": "number",
@@ -64,6 +73,7 @@ LABELS = {
     "polling.max_concurrency": "Max requests at once",
     "ui.theme": "Theme",
     "ui.bell": "Bell on finish",
+    "ui.cover_art": "Cover art",
     "downloads.directory": "Downloads folder",
     "downloads.auto": "Download automatically",
     "downloads.warn_hours": "Warn before expiry (h)",
@@ -224,11 +234,15 @@ class SettingsScreen(ModalScreen[Config | None]):
                 else "not set (Set API key in ctrl+p, or musicmint-tui login)"
             )
             return Static(Text(text), id=wid, classes="setting-value")
-        if kind in ("bool", "theme", "terminal"):
+        if kind in ("bool", "theme", "terminal", "cover"):
             if kind == "bool":
                 choices: list[tuple[str, Any]] = [("on", True), ("off", False)]
             else:
-                names = self.themes if kind == "theme" else list(TERMINAL_METHODS)
+                names = {
+                    "theme": self.themes,
+                    "terminal": list(TERMINAL_METHODS),
+                    "cover": list(COVER_ART_MODES),
+                }[kind]
                 choices = [(c, c) for c in names]
             return Select(
                 choices,
