@@ -61,6 +61,11 @@ def run_app(
             recent_errors=recent,
             import_status=import_status,
         )
+        # Ask the terminal what images it can draw now, before Textual reads
+        # stdin (it would swallow the answers): see tui/ui/widgets/cover.py.
+        from tui.ui.widgets.cover import prepare_graphics
+
+        prepare_graphics(config.cover_art)
         result = app.run()
     finally:
         logs.teardown()
