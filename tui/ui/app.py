@@ -36,6 +36,8 @@ from tui.services import ui_state
 from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Progress
 from tui.services.expiry_watch import LAST_HOURS, ExpiryWatch
 from tui.services.ipc import AddResult, DashboardServer, IpcError
+from tui.services.listening import Listening
+from tui.services.media_cache import MediaCache
 from tui.services.poller import MAX_BACKOFF, LinkState, Polled, Poller, PollEvent, PollFailed
 from tui.services.store import LoadResult, StoreError, TaskStore
 from tui.services.tracker import Tracker
@@ -76,6 +78,7 @@ class MusicMintApp(App[int]):
         max_backoff: float = MAX_BACKOFF,
         recent_errors: RecentErrors | None = None,
         import_status: str | None = None,
+        media_folder: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -98,6 +101,10 @@ class MusicMintApp(App[int]):
             max_concurrency=config.max_concurrency,
             max_backoff=max_backoff,
             wall=clock,
+        )
+        #: Hearing and seeing clips: cached audio, covers, waveforms, timings.
+        self.listening = Listening(
+            self.client, MediaCache(media_folder or store.path.parent / "cache")
         )
         self.downloads = DownloadQueue(
             Downloader(config.download_dir, max_bytes=config.max_download_bytes),
@@ -555,6 +562,8 @@ class MusicMintApp(App[int]):
         if self.ipc is not None:
             await self.ipc.close()
         self.poller.stop()
+        self.main.playback.close()
+        await self.listening.cache.aclose()
         await self.downloads.aclose()
         if self.tracker.dirty:
             self.save_now()

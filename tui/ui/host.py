@@ -18,6 +18,7 @@ from tui.core.config import Config
 from tui.core.logs import RecentErrors
 from tui.domain.tracked import TrackedTask
 from tui.services.downloads import DownloadQueue
+from tui.services.listening import Listening
 from tui.services.poller import LinkState, Poller
 from tui.services.tracker import Tracker
 from tui.services.ui_state import UiState
@@ -35,6 +36,7 @@ class Host(Protocol):
     downloads: DownloadQueue
     recent_errors: RecentErrors
     ui_state: UiState
+    listening: Listening
 
     @property
     def records(self) -> Mapping[str, TrackedTask]: ...

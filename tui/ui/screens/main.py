@@ -29,6 +29,7 @@ from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
 from tui.domain.views import VIEWS
 from tui.services.importer import recent_task_ids
+from tui.services.media_cache import MediaError
 from tui.ui import keys, wording
 from tui.ui.announcer import Announcer, SavedFiles
 from tui.ui.clip_actions import ClipActions
@@ -41,6 +42,7 @@ from tui.ui.messages import (
     TaskChanged,
     TasksLoaded,
 )
+from tui.ui.playback import Playback
 from tui.ui.screens.add_tasks import AddTasksScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.log import LogScreen
@@ -52,6 +54,7 @@ from tui.ui.widgets.presentation import SORT_CYCLE
 from tui.ui.widgets.presentation import SORTS as SORTS_BY_NAME
 from tui.ui.widgets.status_bar import StatusBar
 from tui.ui.widgets.task_table import FLUSH_DELAY, TaskTable
+from tui.ui.widgets.waveform import NowPlaying
 
 
 class MainScreen(Screen[None]):
@@ -75,6 +78,17 @@ class MainScreen(Screen[None]):
         self.make = MakeActions(
             self, lambda: self.highlighted, self._clip_index, self._show_submitted
         )
+        self.now_playing = NowPlaying(id="now-playing")
+        self.playback = Playback(
+            self,
+            lambda: self.highlighted,
+            self._clip_index,
+            lambda: self.now_playing,
+            self._show_lyrics,
+            lambda: self.table.row_ids(),
+        )
+        self._listen_timer: Timer | None = None
+        self._listen_for: tuple[str, int] | None = None
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -92,6 +106,7 @@ class MainScreen(Screen[None]):
                 yield self.table
             yield self.detail
         yield self.downloads_panel
+        yield self.now_playing
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -104,6 +119,7 @@ class MainScreen(Screen[None]):
         table.reverse = state.reverse
         table.view = state.view if state.view in VIEWS else "all"
         table.border_title = "Tasks (loading…)"
+        self.detail.listen.set_cover_mode(app.config.cover_art)
         table.focus()
 
     @property
@@ -250,7 +266,89 @@ class MainScreen(Screen[None]):
         record = self.highlighted
         index = self._clip_index(record) if record else 0
         self.detail.show(record, self.app.clock(), index)
+        self._listen_soon(record, index)
         self.app.wake()  # the new record may count seconds
+
+    # -- the listening card (cover, waveform, lyrics) -------------------------------
+    def _listen_soon(self, record: TrackedTask | None, index: int) -> None:
+        """Fetch the selected clip's cover and waveform once the selection rests
+        (0.3 s): moving through the list fetches nothing on the way."""
+        clips = record.task.results if record and record.task else ()
+        card = self.detail.listen
+        target = (record.id, index) if record and index < len(clips) else None
+        if target == self._listen_for:
+            return
+        self._listen_for = target
+        if self._listen_timer is not None:
+            self._listen_timer.stop()
+        card.set_shown(
+            target is not None and bool(clips[index].audio_url or clips[index].image_url)
+        )
+        if target is None:
+            return
+        card.show_lyrics(None)
+        shape = self.app.listening.cached_shape(clips[index].id or "")
+        card.show_wave(shape.waveform.peaks if shape else (), None, "…")
+        self._listen_timer = self.set_timer(0.3, lambda: self._fetch_listen(record, index))
+
+    def _fetch_listen(self, record: TrackedTask, index: int) -> None:
+        self.run_worker(
+            self._listen_fetch(record, index), group="listen", exclusive=True, exit_on_error=False
+        )
+
+    async def _listen_fetch(self, record: TrackedTask, index: int) -> None:
+        clips = record.task.results if record.task else ()
+        if index >= len(clips) or self._listen_for != (record.id, index):
+            return
+        clip = clips[index]
+        card = self.detail.listen
+        listening = self.app.listening
+        if self.app.config.cover_art != "off" and clip.image_url:
+            try:
+                card.show_cover(await listening.cover(clip))
+            except MediaError as exc:
+                log.info("cover of %s: %s", clip.id, exc)
+                card.show_cover(None)
+        if clip.audio_url or record.downloads:
+            shape = await listening.shape(clip)
+            if self._listen_for == (record.id, index):
+                note = "" if shape.waveform else f"no waveform ({shape.problem})"
+                card.show_wave(shape.waveform.peaks, self._played(record.id, index), note)
+
+    def _played(self, task_id: str, index: int) -> float | None:
+        loaded = self.playback.loaded
+        if loaded and loaded.task_id == task_id and loaded.index == index:
+            player = self.playback.player
+            return player.position / player.duration if player.duration else 0.0
+        return None
+
+    def _show_lyrics(self, text: Text | None) -> None:
+        """Playback's frame: the lyrics and the playhead, when the clip playing
+        is the one the detail pane shows."""
+        card = self.detail.listen
+        loaded = self.playback.loaded
+        if loaded is None or self._listen_for != (loaded.task_id, loaded.index):
+            card.show_lyrics(None)
+            return
+        card.show_lyrics(text)
+        if loaded.shape is not None:
+            card.show_wave(loaded.shape.waveform.peaks, self._played(loaded.task_id, loaded.index))
+
+    # -- actions: listening (tui/ui/playback.py) --------------------------------------
+    def action_play(self) -> None:
+        self.playback.play()
+
+    def action_stop(self) -> None:
+        self.playback.stop()
+
+    def action_seek(self, seconds: float) -> None:
+        self.playback.seek(seconds)
+
+    def action_play_next(self, step: int) -> None:
+        self.playback.play_next(step)
+
+    def on_now_playing_seek(self, message: NowPlaying.Seek) -> None:
+        self.playback.seek_to(message.fraction)
 
     def _refresh_detail_if(self, record: TrackedTask) -> None:
         if self.detail.record is record:

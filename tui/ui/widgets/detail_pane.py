@@ -30,6 +30,7 @@ from tui.core.formatting import clip_length, coarse_span, local_time, span
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask, clip_keys, shown_status
 from tui.ui.palette import palette_of
+from tui.ui.widgets.listen_card import ListenCard
 from tui.ui.widgets.presentation import (
     OneLine,
     Styles,
@@ -227,6 +228,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self._empty = Static("No task selected. Press a to add task IDs.", id="detail-empty")
         self._header = _Card(id="detail-header")
         self._request = _Card(id="detail-request")
+        self.listen = ListenCard(id="detail-listen")
         self._clips_box = Vertical(id="detail-clips")
         self._card_list: list[_Card] = []  # in clip order; removal from the DOM is deferred
         self._first = 0  # the clip the first card shows
@@ -243,6 +245,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         yield self._empty
         yield self._header
         yield self._request
+        yield self.listen  # the selected clip's cover, waveform, lyrics
         yield self._more  # above the cards: seen without scrolling
         yield self._clips_box
 

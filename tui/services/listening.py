@@ -1,0 +1,129 @@
+"""What the dashboard needs to hear and see one clip, each piece cached.
+
+- the audio: the saved download when there is one, else a cached copy
+  (:class:`~tui.services.media_cache.MediaCache`, same safety rules as
+  downloads);
+- the cover, the same way;
+- the waveform: the server's (``GET /api/v1/music/waveform``), kept in the
+  cache as JSON so a second look makes no request; when the server has none
+  (an error, an empty answer) it is computed from the audio if that is
+  already here (:func:`tui.services.player.peaks`), and said so;
+- the lyric timing (``GET /api/v1/music/timeline``), kept the same way;
+  without it the lyrics are the clip's prompt as plain text.
+
+Nothing here imports Textual; the UI calls these from workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tui.api import MusicMintClient, MusicMintError
+from tui.api.media import Timeline, Waveform, Word
+from tui.api.models import Clip
+from tui.core.logs import log
+from tui.services.media_cache import MediaCache, MediaError
+from tui.services.player import PlayerError, peaks
+
+#: Points computed from the audio when the server has no waveform.
+COMPUTED_POINTS = 400
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A clip's waveform and where it came from ("server", "audio", "")."""
+
+    waveform: Waveform
+    source: str
+    problem: str = ""  # why the server's could not be used
+
+
+def _timeline_json(timeline: Timeline) -> list[list[Any]]:
+    return [[w.text, w.start, w.end, w.line_start] for w in timeline.words]
+
+
+def _timeline_from(data: Any) -> Timeline | None:
+    if not isinstance(data, list):
+        return None
+    words = []
+    for item in data[:20_000]:
+        if (
+            isinstance(item, list)
+            and len(item) == 4
+            and isinstance(item[0], str)
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item[1:3])
+        ):
+            words.append(Word(item[0][:100], float(item[1]), float(item[2]), item[3] is True))
+    return Timeline(tuple(words))
+
+
+class Listening:
+    def __init__(self, client: MusicMintClient, cache: MediaCache) -> None:
+        self.client = client
+        self.cache = cache
+
+    async def audio(self, clip: Clip, saved_path: str | None) -> Path:
+        """Raises :class:`MediaError` with a one-line reason."""
+        return await self.cache.audio(clip, saved_path)
+
+    async def cover(self, clip: Clip) -> Path:
+        return await self.cache.cover(clip)
+
+    def cached_shape(self, clip_id: str) -> Shape | None:
+        """The waveform already kept for ``clip_id``, without any request."""
+        data = self.cache.read_json("waveform", clip_id)
+        if isinstance(data, dict) and isinstance(data.get("peaks"), list):
+            try:
+                return Shape(Waveform.from_json(data["peaks"]), str(data.get("source", "server")))
+            except MusicMintError:
+                return None
+        return None
+
+    async def shape(self, clip: Clip, saved_path: str | None = None) -> Shape:
+        """The waveform of ``clip``: kept, else the server's, else from the audio."""
+        clip_id = clip.id or ""
+        if clip_id and (kept := self.cached_shape(clip_id)) is not None:
+            return kept
+        problem = ""
+        try:
+            waveform = await self.client.get_waveform(clip_id)
+            if waveform:
+                self._keep("waveform", clip_id, {"peaks": list(waveform.peaks), "source": "server"})
+                return Shape(waveform, "server")
+            problem = "the server has no waveform for it"
+        except MusicMintError as exc:
+            problem = exc.describe()
+        audio = Path(saved_path) if saved_path else self.cache.cached_audio(clip)
+        if audio is not None and audio.exists():
+            try:
+                computed = await asyncio.to_thread(peaks, audio, COMPUTED_POINTS)
+            except (PlayerError, OSError, ValueError) as exc:
+                log.info("waveform of %s not computed: %s", clip_id, exc)
+            else:
+                waveform = Waveform(computed)
+                self._keep("waveform", clip_id, {"peaks": list(computed), "source": "audio"})
+                return Shape(waveform, "audio", problem)
+        return Shape(Waveform(()), "", problem)
+
+    async def timeline(self, clip_id: str) -> Timeline | None:
+        """The clip's word timing, kept after the first answer; ``None`` when
+        the server has none (the prompt is shown instead)."""
+        kept = _timeline_from(self.cache.read_json("timeline", clip_id))
+        if kept is not None:
+            return kept or None
+        try:
+            timeline = await self.client.get_timeline(clip_id)
+        except MusicMintError as exc:
+            log.info("no lyric timing for %s: %s", clip_id, exc.describe())
+            return None
+        self._keep("timeline", clip_id, _timeline_json(timeline))
+        return timeline or None
+
+    def _keep(self, kind: str, clip_id: str, data: Any) -> None:
+        try:
+            self.cache.write_json(kind, clip_id, data)
+        except (MediaError, ValueError) as exc:
+            log.info("%s of %s not kept: %s", kind, clip_id, exc)

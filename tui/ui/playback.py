@@ -1,0 +1,302 @@
+"""Listening from the dashboard: play, pause, seek, stop, the next clip.
+
+``p`` plays the selected clip (or pauses and resumes it when it is the one
+loaded), ``.`` stops, ``b``/``f`` seek 5 s and ``shift+b``/``shift+f`` 30 s,
+``<``/``>`` play the previous/next clip (within the task, then the rows
+around it, in the table's order). At the end of a clip playback stops; the
+bar stays, so ``p`` plays it again.
+
+The audio is the saved download when there is one, else fetched to the cache
+first (playback starts when the file is complete: simple, and an MP3 of a
+few minutes arrives in seconds). Opening the device, decoding and the
+fetches run in workers; the player's thread reports the end through
+``call_from_thread``. The bar and the lyrics are redrawn four times a second
+while something plays and not at all otherwise.
+
+A machine without sound gets one message, "No audio output (…); press o to
+open it in the browser", and the C libraries' complaints go to the log, not
+the screen (see :mod:`tui.services.player`).
+
+A part of :class:`~tui.ui.screens.main.MainScreen`, like
+:class:`~tui.ui.clip_actions.ClipActions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.timer import Timer
+
+from tui.api.media import Timeline
+from tui.api.models import Clip
+from tui.core.logs import log
+from tui.core.sanitize import clean
+from tui.domain.tracked import TrackedTask, clip_keys
+from tui.services.listening import Shape
+from tui.services.media_cache import MediaError
+from tui.services.player import AudioFileError, NoAudioOutput, Player, PlayerError
+from tui.ui import wording
+from tui.ui.host import HostApp
+from tui.ui.palette import palette_of
+from tui.ui.widgets.waveform import NowPlaying, Playing
+
+#: Seconds between redraws of the bar and the lyrics while playing.
+FRAME = 0.25
+
+
+@dataclass
+class Loaded:
+    """The clip in the player."""
+
+    task_id: str
+    index: int
+    clip: Clip
+    path: Path
+    shape: Shape | None = None
+    timeline: Timeline | None = None
+    lyrics_fetched: bool = False
+
+
+def lyrics_text(timeline: Timeline | None, prompt: str | None, position: float, styles) -> Text:
+    """The line sung now with its word lit, and the next line dim; without
+    timing, the prompt as plain text."""
+    if not timeline:
+        return Text(clean(prompt) if prompt else "(no lyrics)", style=styles.get("muted"))
+    line, current = timeline.line_at(position)
+    lines = timeline.lines()
+    text = Text()
+    for i, word in enumerate(line):
+        if i:
+            text.append(" ")
+        lit = current is not None and i == current
+        text.append(clean(word.text, one_line=True), style=styles.get("lyrics.now") if lit else "")
+    try:
+        following = lines[lines.index(line) + 1]
+    except (ValueError, IndexError):
+        following = ()
+    if following:
+        text.append("\n")
+        shown = " ".join(clean(w.text, one_line=True) for w in following)
+        text.append(shown, style=styles.get("muted"))
+    return text
+
+
+class Playback:
+    def __init__(
+        self,
+        screen: Screen[None],
+        highlighted: Callable[[], TrackedTask | None],
+        clip_index: Callable[[TrackedTask], int],
+        bar: Callable[[], NowPlaying],
+        lyrics: Callable[[Text | None], None],
+        ordered_ids: Callable[[], list[str]],
+    ) -> None:
+        self._screen = screen
+        self._highlighted = highlighted
+        self._clip_index = clip_index
+        self._bar = bar
+        self._lyrics = lyrics
+        self._ordered_ids = ordered_ids
+        self._player: Player | None = None
+        self.loaded: Loaded | None = None
+        self._timer: Timer | None = None
+        self._opening = False
+
+    @property
+    def _app(self) -> HostApp:
+        return self._screen.app  # type: ignore[return-value]
+
+    def _say(self, message: str, **kwargs: object) -> None:
+        self._screen.notify(message, markup=False, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def player(self) -> Player:
+        if self._player is None:
+            self._player = Player(on_end=self._ended_elsewhere)
+        return self._player
+
+    # -- the keys ------------------------------------------------------------------
+    def play(self) -> None:
+        """``p``: the selected clip, or pause/resume the loaded one."""
+        record = self._highlighted()
+        if record is None:
+            self._say("No task selected.")
+            return
+        clips = record.task.results if record.task else ()
+        if not clips:
+            self._say(wording.no_clips(record))
+            return
+        index = self._clip_index(record)
+        loaded = self.loaded
+        if loaded and loaded.task_id == record.id and loaded.index == index:
+            state = self.player.toggle() if self.player.state != "stopped" else None
+            if state is None:
+                self.player.play()
+            self._frame(force=True)
+            return
+        self.start(record, index)
+
+    def start(self, record: TrackedTask, index: int) -> None:
+        clip = record.task.results[index] if record.task else None
+        if clip is None or self._opening:
+            return
+        if not clip.audio_url and not record.downloads:
+            self._say("This clip's audio is not ready yet.")
+            return
+        keys = clip_keys(record.task.results) if record.task else []
+        saved = record.downloads.get(keys[index]) if index < len(keys) else None
+        self._opening = True
+        title = clip.title or record.id
+        self._show(Playing(title, 0.0, clip.duration or 0.0, True, note="loading…"))
+        self._screen.run_worker(
+            self._open(record.id, index, clip, saved),
+            group="playback",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _open(self, task_id: str, index: int, clip: Clip, saved: str | None) -> None:
+        listening = self._app.listening
+        try:
+            path = await listening.audio(clip, saved)
+            await asyncio.to_thread(self.player.open, path)
+        except NoAudioOutput as exc:
+            log.warning("no audio output: %s", exc.reason)
+            self._say(
+                f"No audio output ({exc.reason}); press o to open it in the browser.",
+                severity="warning",
+                timeout=8,
+            )
+            self._close_bar()
+            return
+        except (MediaError, AudioFileError, PlayerError) as exc:
+            self._say(f"Cannot play this clip: {exc}", severity="error")
+            self._close_bar()
+            return
+        finally:
+            self._opening = False
+            # C code may have written while the device opened: repaint it all.
+            self._app.refresh(repaint=True)
+        if self.loaded is not None:
+            self._app.listening.cache.release(self.loaded.path)
+        self._app.listening.cache.hold(path)
+        self.loaded = Loaded(task_id, index, clip, path)
+        self._frame(force=True)
+        self._screen.run_worker(self._fetch_extras(self.loaded), exit_on_error=False)
+
+    async def _fetch_extras(self, loaded: Loaded) -> None:
+        """Waveform and lyric timing: after the sound starts, never before."""
+        saved = str(loaded.path)
+        loaded.shape = await self._app.listening.shape(loaded.clip, saved)
+        if loaded.clip.id:
+            loaded.timeline = await self._app.listening.timeline(loaded.clip.id)
+        loaded.lyrics_fetched = True
+        self._frame(force=True)
+
+    def stop(self) -> None:
+        if self.loaded is None:
+            self._say("Nothing is playing.")
+            return
+        self.player.stop()
+        self._close_bar()
+
+    def seek(self, delta: float) -> None:
+        if self.loaded is None:
+            self._say("Nothing is playing: p plays the selected clip.")
+            return
+        player = self.player
+        player.seek(player.position + delta)
+        self._frame(force=True)
+
+    def seek_to(self, fraction: float) -> None:
+        if self.loaded is None:
+            return
+        self.player.seek(fraction * self.player.duration)
+        self._frame(force=True)
+
+    def play_next(self, step: int) -> None:
+        """The next (or previous) clip: in the loaded task, then the rows
+        around it in the table's order; the selection follows."""
+        loaded = self.loaded
+        record = self._app.records.get(loaded.task_id) if loaded else self._highlighted()
+        if record is None:
+            self._say("Nothing is playing.")
+            return
+        index = loaded.index if loaded else self._clip_index(record)
+        clips = record.task.results if record.task else ()
+        if 0 <= index + step < len(clips):
+            self.start(record, index + step)
+            return
+        ids = self._ordered_ids()
+        try:
+            at = ids.index(record.id)
+        except ValueError:
+            return
+        for task_id in ids[at + step :: step] if step > 0 else ids[at + step :: -1]:
+            other = self._app.records.get(task_id)
+            others = other.task.results if other and other.task else ()
+            if other is not None and others:
+                self.start(other, 0 if step > 0 else len(others) - 1)
+                return
+        self._say("No more clips that way.")
+
+    # -- what the player reports -------------------------------------------------
+    def _ended_elsewhere(self) -> None:
+        """The player's thread: the clip played to its end."""
+        self._app.call_from_thread(self._frame, True)
+
+    def _frame(self, force: bool = False) -> None:
+        """Redraw the bar (and the lyrics); keep ticking only while playing."""
+        loaded = self.loaded
+        if loaded is None:
+            return
+        player = self.player
+        state = player.state
+        playing = Playing(
+            loaded.clip.title or loaded.task_id,
+            player.position,
+            player.duration,
+            state != "playing",
+            loaded.shape.waveform.peaks if loaded.shape else (),
+            note=self._note(loaded, state),
+        )
+        self._show(playing)
+        styles = palette_of(self._app)
+        self._lyrics(lyrics_text(loaded.timeline, loaded.clip.prompt, player.position, styles))
+        if state == "playing":
+            if self._timer is None:
+                self._timer = self._screen.set_interval(FRAME, self._frame)
+        elif self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    @staticmethod
+    def _note(loaded: Loaded, state: str) -> str:
+        if state == "stopped":
+            return "ended: p plays it again"
+        if loaded.shape and loaded.shape.source == "audio":
+            return "(waveform from the audio)"
+        return ""
+
+    def _show(self, playing: Playing | None) -> None:
+        self._bar().show(playing, palette_of(self._app))
+
+    def _close_bar(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.loaded is not None:
+            self._app.listening.cache.release(self.loaded.path)
+        self.loaded = None
+        self._show(None)
+        self._lyrics(None)
+
+    def close(self) -> None:
+        """The app is closing: release the device."""
+        if self._player is not None:
+            self._player.close()
