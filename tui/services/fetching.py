@@ -5,8 +5,8 @@ Two callers share this: :mod:`tui.services.downloads` (saving to the user's
 folder) and :mod:`tui.services.media_cache` (fetching to play and show). A
 file host is a server we do not control, so the same rules hold for both:
 
-- only ``http``/``https`` URLs (callers check :func:`tui.core.urls.refusal`
-  first) and never the API key: :func:`file_client` sends no Authorization;
+- only ``http``/``https`` URLs (:func:`tui.core.urls.refusal`; callers
+  check first, to say which file) and never the API key: :func:`file_client` sends no Authorization;
 - bytes as stored (``Accept-Encoding: identity``): nothing to decompress, and
   the size cap and magic check see the file itself;
 - a size cap, checked on the announced length and again while streaming, and
@@ -31,6 +31,7 @@ import httpx
 from tui import __version__
 from tui.api.client import tls_context
 from tui.core.formatting import clip_length
+from tui.core.urls import refusal
 from tui.services.saved_files import looks_like
 
 #: The slowest transfer tolerated: (bytes, seconds) -- at least that many
@@ -108,6 +109,8 @@ async def fetch_to_temp(
     Content-Length). ``limit_hint`` follows the size-cap message, e.g. the
     setting that raises it. On any failure or cancellation the temporary file
     is gone before this returns."""
+    if reason := refusal(url):  # callers check first; this is the last line
+        raise FetchError(reason, final=True)
     too_big = f"larger than the {max_bytes / 1024 / 1024:g} MB limit{limit_hint}"
     floor_bytes, window = min_rate
     try:
@@ -127,9 +130,7 @@ async def fetch_to_temp(
                 length = response.headers.get("content-length", "")
                 total = int(length) if length.isdigit() and len(length) < 16 else None
                 if total is not None and total > max_bytes:
-                    raise FetchError(
-                        f"the file is {total / 1024 / 1024:.0f} MB, {too_big}", final=True
-                    )
+                    raise FetchError(f"the file is {_mb(total)} MB, {too_big}", final=True)
                 if on_bytes:
                     on_bytes(0, total)
                 window_start, window_bytes = time.monotonic(), 0
@@ -177,6 +178,11 @@ async def fetch_to_temp(
     except BaseException:  # FetchError, cancellation: no partial file either way
         _remove(tmp)
         raise
+
+
+def _mb(size: int) -> str:
+    mb = size / 1024 / 1024
+    return f"{mb:.1f}" if mb < 10 else f"{mb:.0f}"
 
 
 def _remove(path: Path) -> None:
