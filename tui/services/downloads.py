@@ -5,7 +5,9 @@ and get progress through a callback. Files are streamed to a temporary name
 in the target folder, checked (non-empty, as long as announced, and starting
 with the bytes an MP3/JPEG/PNG/WebP starts with) and only then renamed into
 place, so a half-downloaded or wrong file never sits under the final name.
-CDN requests never carry the API key.
+CDN requests never carry the API key. The fetching itself (size cap, rate
+floor, magic check, no partial file) is :mod:`tui.services.fetching`, shared
+with the media cache.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import contextlib
 import json
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,33 +25,16 @@ from typing import Any
 
 import httpx
 
-from tui import __version__
-from tui.api.client import tls_context
 from tui.api.models import Clip
 from tui.core.atomic import atomic_write
-from tui.core.formatting import clip_length
 from tui.core.urls import refusal
-from tui.services.saved_files import (
-    NameTaken,
-    free_target,
-    looks_like,
-    make_readable,
-    safe_name,
-)
+from tui.services.fetching import MIN_RATE, FetchError, fetch_to_temp, file_client
+from tui.services.saved_files import NameTaken, free_target, make_readable, safe_name
 
 ATTEMPTS = 3
 #: The largest file saved unless ``downloads.max_mb`` says otherwise: a clip
 #: is a few MB; an endless stream that starts like an MP3 once filled 2 GiB.
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-#: The slowest transfer tolerated: (bytes, seconds) -- at least that many
-#: bytes in every such window, or the attempt fails as stalled. A per-read
-#: timeout alone lets a server trickle a byte a second forever.
-MIN_RATE = (16 * 1024, 15.0)
-#: Audio smaller than this many bytes per second of the clip's length was cut
-#: short (8 kbit/s, below any real MP3), e.g. by a Content-Length that lied.
-MIN_AUDIO_BYTES_PER_SECOND = 1000
-#: Whatever the clip's length (unknown, or missing): no MP3 track is this small.
-MIN_AUDIO_BYTES = 4096
 
 
 class DownloadError(Exception):
@@ -121,18 +105,7 @@ class Downloader:
         self.max_bytes = max_bytes
         self.min_rate = min_rate
         self._sem = asyncio.Semaphore(parallel)
-        self._http = httpx.AsyncClient(
-            headers={
-                "User-Agent": f"musicmint-tui/{__version__}",  # no Authorization
-                # Bytes as stored: nothing to decompress (no bomb), and the
-                # length and magic checks see the file itself.
-                "Accept-Encoding": "identity",
-            },
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            follow_redirects=True,
-            transport=transport,
-            verify=tls_context(),
-        )
+        self._http = file_client(timeout=timeout, transport=transport)
 
     async def __aenter__(self) -> Downloader:
         return self
@@ -245,84 +218,47 @@ class Downloader:
         duration: float | None,
     ) -> Path:
         progress.received, progress.total = 0, None
-        limit = self.max_bytes
-        too_big = f"larger than the {limit / 1024 / 1024:g} MB limit (downloads.max_mb)"
-        floor_bytes, window = self.min_rate
         progress.started = time.monotonic()
         progress.state, progress.message = "downloading", ""
+        last_report = 0.0
+
+        def on_bytes(received: int, total: int | None) -> None:
+            nonlocal last_report
+            progress.received, progress.total = received, total
+            now = time.monotonic()
+            if received == 0 or now - last_report > 0.1:
+                last_report = now
+                on_progress(progress)
+
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=".mm-", suffix=".part", dir=self.folder)
-        except OSError as exc:
-            raise _Final(f"cannot write to {self.folder}: {exc.strerror or exc}") from exc
-        tmp = Path(tmp_name)
+            fetched = await fetch_to_temp(
+                self._http,
+                url,
+                self.folder,
+                kind,
+                max_bytes=self.max_bytes,
+                limit_hint=" (downloads.max_mb)",
+                min_rate=self.min_rate,
+                duration=duration,
+                on_bytes=on_bytes,
+            )
+        except FetchError as exc:
+            raise (_Final if exc.final else DownloadError)(str(exc)) from exc
         try:
-            with os.fdopen(fd, "wb") as out:
-                async with self._http.stream("GET", url) as response:
-                    if response.status_code >= 500 or response.status_code == 429:
-                        raise DownloadError(f"server answered HTTP {response.status_code}")
-                    if response.status_code >= 400:
-                        raise _Final(f"server answered HTTP {response.status_code}")
-                    length = response.headers.get("content-length", "")
-                    announced = int(length) if length.isdigit() and len(length) < 16 else None
-                    if announced is not None and announced > limit:
-                        raise _Final(f"the file is {announced / 1024 / 1024:.0f} MB, {too_big}")
-                    progress.total = announced
-                    on_progress(progress)
-                    head = b""
-                    last_report = 0.0
-                    window_start, window_bytes = time.monotonic(), 0
-                    async for chunk in response.aiter_raw():
-                        if len(head) < 16:
-                            head += chunk[: 16 - len(head)]
-                        progress.received += len(chunk)
-                        if progress.received > limit:
-                            raise _Final(f"stopped: {too_big}")
-                        out.write(chunk)
-                        now = time.monotonic()
-                        window_bytes += len(chunk)
-                        if now - window_start >= window:
-                            if window_bytes < floor_bytes:
-                                rate = window_bytes / (now - window_start) / 1024
-                                raise DownloadError(f"stalled: {rate:.1f} KB/s")
-                            window_start, window_bytes = now, 0
-                        if now - last_report > 0.1:
-                            last_report = now
-                            on_progress(progress)
-                out.flush()
-                os.fsync(out.fileno())
-            if progress.received == 0:
-                raise DownloadError("the server sent an empty file")
-            if progress.total is not None and progress.received != progress.total:
-                raise DownloadError(
-                    f"incomplete: got {progress.received} of {progress.total} bytes"
-                )
-            suffix = looks_like(head, kind)
-            if suffix is None:
-                what = "an MP3" if kind == "audio" else "an image"
-                raise _Final(f"the file is not {what} (it starts with {head[:8]!r})")
-            if kind == "audio" and progress.received < max(
-                MIN_AUDIO_BYTES, (duration or 0) * MIN_AUDIO_BYTES_PER_SECOND
-            ):
-                length = f"{clip_length(duration)} of audio" if duration else "a track"
-                raise DownloadError(
-                    f"only {progress.received} bytes: too small for {length} (cut short?)"
-                )
             # No await from here to the rename: no other download can take the name.
-            target = free_target(self.folder, stem, suffix, owner)
-            os.replace(tmp, target)
+            target = free_target(self.folder, stem, fetched.suffix, owner)
+            os.replace(fetched.temp, target)
             make_readable(target)
-            if target.stat().st_size != progress.received:  # "Saved" must be true
-                raise _Final(f"{target.name} is not the {progress.received} bytes received")
+            if target.stat().st_size != fetched.size:  # "Saved" must be true
+                raise _Final(f"{target.name} is not the {fetched.size} bytes received")
             return target
-        except httpx.HTTPError as exc:
-            raise DownloadError(f"transfer failed: {type(exc).__name__}: {exc}") from exc
         except NameTaken as exc:
             raise _Final(str(exc)) from exc
         except OSError as exc:  # disk full, name too long, permissions...
             raise _Final(f"cannot save the file: {exc.strerror or exc}") from exc
         finally:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                fetched.temp.unlink()
 
 
 class _Final(DownloadError):

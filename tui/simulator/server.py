@@ -94,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status=status,
                 user_agent=self.headers.get("User-Agent", ""),
                 body=getattr(self, "_body", b""),
+                authorization=self.headers.get("Authorization", ""),
             )
         )
         self.send_response(status)
@@ -336,7 +337,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, data: bytes, ctype: str, fault: Fault) -> None:
         """Serve ``data`` slowly, without a length, or cut short, as ``fault`` says."""
         sim = self.server.sim
-        sim.record(RequestRecord(time.monotonic(), self.command, self.path, None, 200))
+        sim.record(
+            RequestRecord(
+                time.monotonic(),
+                self.command,
+                self.path,
+                None,
+                200,
+                user_agent=self.headers.get("User-Agent", ""),
+                authorization=self.headers.get("Authorization", ""),
+            )
+        )
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         unbounded = fault.no_length or fault.endless

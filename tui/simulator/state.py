@@ -37,6 +37,9 @@ class RequestRecord:
     status: int
     user_agent: str = ""
     body: bytes = b""
+    #: The Authorization header as sent ("" when none): file requests must
+    #: never carry the API key.
+    authorization: str = ""
 
 
 @dataclass(frozen=True)
