@@ -57,7 +57,6 @@ LINE_GAP = 1.5
 MAX_LINE_WORDS = 16
 
 MediaKind = Literal["waveform", "timeline"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
 _SPACES = re.compile(r"\s+")
 _BREAKS = ("\n", "\r", "\u2028", "\u2029")
 
@@ -239,7 +238,10 @@ def _clean_word(raw: str) -> tuple[str, bool, bool]:
     tail = raw[len(raw.rstrip()) :]
     before = any(b in head or b in body for b in _BREAKS)
     after = any(b in tail for b in _BREAKS)
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", body[: MAX_WORD_CHARS * 4])).strip()
+    # Control, format (bidi overrides, zero-width) and unassigned characters,
+    # and every space but " ": each a space, then runs of them one.
+    shown = "".join(ch if ch.isprintable() else " " for ch in body[: MAX_WORD_CHARS * 4])
+    text = _SPACES.sub(" ", shown).strip()
     if len(text) > MAX_WORD_CHARS:
         text = text[: MAX_WORD_CHARS - 1] + "…"
     return text, before, after
