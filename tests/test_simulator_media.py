@@ -59,7 +59,8 @@ def test_the_demo_audio_is_long_enough_to_hear_a_seek_and_small() -> None:
 
 
 def test_the_script_makes_the_committed_file_again(tmp_path: Path) -> None:
-    pytest.importorskip("lameenc")
+    """Reproducible: the script (with the locked lameenc, a dev dependency)
+    writes exactly the committed bytes."""
     out = tmp_path / "again.mp3"
     assert make_demo_audio.main(["--out", str(out)]) == 0
     assert out.read_bytes() == (assets_dir() / "sample.mp3").read_bytes()
