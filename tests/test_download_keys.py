@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from tui.simulator import Fault
+from tui.simulator.media import clip_audio
 
 from .harness import SIZE, files, make_app, notifications, screen_text, wait_for
 
@@ -52,7 +53,9 @@ async def test_progress_is_visible_and_download_cancellable(sim_server, data_dir
         clip = app.records["slow"].task.results[0]
         sim.file_faults[clip.id] = Fault.slow_file(0.5)  # an eighth every 500 ms
         await pilot.press("d")
-        progress = re.compile(r"\d KB of 306\.\d KB")
+        # The clip's MP3 is the demo tune looped to the clip's length.
+        size = len(clip_audio(clip.duration or 0)) / 1024
+        progress = re.compile(rf"\d KB of {size:.1f} KB")
         await wait_for(pilot, lambda: progress.search(screen_text(app)) is not None)
         assert "Downloads (1 running)" in screen_text(app)
         await pilot.press("d")  # again: cancel

@@ -18,6 +18,7 @@ from tui.api.errors import (
 )
 from tui.api.generate import GenerateRequest, GenerateRequestError, GenerateResult
 from tui.api.ids import parse_task_ids, validate_task_id
+from tui.api.media import Timeline, Waveform, Word
 from tui.api.models import Clip, Task, TaskPage, TaskSummary
 from tui.core.sanitize import mask_key
 
@@ -43,6 +44,9 @@ __all__ = [
     "Task",
     "TaskPage",
     "TaskSummary",
+    "Timeline",
+    "Waveform",
+    "Word",
     "mask_key",
     "parse_task_ids",
     "validate_task_id",

@@ -30,6 +30,7 @@ from tui.api.errors import (
 )
 from tui.api.generate import GenerateRequest, GenerateResult, parse_generate_response
 from tui.api.ids import validate_task_id
+from tui.api.media import Timeline, Waveform, media_path, parse_timeline, parse_waveform
 from tui.api.models import LIST_STATUS_FILTER, Task, TaskPage
 from tui.api.wire import Decoder, Wire
 from tui.core.config import DEFAULT_TIMEOUT, Config
@@ -53,8 +54,9 @@ def tls_context() -> ssl.SSLContext:
 class MusicMintClient:
     """Talks to ``{base_url}/api/v1``; use as ``async with MusicMintClient(...)``.
 
-    Reads (task status, task list) go over :class:`~tui.api.wire.Wire`, a lean
-    h11 path measured ~6x cheaper per request than httpx; httpx carries them
+    Reads (task status, task list, waveform, timeline) go over
+    :class:`~tui.api.wire.Wire`, a lean h11 path measured ~6x cheaper per
+    request than httpx; httpx carries them
     instead when the environment names a proxy for the base URL, or when a
     test injects ``transport`` (``httpx.MockTransport``, for byte-level cases).
     """
@@ -151,6 +153,19 @@ class MusicMintClient:
         status_code, headers, content = await self._post("/api/v1/tasks", body)
         return parse_list_response(status_code, headers, content)
 
+    async def get_waveform(self, clip_id: str) -> Waveform:
+        """``GET /api/v1/music/waveform?clip_id=…``: the clip's amplitude
+        envelope, cleaned and bounded by :func:`~tui.api.media.parse_waveform`.
+        ``clip_id`` is checked first (:class:`InvalidTaskIdError`: nothing sent)."""
+        status, headers, content = await self._get(media_path("waveform", clip_id))
+        return parse_waveform(status, headers, content)
+
+    async def get_timeline(self, clip_id: str) -> Timeline:
+        """``GET /api/v1/music/timeline?clip_id=…``: word-level lyric timing,
+        cleaned, sorted and bounded by :func:`~tui.api.media.parse_timeline`."""
+        status, headers, content = await self._get(media_path("timeline", clip_id))
+        return parse_timeline(status, headers, content)
+
     async def generate(
         self, request: GenerateRequest, *, clip_duration: float | None = None
     ) -> GenerateResult:
@@ -204,16 +219,31 @@ class MusicMintClient:
             raise
 
     async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Mapping[str, str], bytes]:
+        return await self._request(path, body)
+
+    async def _get(self, path: str) -> tuple[int, Mapping[str, str], bytes]:
+        """A read by ``GET``: bounded and resent (once, after a stale
+        keep-alive connection) exactly as :meth:`_post`'s reads are."""
+        return await self._request(path, None)
+
+    async def _request(
+        self, path: str, body: dict[str, Any] | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """``POST`` ``body`` as JSON, or ``GET`` when it is ``None``."""
         if self._wire is not None:
-            payload = json.dumps(body, separators=(",", ":")).encode()
-            answer = await self._wire.post_json(path, payload)
+            if body is None:
+                answer = await self._wire.get(path)
+            else:
+                payload = json.dumps(body, separators=(",", ":")).encode()
+                answer = await self._wire.post_json(path, payload)
             return answer.status, answer.headers, answer.content
+        method = "GET" if body is None else "POST"
         try:
             # The same bounds as the wire: one deadline for the whole exchange,
             # and decoding a slice at a time up to the body cap (httpx's own
             # decoder inflates a whole chunk at once: a gzip bomb).
             async with asyncio.timeout(self._timeout):
-                async with self._http.stream("POST", path, json=body) as response:
+                async with self._http.stream(method, path, json=body) as response:
                     content = bytearray()
                     if response.is_stream_consumed:  # built with its body (MockTransport)
                         Decoder("", MAX_BODY_BYTES).feed(response.content, content)

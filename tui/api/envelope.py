@@ -114,6 +114,27 @@ def check_envelope(
     now: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Return the envelope's ``data`` object, or raise the matching error."""
+    data, ctx = _open_envelope(status, headers, content, now)
+    if not isinstance(data, dict):
+        raise ProtocolError("envelope has no data object", **ctx)
+    return data
+
+
+def envelope_data(
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    now: Callable[[], float] = time.time,
+) -> Any:
+    """:func:`check_envelope` for endpoints whose ``data`` is not an object
+    (the waveform's is an array): the raw ``data`` value, ``None`` when absent."""
+    return _open_envelope(status, headers, content, now)[0]
+
+
+def _open_envelope(
+    status: int, headers: Mapping[str, str], content: bytes, now: Callable[[], float]
+) -> tuple[Any, dict[str, Any]]:
+    """The envelope's ``data`` and the answer's context (code, request ID, status)."""
     if content.count(b"{") + content.count(b"[") > MAX_CONTAINERS:
         # Parsing first would build them all: 8 MB of "{}," is 2.8 million dicts
         # (1.5 GB). A 10,000-clip task has ~10,000.
@@ -147,10 +168,7 @@ def check_envelope(
         raise ProtocolError("response is JSON but not a MusicMint envelope", **ctx)
     if code != 0 or not 200 <= status < 300:
         raise _envelope_error(code, message, ctx)
-    data = body.get("data")
-    if not isinstance(data, dict):
-        raise ProtocolError("envelope has no data object", **ctx)
-    return data
+    return body.get("data"), ctx
 
 
 def _envelope_error(code: int, message: str | None, ctx: dict[str, Any]) -> MusicMintError:

@@ -8,9 +8,10 @@ polls/s that difference is most of a core, which is what kept the dashboard
 from polling 5,000 tasks at full cadence.
 
 The scope is deliberately small, and the client falls back to httpx outside it:
-- ``POST`` of a small JSON body to one origin (``http`` or ``https``), reads
-  only: a request is sent again once, on a fresh connection, if the reused
-  keep-alive connection it went out on closed before any answer arrived;
+- ``POST`` of a small JSON body, or a ``GET``, to one origin (``http`` or
+  ``https``), reads only: a request is sent again once, on a fresh
+  connection, if the reused keep-alive connection it went out on closed
+  before any answer arrived;
 - no proxy (the client uses httpx when the environment names one), no
   redirects, no cookies, no HTTP/2.
 
@@ -163,6 +164,13 @@ class Wire:
 
     async def post_json(self, path: str, body: bytes) -> WireResponse:
         """Send ``body`` (JSON) to ``path``; one deadline covers the whole exchange."""
+        return await self._request(path, body)
+
+    async def get(self, path: str) -> WireResponse:
+        """``GET path`` (its query string included), bounded like :meth:`post_json`."""
+        return await self._request(path, None)
+
+    async def _request(self, path: str, body: bytes | None) -> WireResponse:
         try:
             async with asyncio.timeout(self._timeout):  # a free connection included
                 async with self._slots:
@@ -202,7 +210,7 @@ class Wire:
         for conn in idle:
             conn.close()
 
-    async def _exchange(self, path: str, body: bytes) -> WireResponse:
+    async def _exchange(self, path: str, body: bytes | None) -> WireResponse:
         while self._idle:
             conn = self._idle.pop()
             if conn.reusable():
@@ -229,21 +237,28 @@ class Wire:
         return _Conn(reader, writer)
 
     async def _roundtrip(
-        self, conn: _Conn, path: str, body: bytes, *, reused: bool
+        self, conn: _Conn, path: str, body: bytes | None, *, reused: bool
     ) -> WireResponse:
+        """One request and its answer; ``body`` ``None`` makes it a ``GET``."""
         answered = False
         try:
             state = conn.state
-            request = h11.Request(
-                method="POST",
-                target=self._prefix + path,
-                headers=[
-                    *self._headers,
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
-                ],
-            )
-            conn.writer.write(state.send(request) + state.send(h11.Data(data=body)))
+            if body is None:
+                request = h11.Request(
+                    method="GET", target=self._prefix + path, headers=self._headers
+                )
+                conn.writer.write(state.send(request))
+            else:
+                request = h11.Request(
+                    method="POST",
+                    target=self._prefix + path,
+                    headers=[
+                        *self._headers,
+                        ("Content-Type", "application/json"),
+                        ("Content-Length", str(len(body))),
+                    ],
+                )
+                conn.writer.write(state.send(request) + state.send(h11.Data(data=body)))
             conn.writer.write(state.send(h11.EndOfMessage()))
             await conn.writer.drain()
             response: h11.Response | None = None

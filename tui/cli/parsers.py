@@ -148,6 +148,26 @@ generate:
     generate_timeout       seconds       the task is made; the answer comes too late
     generate_server_error  status (502)  the task is made; the answer is an HTML error
     generate_reset                       the connection is reset; no task is made
+
+waveform and timeline:
+  GET /api/v1/music/waveform?clip_id=ID and GET /api/v1/music/timeline?clip_id=ID
+  answer for every unexpired clip of a finished task. A clip's MP3 is the 24 s
+  demo tune looped to the clip's duration; its waveform is that audio's real
+  amplitude envelope (10 points a second, at most 2000); its timeline spreads
+  the words of the clip's prompt over it. Other clips: HTTP 404, code 4004.
+  Their faults, sent as above with "clip_id" instead of "task_id" (without it:
+  every clip), are waveform_error and timeline_error, each with one of:
+    status (500)   that HTTP status: code 4004 for a 404, else 5000
+    code, message  that envelope error, HTTP 200 (or "status"): 4005 = expired
+    junk           HTTP 200 with code 0 and hostile data, one of:
+                   not_json (an HTML page), nan (NaN and Infinity values),
+                   huge (10^6 points, 10^5 words), disorder (values out of
+                   range or of the wrong type; words out of order)
+  For example:
+
+    curl -X POST http://127.0.0.1:8811/_sim/faults \\
+         -H "Authorization: Bearer sk-mm-simulator" \\
+         -d '{"clip_id": "clip-0123456789", "kind": "waveform_error", "code": 4005}'
 """
 
 

@@ -21,6 +21,26 @@ HTML_ERROR_PAGE = (
 #: - ``generate_reset``: the connection is reset before accepting; no task.
 GENERATE_FAULT_KINDS = ("generate_timeout", "generate_server_error", "generate_reset")
 
+#: Fault kinds that hit ``GET /api/v1/music/waveform`` and ``…/timeline``, by
+#: endpoint. They take ``clip_id`` (without it: every clip) and one of:
+#:
+#: - ``junk`` (one of :data:`MEDIA_JUNK`): HTTP 200, ``code`` 0 and hostile data;
+#: - ``code`` (``message``; ``status``, default 200): that envelope error, e.g.
+#:   4005 (result expired) or 4004 (not found);
+#: - ``status`` alone (default 500): that HTTP status with an envelope error,
+#:   code 4004 "clip not found" for 404, else 5000 "internal error".
+MEDIA_FAULT_KINDS = {"waveform_error": "waveform", "timeline_error": "timeline"}
+#: What a media fault's ``junk`` serves:
+#:
+#: - ``not_json``: an HTML error page (with HTTP 200);
+#: - ``nan``: NaN and Infinity values (waveform) or times (timeline);
+#: - ``huge``: 1,000,000 waveform points, or 100,000 words;
+#: - ``disorder``: values out of range or of the wrong type (negatives, > 1,
+#:   strings, nulls, booleans, 1e308); words out of order, ending before they
+#:   start, at negative times, not text.
+MEDIA_JUNK = ("not_json", "nan", "huge", "disorder")
+MEDIA_MESSAGES = {4004: "clip not found", 4005: "result expired", 5000: "internal error"}
+
 
 @dataclass
 class Fault:
@@ -50,6 +70,8 @@ class Fault:
     short_length: int | None = None
     #: Generate only: reset the connection before accepting (no task is made).
     reset: bool = False
+    #: Waveform and timeline only: serve this kind of hostile data (MEDIA_JUNK).
+    junk: str | None = None
 
     @classmethod
     def rate_limited(cls, retry_after: str = "2", **kw: Any) -> Fault:
@@ -123,4 +145,32 @@ class Fault:
             return cls.html_error(int(spec.get("status", 502)), times=times)
         if kind == "generate_reset":
             return cls.connection_reset(times=times)
+        if kind in MEDIA_FAULT_KINDS:
+            return cls._media(spec, times)
         raise ValueError(f"unknown fault kind {kind!r}")
+
+    @classmethod
+    def _media(cls, spec: dict[str, Any], times: int | None) -> Fault:
+        """A ``waveform_error`` / ``timeline_error`` (see :data:`MEDIA_FAULT_KINDS`)."""
+        junk = spec.get("junk")
+        if junk is not None:
+            if junk not in MEDIA_JUNK:
+                raise ValueError(f"junk must be one of {', '.join(MEDIA_JUNK)}")
+            return cls(junk=junk, times=times)
+        code, status = spec.get("code"), spec.get("status")
+        for name, value in (("code", code), ("status", status)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be a whole number")
+        if status is not None and not 200 <= status <= 599:
+            raise ValueError("status must be 200-599")
+        if code is None:
+            status = 500 if status is None else status
+            code = 4004 if status == 404 else 5000
+        elif status is None:
+            status = 200
+        if not -(2**31) <= code < 2**31:
+            raise ValueError("code out of range")
+        message = spec.get("message")
+        if not isinstance(message, str):
+            message = MEDIA_MESSAGES.get(code, "error")
+        return cls.envelope_error(code, message[:500], status=status, times=times)

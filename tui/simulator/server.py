@@ -26,6 +26,17 @@ message). The extension's clips are titled "<original title> (extended)"
 unless the request gives a title, keep the original's tags unless it gives
 some, and last the original's tail (duration - ``continue_at``) plus 30-120 s.
 
+``GET /api/v1/music/waveform?clip_id=…`` and ``GET /api/v1/music/timeline?clip_id=…``
+answer for every clip of a completed task the simulator knows (see
+:meth:`~tui.simulator.lifecycle.TaskBook.clip`), with data that agrees with the
+clip's audio (:mod:`tui.simulator.media`): every clip's MP3 is the demo file
+looped to the clip's ``duration``, its waveform that audio's real amplitude
+envelope, its timeline the words of its prompt spread over the clip. Any other
+clip (unknown, unfinished, failed, expired) is HTTP 404, code 4004 "clip not
+found"; a missing or invalid ``clip_id`` HTTP 400, code 4000. Their faults are
+``waveform_error`` and ``timeline_error``
+(:data:`~tui.simulator.faults.MEDIA_FAULT_KINDS`), keyed by ``clip_id``.
+
 ``POST /api/v1/tasks`` lists generated tasks with the rest, newest first, each
 with ``created_at`` (ms) from the simulator's clock when the request arrived
 (also when a fault then withholds the answer: the task exists).
@@ -42,11 +53,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 from tui.api.errors import InvalidTaskIdError
 from tui.api.generate import body_problems
 from tui.api.ids import validate_task_id
-from tui.simulator.faults import GENERATE_FAULT_KINDS, Fault
+from tui.simulator import media
+from tui.simulator.faults import GENERATE_FAULT_KINDS, HTML_ERROR_PAGE, MEDIA_FAULT_KINDS, Fault
 from tui.simulator.lifecycle import request_look
 from tui.simulator.state import (
     STATUS_FILTER,
@@ -165,6 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path.startswith("/files/"):
             self._file(path.removeprefix("/files/"))
+        elif path in ("/api/v1/music/waveform", "/api/v1/music/timeline"):
+            self._media(path.rpartition("/")[2])
         elif path.startswith("/api/"):
             self._envelope(405, 4050, "use POST", headers={"Allow": "POST"})
         elif path == "/healthz":
@@ -303,12 +318,52 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.sim.clear_faults()
             elif spec.get("kind") in GENERATE_FAULT_KINDS:
                 self.server.sim.generate_fault = Fault.from_spec(spec)
+            elif spec.get("kind") in MEDIA_FAULT_KINDS:
+                clip = spec.get("clip_id")
+                if clip is not None and not isinstance(clip, str):
+                    raise ValueError("clip_id must be text")
+                endpoint = MEDIA_FAULT_KINDS[spec["kind"]]
+                self.server.sim.inject_media(endpoint, clip, Fault.from_spec(spec))
             else:
                 self.server.sim.inject(spec.get("task_id"), Fault.from_spec(spec))
         except (ValueError, TypeError, AttributeError) as exc:
             self._envelope(400, 4000, f"bad fault spec: {exc}")
             return
         self._envelope(200, 0, "ok", {})
+
+    def _media(self, endpoint: str) -> None:
+        """``GET /api/v1/music/{waveform,timeline}?clip_id=…`` (see the module doc)."""
+        sim = self.server.sim
+        query = parse_qs(self.path.partition("?")[2], max_num_fields=20)
+        clip_id = (query.get("clip_id") or [""])[0]
+        try:
+            validate_task_id(clip_id)
+        except InvalidTaskIdError as exc:
+            self._envelope(400, 4000, f"invalid clip_id: {exc}")
+            return
+        if not self._authorised():
+            return
+        fault = sim.take_media_fault(endpoint, clip_id)
+        if fault is not None and fault.junk == "not_json":
+            self._send(200, HTML_ERROR_PAGE, "text/html")
+            return
+        if fault is not None and fault.junk is not None:
+            junk = media.junk_waveform if endpoint == "waveform" else media.junk_timeline
+            self._send(200, junk(fault.junk))
+            return
+        if fault is not None and fault.body is not None:
+            self._send(fault.status, fault.body)
+            return
+        clip = sim.book.clip(clip_id)
+        if clip is None:
+            self._envelope(404, 4004, "clip not found")
+            return
+        duration = float(clip["duration"])
+        if endpoint == "waveform":
+            self._envelope(200, 0, "ok", media.waveform(duration))
+        else:
+            aligned = media.timeline(str(clip["prompt"] or ""), duration)
+            self._envelope(200, 0, "ok", {"aligned": aligned})
 
     def _file(self, name: str) -> None:
         name = name.partition("?")[0]
@@ -318,8 +373,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._envelope(404, 4040, "no such file")
             return
         filename, ctype = kinds[ext]
-        data = (assets_dir() / filename).read_bytes()
-        if ext == "mp3":
+        clip = self.server.sim.book.clip(stem) if ext == "mp3" else None
+        if clip is not None:
+            # A known clip's audio lasts its duration, as its waveform says.
+            data = media.clip_audio(float(clip["duration"]))
+        else:
+            data = (assets_dir() / filename).read_bytes()
+        if ext == "mp3" and clip is None:
             # The sample repeated (MP3 frames concatenate) to a size that fits
             # the longest simulated clip: a client rightly refuses 8 KB for 3 minutes.
             data *= math.ceil(AUDIO_BYTES / len(data))

@@ -74,6 +74,8 @@ class Simulator:
         #: Every generate request, in order (tests read the bodies here).
         self.generated: list[GenerateRecord] = []
         self.generate_fault: Fault | None = None
+        #: Waveform and timeline faults, by (endpoint, clip ID); clip ``None``: every clip.
+        self.media_faults: dict[tuple[str, str | None], Fault] = {}
         self._task_seq = 0
         self._lock = threading.Lock()
         self._request_seq = 0
@@ -94,6 +96,25 @@ class Simulator:
             self.file_faults.clear()
             self.global_fault = None
             self.generate_fault = None
+            self.media_faults.clear()
+
+    def inject_media(self, endpoint: str, clip_id: str | None, fault: Fault) -> None:
+        """Make ``endpoint`` ("waveform" or "timeline") misbehave for
+        ``clip_id`` (``None``: every clip; one for the clip wins over that)."""
+        with self._lock:
+            self.media_faults[(endpoint, clip_id)] = fault
+
+    def take_media_fault(self, endpoint: str, clip_id: str) -> Fault | None:
+        with self._lock:
+            key: tuple[str, str | None] = (endpoint, clip_id)
+            if key not in self.media_faults:
+                key = (endpoint, None)
+            fault = self.media_faults.get(key)
+            if fault is not None and fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    del self.media_faults[key]
+            return fault
 
     def take_generate_fault(self) -> Fault | None:
         with self._lock:
