@@ -3,6 +3,7 @@ before they are renamed into place (against the simulator's file server)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -10,9 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutagen import MutagenError
-from mutagen.id3 import ID3, TALB
+from mutagen.id3 import ID3, TALB, ID3NoHeaderError
 
+from tui.api.models import Clip
+from tui.services import downloads, tagging
+from tui.services.downloads import Downloader
 from tui.services.tagging import MAX_LYRICS_BYTES, MAX_TITLE, cover_type, genre, tag_mp3
+from tui.simulator import Fault
 
 from .harness import files
 
@@ -179,3 +184,113 @@ def test_a_malformed_tag_in_the_file_keeps_it_as_it_was(tmp_path: Path) -> None:
     before = path.read_bytes()
     tag(path)
     assert path.read_bytes() == before  # mutagen refuses it: left alone, not torn
+
+
+# -- downloads ---------------------------------------------------------------------------
+
+
+def clip(url: str, cid: str = "c1", **changes: object) -> Clip:
+    values: dict[str, object] = {
+        "id": cid,
+        "audio_url": f"{url}/files/{cid}.mp3",
+        "image_url": f"{url}/files/{cid}.jpg",
+        "title": "Night Drive",
+        "duration": 1.0,
+        "tags": "synthwave, retro",
+        "prompt": "Neon on the water",
+        "expire_at": 0,
+        **changes,
+    }
+    return Clip(**values)  # type: ignore[arg-type]
+
+
+def file_requests(sim_server, name: str) -> int:
+    return sum(r.path.endswith(f"/files/{name}") for r in sim_server.sim.requests)
+
+
+async def test_a_downloaded_track_carries_its_tags(sim_server, tmp_path: Path) -> None:
+    async with Downloader(tmp_path / "out") as downloader:
+        saved = await downloader.save_clip(clip(sim_server.url), "task-7")
+    id3 = ID3(saved.audio)
+    assert text(id3, "TIT2") == "Night Drive"
+    assert text(id3, "TPE1") == "MusicMint"
+    assert text(id3, "TCON") == "synthwave"
+    assert id3.getall("USLT")[0].text == "Neon on the water"
+    assert text(id3, "COMM") == "task task-7, clip c1"
+    assert id3.getall("APIC")[0].data == COVER
+    # The cover file is the same bytes, fetched once for both.
+    assert saved.cover is not None and saved.cover.read_bytes() == COVER
+    assert file_requests(sim_server, "c1.jpg") == 1
+    assert saved.sidecar.exists() and saved.audio.stat().st_mode & 0o044
+    assert sorted(files(tmp_path / "out")) == sorted(
+        p.name for p in (saved.audio, saved.cover, saved.sidecar)
+    )
+
+
+async def test_embed_tags_off_saves_the_file_as_served(sim_server, tmp_path: Path) -> None:
+    async with Downloader(tmp_path, embed_tags=False) as downloader:
+        saved = await downloader.save_clip(clip(sim_server.url), "t")
+    with pytest.raises(ID3NoHeaderError):
+        ID3(saved.audio)
+    assert saved.audio.read_bytes().startswith(SAMPLE)
+    assert saved.cover is not None and saved.cover.read_bytes() == COVER
+
+
+async def test_a_corrupt_cover_tags_the_track_without_one(sim_server, tmp_path: Path) -> None:
+    bad = Fault(
+        status=200, body=b"<html>not a picture</html>", headers={"Content-Type": "image/jpeg"}
+    )
+    sim_server.sim.file_faults["c2.jpg"] = bad
+    async with Downloader(tmp_path, retry_base=0.01) as downloader:
+        saved = await downloader.save_clip(clip(sim_server.url, "c2"), "t")
+    id3 = ID3(saved.audio)
+    assert id3.getall("APIC") == [] and text(id3, "TIT2") == "Night Drive"
+    assert saved.cover is None and not any(n.endswith(".jpg") for n in files(tmp_path))
+
+
+async def test_a_slow_cover_is_given_up_for_the_tags_in_bounded_time(
+    sim_server, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(downloads, "COVER_FOR_TAGS_SECONDS", 0.2)
+    sim_server.sim.file_faults["c3.jpg"] = Fault.slow_file(0.3, times=1)
+    async with Downloader(tmp_path) as downloader:
+        saved = await downloader.save_clip(clip(sim_server.url, "c3"), "t")
+    assert ID3(saved.audio).getall("APIC") == []
+    # ... and the cover file is fetched the usual way after the track.
+    assert saved.cover is not None and saved.cover.read_bytes() == COVER
+
+
+async def test_the_track_has_its_tags_the_moment_it_has_its_name(
+    sim_server, tmp_path: Path, monkeypatch
+) -> None:
+    seen: list[tuple[str, bool]] = []
+    real_replace = os.replace
+
+    def watching_replace(src, dst):
+        if str(dst).endswith(".mp3"):
+            try:
+                seen.append((Path(dst).name, bool(ID3(src).getall("TIT2"))))
+            except ID3NoHeaderError:
+                seen.append((Path(dst).name, False))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", watching_replace)
+    async with Downloader(tmp_path) as downloader:
+        saved = await downloader.save_clip(clip(sim_server.url, "c4"), "t")
+    assert seen == [(saved.audio.name, True)]  # one rename into the name, already tagged
+
+
+async def test_a_tagging_failure_saves_the_verified_track_untagged(
+    sim_server, tmp_path: Path, monkeypatch
+) -> None:
+    def broken_save(self, filething=None, **kw):
+        raise MutagenError("cannot write")
+
+    monkeypatch.setattr(tagging.ID3, "save", broken_save)
+    async with Downloader(tmp_path) as downloader:
+        saved = await downloader.save_clip(clip(sim_server.url, "c5"), "t")
+    with pytest.raises(ID3NoHeaderError):
+        ID3(saved.audio)
+    assert saved.audio.read_bytes().startswith(SAMPLE)  # the bytes served, whole
+    assert saved.sidecar.exists() and saved.cover is not None
+    assert not any(n.endswith(".part") for n in files(tmp_path))
