@@ -294,3 +294,15 @@ async def test_a_tagging_failure_saves_the_verified_track_untagged(
     assert saved.audio.read_bytes().startswith(SAMPLE)  # the bytes served, whole
     assert saved.sidecar.exists() and saved.cover is not None
     assert not any(n.endswith(".part") for n in files(tmp_path))
+
+
+async def test_a_failed_cover_for_the_tags_does_not_look_running(sim_server, tmp_path: Path):
+    """When the track then fails, nothing else would end the cover's row."""
+    sim_server.sim.file_faults["c6"] = Fault.html_error(404)  # cover and audio
+    seen: dict[str, str] = {}
+    async with Downloader(tmp_path) as downloader:
+        with pytest.raises(downloads.DownloadError):
+            await downloader.save_clip(
+                clip(sim_server.url, "c6"), "t", lambda p: seen.update({p.label: p.state})
+            )
+    assert seen and all(state in ("done", "failed") for state in seen.values()), seen

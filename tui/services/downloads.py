@@ -385,8 +385,8 @@ class Downloader:
         try:
             data = await self._fetch_cover_bytes(url, progress, on_progress)
         except DownloadError as exc:
-            # "retrying": it is fetched again, with retries, after the track.
-            progress.state = "retrying"
+            # Not "retrying": should the track fail, nothing would end this row.
+            progress.state = "failed"
             progress.message = f"{exc}; not in the tags, fetched again after the track"
             on_progress(progress)
             return None
