@@ -51,7 +51,9 @@ async def test_progress_is_visible_and_download_cancellable(sim_server, data_dir
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["slow"].finished)
         clip = app.records["slow"].task.results[0]
-        sim.file_faults[clip.id] = Fault.slow_file(0.5)  # an eighth every 500 ms
+        # The audio only (an eighth every 500 ms): the cover, fetched first for
+        # the tags, would hold the audio back by seconds.
+        sim.file_faults[f"{clip.id}.mp3"] = Fault.slow_file(0.5)
         await pilot.press("d")
         # The clip's MP3 is the demo tune looped to the clip's length.
         size = len(clip_audio(clip.duration or 0)) / 1024
@@ -134,9 +136,11 @@ async def test_expired_clip_is_not_downloaded(sim_server, data_dir, clock, music
 
 
 async def test_cancel_during_cover_leaves_no_orphan(sim_server, data_dir, clock, music):
+    """Without tags the cover comes after the audio and its sidecar: a cancel
+    then must not make the next try save under `` (2)`` names."""
     sim = sim_server.sim
     sim.book.seed("cov", outcome="completed", expiries=("week",), age=60)
-    app = make_app(sim_server, data_dir, clock, ids=["cov"], download_dir=music)
+    app = make_app(sim_server, data_dir, clock, ids=["cov"], download_dir=music, embed_tags=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["cov"].finished)
         clip = app.records["cov"].task.results[0]
@@ -147,6 +151,27 @@ async def test_cancel_during_cover_leaves_no_orphan(sim_server, data_dir, clock,
         await wait_for(pilot, lambda: "cancelled" in screen_text(app))
         await pilot.press("d")  # and again: must reuse the same name
         await wait_for(pilot, lambda: clip.id in app.records["cov"].downloads, timeout=8)
+    assert not any("(2)" in name for name in files(music)), files(music)
+
+
+async def test_cancel_during_the_cover_for_tags_leaves_nothing(sim_server, data_dir, clock, music):
+    """With tags the cover is fetched first, into memory: a cancel then leaves
+    no file at all, and the next try saves under the clip's own names."""
+    sim = sim_server.sim
+    sim.book.seed("covt", outcome="completed", expiries=("week",), age=60)
+    app = make_app(sim_server, data_dir, clock, ids=["covt"], download_dir=music)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["covt"].finished)
+        clip = app.records["covt"].task.results[0]
+        sim.file_faults[f"{clip.id}.jpg"] = Fault.slow_file(0.3, times=1)  # the cover only
+        await pilot.press("d")
+        await wait_for(pilot, lambda: "(cover)" in screen_text(app))
+        await pilot.press("d")  # cancel while the cover downloads
+        await wait_for(pilot, lambda: "cancelled" in screen_text(app))
+        assert files(music) == []
+        await pilot.press("d")
+        await wait_for(pilot, lambda: clip.id in app.records["covt"].downloads, timeout=8)
+    assert sorted(Path(name).suffix for name in files(music)) == [".jpg", ".json", ".mp3"]
     assert not any("(2)" in name for name in files(music)), files(music)
 
 
@@ -181,7 +206,7 @@ async def test_dashboard_retries_a_500_then_saves(sim_server, data_dir, clock, m
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["r500"].finished)
         clip = app.records["r500"].task.results[0]
-        sim.file_faults[clip.id] = Fault.html_error(500, times=1)
+        sim.file_faults[f"{clip.id}.mp3"] = Fault.html_error(500, times=1)
         await pilot.press("d")
         await wait_for(pilot, lambda: "retrying" in screen_text(app))
         await wait_for(pilot, lambda: clip.id in app.records["r500"].downloads)

@@ -260,7 +260,11 @@ def _download_all(outcomes: list[Any], folder: str, seconds: float, config: Conf
 
     async def run() -> int:
         failed = 0
-        downloader = Downloader(Path(folder).expanduser(), max_bytes=config.max_download_bytes)
+        downloader = Downloader(
+            Path(folder).expanduser(),
+            max_bytes=config.max_download_bytes,
+            embed_tags=config.embed_tags,
+        )
         async with downloader:
             for outcome in outcomes:
                 task = outcome.task

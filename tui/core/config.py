@@ -163,6 +163,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "auto": Key(_bool, lambda: False),
         "warn_hours": Key(_positive_float_hours, lambda: 24.0),
         "max_mb": Key(_megabytes, lambda: 200.0),
+        "embed_tags": Key(_bool, lambda: True),
     },
     "notifications": {
         "terminal": Key(_terminal_method, lambda: "auto"),
@@ -189,6 +190,7 @@ class Config:
     warn_hours: float
     path: Path
     max_download_mb: float = 200.0
+    embed_tags: bool = True
     notify_terminal: str = "auto"
     notify_desktop: str = "off"
     notify_on_finish: bool = True
@@ -224,6 +226,7 @@ class Config:
             "downloads.auto": self.auto_download,
             "downloads.warn_hours": self.warn_hours,
             "downloads.max_mb": self.max_download_mb,
+            "downloads.embed_tags": self.embed_tags,
             "notifications.terminal": self.notify_terminal,
             "notifications.desktop": self.notify_desktop,
             "notifications.on_finish": self.notify_on_finish,
@@ -248,6 +251,7 @@ _FIELD_FOR = {
     "downloads.auto": "auto_download",
     "downloads.warn_hours": "warn_hours",
     "downloads.max_mb": "max_download_mb",
+    "downloads.embed_tags": "embed_tags",
     "notifications.terminal": "notify_terminal",
     "notifications.desktop": "notify_desktop",
     "notifications.on_finish": "notify_on_finish",

@@ -5,6 +5,9 @@ and get progress through a callback. Files are streamed to a temporary name
 in the target folder, checked (non-empty, as long as announced, and starting
 with the bytes an MP3/JPEG/PNG/WebP starts with) and only then renamed into
 place, so a half-downloaded or wrong file never sits under the final name.
+With ``embed_tags`` the verified MP3 gets its ID3 tags (and the cover, fetched
+first) before that rename (:mod:`tui.services.tagging`), so a track under its
+final name is tagged from the moment it exists.
 CDN requests never carry the API key. The fetching itself (size cap, rate
 floor, magic check, no partial file) is :mod:`tui.services.fetching`, shared
 with the media cache.
@@ -29,12 +32,18 @@ from tui.api.models import Clip
 from tui.core.atomic import atomic_write
 from tui.core.urls import refusal
 from tui.services.fetching import MIN_RATE, FetchError, fetch_to_temp, file_client
-from tui.services.saved_files import NameTaken, free_target, make_readable, safe_name
+from tui.services.saved_files import NameTaken, free_target, looks_like, make_readable, safe_name
+from tui.services.tagging import MAX_COVER_BYTES, tag_mp3
 
 ATTEMPTS = 3
 #: The largest file saved unless ``downloads.max_mb`` says otherwise: a clip
 #: is a few MB; an endless stream that starts like an MP3 once filled 2 GiB.
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+#: The cover fetched to embed in the tags: one attempt, whole within this many
+#: seconds (a slow or failing cover host delays a track by no more), at most
+#: MAX_COVER_BYTES. When it fails the track is tagged without a cover and the
+#: cover file is fetched the usual way (with retries) after the track.
+COVER_FOR_TAGS_SECONDS = 20.0
 
 
 class DownloadError(Exception):
@@ -99,8 +108,10 @@ class Downloader:
         transport: httpx.AsyncBaseTransport | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         min_rate: tuple[int, float] = MIN_RATE,
+        embed_tags: bool = True,
     ) -> None:
         self.folder = folder
+        self.embed_tags = embed_tags
         self.retry_base = retry_base
         self.max_bytes = max_bytes
         self.min_rate = min_rate
@@ -137,17 +148,47 @@ class Downloader:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DownloadError(f"cannot create {self.folder}: {exc.strerror or exc}") from exc
+        cover_progress = Progress(f"{stem} (cover)")
+        cover_ok = bool(clip.image_url) and refusal(clip.image_url) is None
+        # Held in memory only: a cover file renamed into place before the
+        # audio's sidecar claims it would be left unclaimed if the audio failed.
+        embed = self.embed_tags  # as it was when this clip started
+        image = None
+        if embed and cover_ok:
+            image = await self._cover_for_tags(clip.image_url or "", cover_progress, on_progress)
+
+        def tag(path: Path) -> None:
+            tag_mp3(
+                path,
+                title=clip.title,
+                tags=clip.tags,
+                prompt=clip.prompt,
+                task_id=task_id,
+                clip_id=clip.id,
+                cover=image,
+                cover_mime=None,
+            )
+
         audio_progress = Progress(f"{stem}.mp3")
         audio = await self.fetch(
-            clip.audio_url or "", stem, "audio", owner, audio_progress, on_progress, clip.duration
+            clip.audio_url or "",
+            stem,
+            "audio",
+            owner,
+            audio_progress,
+            on_progress,
+            clip.duration,
+            before_rename=tag if embed else None,
         )
         # The sidecar marks the audio as this clip's at once, so a cancelled or
         # failed cover never leaves an unclaimed MP3 that a retry would duplicate.
         sidecar = audio.with_suffix(".json")
         self._write_sidecar(sidecar, clip, owner, audio, None)
         cover: Path | None = None
-        if clip.image_url and refusal(clip.image_url) is None:
-            cover_progress = Progress(f"{stem} (cover)")
+        if image is not None:  # the embedded cover's bytes: not fetched twice
+            cover = self._save_cover(image, stem, owner, cover_progress, on_progress)
+            self._write_sidecar(sidecar, clip, owner, audio, cover)
+        elif cover_ok:
             try:
                 cover = await self.fetch(
                     clip.image_url, stem, "image", owner, cover_progress, on_progress
@@ -179,8 +220,11 @@ class Downloader:
         progress: Progress,
         on_progress: Callable[[Progress], None],
         duration: float | None = None,
+        *,
+        before_rename: Callable[[Path], None] | None = None,
     ) -> Path:
-        """Download with retries; return the final path."""
+        """Download with retries; return the final path. ``before_rename`` gets
+        the verified temporary file just before it is renamed into place."""
         last: Exception | None = None
         for attempt in range(ATTEMPTS):
             if attempt:
@@ -192,7 +236,7 @@ class Downloader:
             try:
                 async with self._sem:
                     path = await self._fetch_once(
-                        url, stem, kind, owner, progress, on_progress, duration
+                        url, stem, kind, owner, progress, on_progress, duration, before_rename
                     )
             except _Final as exc:
                 last = exc
@@ -216,6 +260,7 @@ class Downloader:
         progress: Progress,
         on_progress: Callable[[Progress], None],
         duration: float | None,
+        before_rename: Callable[[Path], None] | None = None,
     ) -> Path:
         progress.received, progress.total = 0, None
         progress.started = time.monotonic()
@@ -245,12 +290,18 @@ class Downloader:
         except FetchError as exc:
             raise (_Final if exc.final else DownloadError)(str(exc)) from exc
         try:
+            size = fetched.size
+            if before_rename is not None:
+                # Synchronous (tens of ms for a track): a cancel cannot
+                # interrupt it between the tagged copy and the temp file.
+                before_rename(fetched.temp)
+                size = fetched.temp.stat().st_size  # the bytes received, plus the tags
             # No await from here to the rename: no other download can take the name.
             target = free_target(self.folder, stem, fetched.suffix, owner)
             os.replace(fetched.temp, target)
             make_readable(target)
-            if target.stat().st_size != fetched.size:  # "Saved" must be true
-                raise _Final(f"{target.name} is not the {fetched.size} bytes received")
+            if target.stat().st_size != size:  # "Saved" must be true
+                raise _Final(f"{target.name} is not the {size} bytes received")
             return target
         except NameTaken as exc:
             raise _Final(str(exc)) from exc
@@ -260,6 +311,90 @@ class Downloader:
             with contextlib.suppress(OSError):
                 fetched.temp.unlink()
 
+
+    async def _cover_for_tags(
+        self, url: str, progress: Progress, on_progress: Callable[[Progress], None]
+    ) -> bytes | None:
+        """The cover's bytes for the track's tags, or ``None`` (said on
+        ``progress``: the cover file is then fetched after the track)."""
+        progress.started = time.monotonic()
+        progress.state, progress.message = "downloading", ""
+        try:
+            data = await self._fetch_cover_bytes(url, progress, on_progress)
+        except DownloadError as exc:
+            # Not "retrying": should the track fail, nothing would end this row.
+            progress.state = "failed"
+            progress.message = f"{exc}; not in the tags, fetched again after the track"
+            on_progress(progress)
+            return None
+        progress.state, progress.message = "done", "for the tags; saved after the track"
+        on_progress(progress)
+        return data
+
+    async def _fetch_cover_bytes(
+        self, url: str, progress: Progress, on_progress: Callable[[Progress], None]
+    ) -> bytes:
+        """One attempt within :data:`COVER_FOR_TAGS_SECONDS`, by the rules of
+        :meth:`fetch` (this client: no API key, no decompression; as long as
+        announced, the bytes of an image) and at most MAX_COVER_BYTES."""
+        limit = min(self.max_bytes, MAX_COVER_BYTES)
+        progress.received, progress.total = 0, None
+        data, announced = bytearray(), None
+        try:
+            # The time bound starts once a slot is free: queued behind other
+            # downloads, the cover is not given up for waiting its turn.
+            async with (
+                self._sem,
+                asyncio.timeout(COVER_FOR_TAGS_SECONDS),
+                self._http.stream("GET", url) as response,
+            ):
+                if response.status_code != 200:
+                    raise DownloadError(f"server answered HTTP {response.status_code}")
+                length = response.headers.get("content-length", "")
+                announced = int(length) if length.isdigit() and len(length) < 16 else None
+                if announced is not None and announced > limit:
+                    raise DownloadError(f"larger than {limit / 1024 / 1024:g} MB")
+                progress.total = announced
+                on_progress(progress)
+                async for chunk in response.aiter_raw():
+                    data += chunk
+                    progress.received = len(data)
+                    if len(data) > limit:
+                        raise DownloadError(f"larger than {limit / 1024 / 1024:g} MB")
+        except httpx.HTTPError as exc:
+            raise DownloadError(f"transfer failed: {type(exc).__name__}") from exc
+        except TimeoutError:
+            raise DownloadError(f"not fetched within {COVER_FOR_TAGS_SECONDS:g} s") from None
+        if not data:
+            raise DownloadError("the server sent an empty file")
+        if announced is not None and len(data) != announced:
+            raise DownloadError(f"incomplete: got {len(data)} of {announced} bytes")
+        if looks_like(bytes(data[:16]), "image") is None:
+            raise DownloadError(f"not an image (it starts with {bytes(data[:8])!r})")
+        return bytes(data)
+
+    def _save_cover(
+        self,
+        data: bytes,
+        stem: str,
+        owner: tuple[str, str],
+        progress: Progress,
+        on_progress: Callable[[Progress], None],
+    ) -> Path | None:
+        """The cover file from the bytes already fetched for the tags (best
+        effort, like a fetched cover: ``None`` when it cannot be written)."""
+        try:
+            target = free_target(self.folder, stem, looks_like(data[:16], "image") or ".jpg", owner)
+            atomic_write(target, data)
+        except (OSError, NameTaken) as exc:
+            progress.state = "failed"
+            progress.message = f"cannot save the cover: {getattr(exc, 'strerror', None) or exc}"
+            on_progress(progress)
+            return None
+        make_readable(target)
+        progress.state, progress.message = "done", str(target)
+        on_progress(progress)
+        return target
 
 class _Final(DownloadError):
     """A failure that retrying will not fix (404, not an MP3...)."""
@@ -323,14 +458,19 @@ class DownloadQueue:
             task.cancel()
         return len(running)
 
-    def retarget(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        """New downloads go to ``folder`` with a size cap of ``max_bytes``;
-        running ones finish where they are."""
+    def retarget(
+        self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES, embed_tags: bool = True
+    ) -> None:
+        """New downloads go to ``folder`` with a size cap of ``max_bytes``, tagged
+        or not as ``embed_tags`` says; running ones finish where they are."""
         if folder == self.downloader.folder:
             self.downloader.max_bytes = max_bytes
+            self.downloader.embed_tags = embed_tags
             return
         old = self.downloader
-        self.downloader = Downloader(folder, max_bytes=max_bytes, min_rate=old.min_rate)
+        self.downloader = Downloader(
+            folder, max_bytes=max_bytes, min_rate=old.min_rate, embed_tags=embed_tags
+        )
         if not self._running:
             closing = asyncio.get_running_loop().create_task(old.aclose())
             self._closing.add(closing)  # keep a reference until it is done

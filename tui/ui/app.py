@@ -107,7 +107,11 @@ class MusicMintApp(App[int]):
             self.client, MediaCache(media_folder or store.path.parent / "cache")
         )
         self.downloads = DownloadQueue(
-            Downloader(config.download_dir, max_bytes=config.max_download_bytes),
+            Downloader(
+                config.download_dir,
+                max_bytes=config.max_download_bytes,
+                embed_tags=config.embed_tags,
+            ),
             self._download_progress,
             self._download_done,
         )
@@ -593,7 +597,7 @@ class MusicMintApp(App[int]):
         logs.add_secret(config.api_key)
         key_was_refused = self.poller.auth_blocked
         same_key = config.api_key == self.config.api_key
-        self.downloads.retarget(config.download_dir, config.max_download_bytes)
+        self.downloads.retarget(config.download_dir, config.max_download_bytes, config.embed_tags)
         old, self.config = self.client, config
         self.tracker.secret = config.api_key
         self.tracker.auto_download = config.auto_download
