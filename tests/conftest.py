@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+# No test opens a real sound device: miniaudio's NULL backend plays in real
+# time and discards the sound (tests that need another backend say so).
+os.environ["MUSICMINT_AUDIO"] = "null"
 
 from tui.api import MusicMintClient
 from tui.simulator import Simulator, SimulatorServer

@@ -314,9 +314,9 @@ async def test_retry_of_a_failed_task_asks_then_resends_its_request(
         await wait_for(pilot, lambda: app.records[made].status == "failed")
         await pilot.press("R")
         await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen))
-        assert f"Retry of failed task {made}" in shown(app, "#compose-note")
+        await wait_for(pilot, lambda: f"Retry of failed task {made}" in shown(app, "#compose-note"))
         assert len(sim.generated) == 1  # nothing sent by R itself
-        assert app.screen.query_one("#send").has_focus
+        await wait_for(pilot, lambda: app.screen.query_one("#send").has_focus)
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(sim.generated) == 2)
         assert sent_bodies(sim)[1] == {"prompt": "FAILME please"}

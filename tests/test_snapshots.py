@@ -14,10 +14,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from textual.pilot import Pilot
 
 from tui.cli.demo import seed
+from tui.services.media_cache import MediaCache
 from tui.simulator import Simulator, SimulatorServer
 
 from .conftest import KEY, FakeClock
@@ -47,7 +49,40 @@ def demo_app(server: SimulatorServer, tmp_path: Path, clock: FakeClock):
     app.demo = True
     # The client already points at the real port; only what is shown is pinned.
     app.config = dataclasses.replace(app.config, base_url=SHOWN_ORIGIN)
+    # Clip URLs name the pinned origin: the media cache's requests go to the
+    # real port (covers drawn in half cells, the same everywhere).
+    app.config = dataclasses.replace(app.config, cover_art="halfcell")
+    app.listening.cache = MediaCache(
+        tmp_path / "cache", http=httpx.AsyncClient(transport=_Repinned(server.url))
+    )
     return app
+
+
+class _Repinned(httpx.AsyncBaseTransport):
+    """Sends requests for :data:`SHOWN_ORIGIN` to the simulator's real port."""
+
+    def __init__(self, real: str) -> None:
+        self.real = httpx.URL(real)
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(host=self.real.host, port=self.real.port)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def listen_settled(app) -> bool:
+    """The selected clip's cover and waveform are in (fetched 0.3 s after the
+    selection rests, the cover decoded in a thread)."""
+    from tui.ui.widgets.cover import CoverArt
+
+    card = app.main.detail.listen
+    if not card.has_class("-shown"):
+        return True
+    cover = card.query_one(CoverArt)
+    return bool(card.peaks) and cover.placeholder == "" and cover.path is not None
 
 
 async def settled(pilot: Pilot) -> None:
@@ -55,6 +90,7 @@ async def settled(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: app.loaded and all(r.task for r in app.records.values()))
     await pilot.pause()  # the screen has handled every TaskChanged (rows queued)
     await wait_for(pilot, lambda: not app.main.table._pending)  # queued row updates applied
+    await wait_for(pilot, lambda: listen_settled(app), 10)
     app.clear_notifications()
     await pilot.pause()
 

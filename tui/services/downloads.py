@@ -311,7 +311,6 @@ class Downloader:
             with contextlib.suppress(OSError):
                 fetched.temp.unlink()
 
-
     async def _cover_for_tags(
         self, url: str, progress: Progress, on_progress: Callable[[Progress], None]
     ) -> bytes | None:
@@ -395,6 +394,7 @@ class Downloader:
         progress.state, progress.message = "done", str(target)
         on_progress(progress)
         return target
+
 
 class _Final(DownloadError):
     """A failure that retrying will not fix (404, not an MP3...)."""

@@ -18,6 +18,7 @@ from tui.ui.screens.compose import ComposeScreen
 from tui.ui.widgets.footer import KeyFooter
 
 LEFT_GROUPS = ("Tasks", "View")
+MIDDLE_GROUPS = ("Make", "Marks", "Clip")
 
 
 def help_table(groups: tuple[str, ...]) -> Table:
@@ -73,15 +74,19 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         groups = tuple(dict.fromkeys(k.group for k in KEYMAP))
-        right = tuple(g for g in groups if g not in LEFT_GROUPS)
+        middle = tuple(g for g in groups if g in MIDDLE_GROUPS)
+        right = tuple(g for g in groups if g not in LEFT_GROUPS + MIDDLE_GROUPS)
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("Keys", style="bold"), id="help-title")
+            # Three columns: every key fits a 160x40 terminal without scrolling.
             with Horizontal(id="help-columns"):
                 with Vertical(classes="help-column"):
                     yield Static(help_table(LEFT_GROUPS))
-                    yield Static(dialog_table(), id="help-dialog-keys")
+                    yield Static(extra_table(), id="help-extra")
+                with Vertical(classes="help-column"):
+                    yield Static(help_table(middle))
                 with Vertical(classes="help-column"):
                     yield Static(help_table(right))
-                    yield Static(extra_table(), id="help-extra")
+                    yield Static(dialog_table(), id="help-dialog-keys")
             yield Static(Text("Press esc to close.", style="dim"), id="help-hint")
         yield KeyFooter()  # this dialog's keys, over the dashboard's

@@ -36,6 +36,7 @@ class ListenCard(Horizontal):
         self._wave: tuple[object, ...] | None = None
         self._lyrics: Text | None = None
         self.peaks: tuple[float, ...] = ()
+        self._last: tuple[tuple[float, ...], float | None, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield CoverArt(mode=self._cover_mode, max_rows=10, id="listen-cover")  # type: ignore[arg-type]
@@ -45,6 +46,13 @@ class ListenCard(Horizontal):
 
     def on_mount(self) -> None:
         self.query_one("#listen-lyrics").display = False
+        self.app.theme_changed_signal.subscribe(self, lambda theme: self._redraw())
+
+    def _redraw(self) -> None:
+        """The theme or the width changed: draw the waveform again."""
+        self._wave = None
+        if self._last is not None:
+            self.show_wave(*self._last)
 
     def set_shown(self, shown: bool) -> None:
         self.set_class(shown, "-shown")
@@ -58,6 +66,7 @@ class ListenCard(Horizontal):
 
     def show_wave(self, peaks: tuple[float, ...], played: float | None, note: str = "") -> None:
         """The waveform across the card (``played`` 0..1 while this clip plays)."""
+        self._last = (peaks, played, note)
         wave = self.query_one("#listen-wave", Static)
         width = max(0, wave.size.width or 40)
         cells = None if played is None else int(played * width)
@@ -72,7 +81,7 @@ class ListenCard(Horizontal):
         wave.update(waveform_text(peaks, width, played, palette=palette_of(self.app)))
 
     def on_resize(self) -> None:
-        self._wave = None  # the width changed: redraw at the next show_wave
+        self._redraw()
 
     def show_lyrics(self, text: Text | None) -> None:
         lyrics = self.query_one("#listen-lyrics", Static)

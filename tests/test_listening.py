@@ -1,0 +1,112 @@
+"""Listening in the dashboard, on miniaudio's NULL backend (it plays in real
+time and discards the sound): what the user sees after each key."""
+
+from __future__ import annotations
+
+import httpx
+
+from tui.services.player import NoAudioOutput
+
+from .conftest import KEY
+from .harness import SIZE, make_app, notifications, screen_text, wait_for
+
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+
+
+def bar(app) -> str:
+    return str(app.main.now_playing.render()) if app.main.now_playing.playing else ""
+
+
+async def playing_app(sim_server, data_dir, clock, pilot_size=SIZE):
+    sim_server.sim.book.seed("song1", outcome="completed", age=600)
+    sim_server.sim.book.seed("song2", outcome="completed", age=600)
+    return make_app(sim_server, data_dir, clock, ids=["song1", "song2"])
+
+
+async def test_play_pause_seek_stop_and_the_next_clip(sim_server, data_dir, clock) -> None:
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        clip = app.records["song1"].task.results[0]
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.main.playback.player.state == "playing", 10)
+        await wait_for(pilot, lambda: app.main.playback.player.position > 0.3)
+        assert "▶" in bar(app) and (clip.title or "") in bar(app)
+        await pilot.press("p")  # pause holds the position
+        await wait_for(pilot, lambda: "❚❚" in bar(app))
+        held = app.main.playback.player.position
+        await pilot.press("f", "f")  # +10 s, still paused
+        assert abs(app.main.playback.player.position - (held + 10)) < 0.01
+        await pilot.press("B")  # -30 s: clamped at the start
+        assert app.main.playback.player.position == 0.0
+        assert app.main.playback.player.state == "paused"
+        await pilot.press("greater_than_sign")  # the task's second clip
+        loaded = app.main.playback
+        await wait_for(pilot, lambda: loaded.loaded is not None and loaded.loaded.index == 1, 10)
+        await pilot.press("full_stop")
+        assert not app.main.now_playing.playing and loaded.player.state == "stopped"
+        assert "▶" not in screen_text(app).splitlines()[-2]
+
+
+async def test_the_end_of_a_clip_stops_and_p_plays_it_again(sim_server, data_dir, clock) -> None:
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        await pilot.press("p")
+        player = app.main.playback.player
+        await wait_for(pilot, lambda: player.state == "playing", 10)
+        player.seek(player.duration - 0.3)
+        await wait_for(pilot, lambda: "ended: p plays it again" in bar(app), 10)
+        assert player.state == "stopped"
+        await pilot.press("p")
+        await wait_for(pilot, lambda: player.state == "playing")
+
+
+async def test_waveform_and_lyrics_come_once_and_are_cached(sim_server, data_dir, clock) -> None:
+    sim = sim_server.sim
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        card = app.main.detail.listen
+        await wait_for(pilot, lambda: bool(card.peaks), 10)  # shown before playing
+        waveform_requests = [r for r in sim.requests if "waveform" in r.path]
+        assert len(waveform_requests) == 1
+        await pilot.press("p")
+        await wait_for(pilot, lambda: str(card.query_one("#listen-lyrics").render()).strip(), 10)
+        await pilot.press("j", "k")  # away and back: no second request
+        await wait_for(pilot, lambda: bool(card.peaks))
+        assert len([r for r in sim.requests if "waveform" in r.path]) == 1
+        assert len([r for r in sim.requests if "timeline" in r.path]) == 1
+
+
+async def test_a_broken_waveform_is_computed_from_the_audio(sim_server, data_dir, clock) -> None:
+    httpx.post(
+        sim_server.url + "/_sim/faults",
+        json={"kind": "waveform_error", "junk": "not_json"},
+        headers=HEADERS,
+    )
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "waveform from the audio" in bar(app), 15)
+        assert app.main.playback.loaded.shape.waveform.peaks
+
+
+async def test_no_sound_device_is_one_message(sim_server, data_dir, clock, monkeypatch) -> None:
+    from tui.services import player as player_module
+
+    def no_device(*args, **kwargs):
+        raise NoAudioOutput("ALSA: cannot find card '0'")
+
+    monkeypatch.setattr(player_module.Player, "open", no_device)
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: any("No audio output" in n for n in notifications(app)), 10)
+        message = next(n for n in notifications(app) if "No audio output" in n)
+        assert message == (
+            "No audio output (ALSA: cannot find card '0'); press o to open it in the browser."
+        )
+        assert not app.main.now_playing.playing
