@@ -79,11 +79,11 @@ class Playing:
 
 
 class NowPlaying(Static):
-    """``▶ Title  0:42 / 2:31  ▁▂▅▇█▇▅▂…``, docked above the footer."""
+    """``▶ Title  0:42 / 2:31  ▁▂▅▇█▇▅▂…``, the line above the footer (in
+    the flow, not docked: two widgets docked to one edge overlap)."""
 
     DEFAULT_CSS = """
     NowPlaying {
-        dock: bottom;
         height: 1;
         display: none;
         background: $panel;
