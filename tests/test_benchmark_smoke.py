@@ -30,6 +30,8 @@ SIZES = Sizes(
     terminal_presses=3,
     burst_tasks=30,
     burst_interval=0.3,
+    listen_tasks=12,
+    listen_seconds=0.3,
 )
 
 
@@ -48,8 +50,12 @@ def test_benchmark_smoke_polling_phases(tmp_path: Path) -> None:
 
 
 def test_benchmark_smoke_load_phases(tmp_path: Path) -> None:
-    results = run(SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({8, 9, 11}))
+    results = run(
+        SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({8, 9, 11, 12})
+    )
     assert results["active"]["polls"] > 0 and results["churn"]["polls"] > 0
+    assert results["listening"]["state_while_measured"] == "playing"
+    assert "12 listening" in table(results)
     assert results["burst"]["tasks"] == 30 and results["burst"]["notifications"] >= 1
     assert "11 burst" in table(results)
     assert results["active_baseline"]["polls_per_s"] > 0

@@ -63,6 +63,9 @@ class Sizes:
     #: Phase 11: tasks that all finish within a couple of seconds, polled this often.
     burst_tasks: int = 500
     burst_interval: float = 1.0
+    #: Phase 12: finished tasks tracked while one clip plays (NULL backend).
+    listen_tasks: int = 200
+    listen_seconds: float = 10.0
 
 
 # -- simulator process -----------------------------------------------------------
@@ -405,6 +408,73 @@ async def burst(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
     }
 
 
+# -- 12. listening -------------------------------------------------------------------------------
+
+
+async def listening(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
+    """A clip plays (miniaudio's NULL backend: real time, no sound) with the
+    now-playing bar and the lyrics redrawn as they change: CPU over
+    ``listen_seconds`` while it plays, then cursor keys timed (key -> detail
+    pane). The list is ``listen_tasks`` finished tasks, ten minutes old as in
+    the idle phase (a task seconds old ticks its age every second, playing or
+    not), plus the simulator's task that plays, at the bottom."""
+    import dataclasses as dc
+
+    from tui.domain.tracked import TrackedTask
+    from tui.services.store import DB_NAME, TaskStore
+    from tui.ui.app import MusicMintApp
+
+    os.environ["MUSICMINT_AUDIO"] = "null"
+    path = folder / "listen" / DB_NAME
+    make_big_store(path, sizes.listen_tasks, unfinished_every=0)
+    store = TaskStore(path)
+    records = store.load().tasks
+    playing_id = task_ids(1, "listen")[0]
+    store.save([*records, TrackedTask(playing_id, time.time(), seq=len(records))])
+    config = dc.replace(_config(url, 1.0), cover_art="off")  # the old tasks' CDN is fictional
+    app = MusicMintApp(config, store, media_folder=folder / "listen-cache")
+    key_ms: list[float] = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        deadline = time.perf_counter() + 60
+        while not (app.loaded and app.records[playing_id].finished):
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the task to play never finished")
+            await asyncio.sleep(0.05)
+        playback = app.main.playback
+        playback.start(app.records[playing_id], 0)
+        while not (playback.loaded and playback.loaded.lyrics_fetched):
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the clip never started playing")
+            await asyncio.sleep(0.05)
+        app.main.table.move_cursor(row=0)  # an old task in the detail pane
+        await asyncio.sleep(min(1.0, sizes.listen_seconds))  # settle
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(sizes.listen_seconds)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+        state = playback.player.state
+        # The same screen, paused: what the sound itself costs is the difference.
+        playback.player.pause()
+        playback._frame(force=True)
+        await asyncio.sleep(min(1.0, sizes.listen_seconds))
+        cpu1, t1 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(sizes.listen_seconds)
+        paused = (time.process_time() - cpu1) / (time.perf_counter() - t1) * 100
+        playback.player.resume()
+        playback._frame(force=True)
+        for press in range(sizes.key_presses):
+            key = "down" if press % 20 < 10 else "up"
+            key_ms.append(await key_to_screen(pilot, key))
+    return {
+        "tasks": len(records) + 1,
+        "state_while_measured": state,
+        "cpu_pct": cpu / wall * 100,
+        "paused_cpu_pct": paused,
+        "presses": len(key_ms),
+        "key_to_screen_p50_ms": _pct(key_ms, 0.5),
+        "key_to_screen_p99_ms": _pct(key_ms, 0.99),
+    }
+
+
 # -- 4. startup with many tracked tasks (separate process, for RSS) -------------------------
 
 _STARTUP_CHILD = r"""
@@ -682,6 +752,16 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         lambda r: r["burst"]["key_to_detail_p99_ms"] < 100 and r["burst"]["presses"] >= 10,
     ),
     (
+        "listening: CPU < 5 % of a core while a clip plays",
+        "listening.cpu_pct",
+        lambda r: r["listening"]["cpu_pct"] < 5 and r["listening"]["state_while_measured"] != "",
+    ),
+    (
+        "listening: key → detail pane p99 < 100 ms while a clip plays",
+        "listening.key_to_screen_p99_ms",
+        lambda r: r["listening"]["key_to_screen_p99_ms"] < 100,
+    ),
+    (
         "store: a changed row costs < 1 ms",
         "store.per_row_p50_ms",
         lambda r: r["store"]["per_row_p50_ms"] < 1,
@@ -700,7 +780,7 @@ def _scale_ok(r: dict[str, Any], n: int, cpu: float, rows_s: float | None, rss: 
     )
 
 
-ALL_PHASES = frozenset(range(1, 12))
+ALL_PHASES = frozenset(range(1, 13))
 
 
 def run(
@@ -717,37 +797,37 @@ def run(
     with SimulatorProcess() as sim, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if 1 in phases:
-            log("1/11 baseline: bare httpx loop …")
+            log("1/12 baseline: bare httpx loop …")
             results["baseline"] = asyncio.run(baseline(sim.url, sizes))
         if 2 in phases:
-            log("2/11 our poller, no UI …")
+            log("2/12 our poller, no UI …")
             results["poller"] = asyncio.run(poller_only(sim.url, sizes))
             results["poller_cpu_ratio"] = (
                 results["poller"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
             )
         if 3 in phases:
-            log("3/11 full app, headless …")
+            log("3/12 full app, headless …")
             results["app"] = asyncio.run(full_app(sim.url, sizes, folder))
             results["app_cpu_ratio"] = (
                 results["app"]["cpu_per_poll_ms"] / results["baseline"]["cpu_per_poll_ms"]
             )
         if 4 in phases:
-            log("4/11 startup …")
+            log("4/12 startup …")
             results["startup"] = startup(sim.url, sizes, folder)
         if 5 in phases:
-            log("5/11 idle …")
+            log("5/12 idle …")
             results["idle"] = asyncio.run(idle(sim.url, sizes, folder))
         if 6 in phases:
             results["scale"] = {}
             for n in sizes.scale_tasks:
-                log(f"6/11 a whole account: {n:,} tasks …")
+                log(f"6/12 a whole account: {n:,} tasks …")
                 results["scale"][str(n)] = scale(sim.url, sizes, folder, n)
         if 7 in phases:
-            log("7/11 task store writes …")
+            log("7/12 task store writes …")
             results["store"] = store_writes(sizes, folder)
         if 8 in phases:
             active = dataclasses.replace(sizes, tasks=sizes.active_tasks)
-            log(f"8/11 {active.tasks:,} active tasks: one-process ceiling, then the app …")
+            log(f"8/12 {active.tasks:,} active tasks: one-process ceiling, then the app …")
             results["active_baseline"] = asyncio.run(ceiling(sim.url, min(sizes.duration / 4, 5.0)))
             results["active"] = asyncio.run(full_app(sim.url, active, folder, prefix="active"))
             results["active_vs_ceiling"] = (
@@ -758,7 +838,7 @@ def run(
             SimulatorProcess(time_scale=CHURN_SCALE) as churn_sim,
             tempfile.TemporaryDirectory() as tmp,
         ):
-            log("9/11 churn: statuses changing, tasks finishing …")
+            log("9/12 churn: statuses changing, tasks finishing …")
             results["churn"] = asyncio.run(
                 full_app(churn_sim.url, sizes, Path(tmp), prefix="churn")
             )
@@ -769,14 +849,18 @@ def run(
         from tests.benchmarks.terminal import keys_in_terminal
 
         with SimulatorProcess() as sim:
-            log("10/11 keys in a real terminal (tmux) …")
+            log("10/12 keys in a real terminal (tmux) …")
             results["terminal"] = keys_in_terminal(
                 sim.url, sizes.terminal_cases, sizes.terminal_presses
             )
     if 11 in phases:
         with SimulatorProcess(time_scale=BURST_SCALE) as sim, tempfile.TemporaryDirectory() as tmp:
-            log(f"11/11 a burst: {sizes.burst_tasks} tasks finishing together …")
+            log(f"11/12 a burst: {sizes.burst_tasks} tasks finishing together …")
             results["burst"] = asyncio.run(burst(sim.url, sizes, Path(tmp)))
+    if 12 in phases:
+        with SimulatorProcess(time_scale=BURST_SCALE) as sim, tempfile.TemporaryDirectory() as tmp:
+            log("12/12 listening: a clip plays …")
+            results["listening"] = asyncio.run(listening(sim.url, sizes, Path(tmp)))
     results["targets"] = {}
     for name, _, check in TARGETS:
         try:
@@ -918,6 +1002,16 @@ def table(r: dict[str, Any]) -> str:
                 f"{r['burst']['notifications']} notification"
                 f"{'' if r['burst']['notifications'] == 1 else 's'}",
                 "p99 < 100 ms",
+            )
+        ],
+        lambda: [
+            (
+                "12 listening, a clip playing",
+                f"{r['listening']['cpu_pct']:.1f} % CPU "
+                f"({r['listening']['paused_cpu_pct']:.1f} % paused); key → detail p50 "
+                f"{r['listening']['key_to_screen_p50_ms']:.0f} / p99 "
+                f"{r['listening']['key_to_screen_p99_ms']:.0f} ms",
+                "< 5 %; p99 < 100 ms",
             )
         ],
     ]

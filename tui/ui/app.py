@@ -602,6 +602,8 @@ class MusicMintApp(App[int]):
         self.tracker.secret = config.api_key
         self.tracker.auto_download = config.auto_download
         self.client = MusicMintClient.from_config(config)
+        self.listening.client = self.client  # waveforms and timings by the new key
+        self.main.detail.listen.set_cover_mode(config.cover_art)
         self.poller.reconfigure(self.client, config.interval)
         self.poller.set_max_concurrency(config.max_concurrency)
         self.run_worker(old.aclose(), exit_on_error=False)

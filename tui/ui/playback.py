@@ -10,7 +10,7 @@ The audio is the saved download when there is one, else fetched to the cache
 first (playback starts when the file is complete: simple, and an MP3 of a
 few minutes arrives in seconds). Opening the device, decoding and the
 fetches run in workers; the player's thread reports the end through
-``call_from_thread``. The bar and the lyrics are redrawn four times a second
+``call_from_thread``. The bar and the lyrics are looked at twice a second
 while something plays and not at all otherwise.
 
 A machine without sound gets one message, "No audio output (…); press o to
@@ -45,8 +45,10 @@ from tui.ui.host import HostApp
 from tui.ui.palette import palette_of
 from tui.ui.widgets.waveform import NowPlaying, Playing
 
-#: Seconds between redraws of the bar and the lyrics while playing.
-FRAME = 0.25
+#: Seconds between looks at the player while playing: the clock shows
+#: seconds, so twice a second is enough; a tick that would change nothing on
+#: screen (most of them) stops before drawing anything.
+FRAME = 0.5
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Playback:
         self.loaded: Loaded | None = None
         self._timer: Timer | None = None
         self._opening = False
+        self._signature: tuple[object, ...] | None = None
 
     @property
     def _app(self) -> HostApp:
@@ -257,6 +260,22 @@ class Playback:
             return
         player = self.player
         state = player.state
+        position, duration = player.position, player.duration
+        # What the bar and the lyrics would show, cheaply: most ticks change
+        # nothing on screen and stop here (four ticks a second while playing).
+        word = loaded.timeline.line_at(position) if loaded.timeline else None
+        signature = (
+            state,
+            int(position),
+            # The playhead's cell in the bar (its width), not finer.
+            int(position / duration * (self._bar().wave_width or 100)) if duration > 0 else 0,
+            (id(word[0]), word[1]) if word else None,
+            loaded.shape is not None,
+            loaded.lyrics_fetched,
+        )
+        if not force and signature == self._signature:
+            return
+        self._signature = signature
         playing = Playing(
             loaded.clip.title or loaded.task_id,
             player.position,

@@ -14,6 +14,7 @@ waveform seeks there.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import events
 from textual.message import Message
-from textual.widgets import Static
+from textual.widget import Widget
 
 from tui.core.formatting import clip_length
 from tui.core.sanitize import clean
@@ -48,21 +49,30 @@ def resample(peaks: Sequence[float], width: int) -> list[float]:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _blocks(peaks: tuple[float, ...], width: int) -> str:
+    """The block characters for ``peaks`` at ``width`` (kept: a playing clip
+    redraws the same shape with only the playhead moved)."""
+    values = resample(peaks, width)
+    top = max(values, default=0.0) or 1.0  # a quiet clip still has a shape
+    return "".join(
+        BLOCKS[min(len(BLOCKS) - 1, int(value / top * (len(BLOCKS) - 1) + 0.5))] for value in values
+    )
+
+
 def waveform_text(
     peaks: Sequence[float], width: int, played: float | None, *, palette: Styles
 ) -> Text:
     """One row of blocks; ``played`` (0..1) colours the part before the
     playhead, ``None`` draws it all muted (not playing)."""
-    values = resample(peaks, width)
-    top = max(values, default=0.0) or 1.0  # a quiet clip still has a shape
-    text = Text(no_wrap=True, overflow="crop")
+    blocks = list(_blocks(tuple(peaks), width))
     head = -1 if played is None else min(width - 1, int(max(0.0, min(1.0, played)) * width))
-    for cell, value in enumerate(values):
-        block = BLOCKS[min(len(BLOCKS) - 1, int(value / top * (len(BLOCKS) - 1) + 0.5))]
-        if cell == head and value < 0.1:
-            block = "▏"
-        role = "wave.played" if played is not None and cell <= head else "wave.rest"
-        text.append(block, style=palette.get(role))
+    if 0 <= head < len(blocks) and blocks[head] == BLOCKS[0]:
+        blocks[head] = "▏"
+    # Two spans, not one per cell: this is redrawn while a clip plays.
+    text = Text(no_wrap=True, overflow="crop")
+    text.append("".join(blocks[: head + 1]), style=palette.get("wave.played"))
+    text.append("".join(blocks[head + 1 :]), style=palette.get("wave.rest"))
     return text
 
 
@@ -78,7 +88,7 @@ class Playing:
     note: str = ""  # "loading…", "waveform from the audio", an error
 
 
-class NowPlaying(Static):
+class NowPlaying(Widget):
     """``▶ Title  0:42 / 2:31  ▁▂▅▇█▇▅▂…``, the line above the footer (in
     the flow, not docked: two widgets docked to one edge overlap)."""
 
@@ -102,11 +112,17 @@ class NowPlaying(Static):
             self.fraction = fraction
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._text = Text()
         self.playing: Playing | None = None
         self._shown_key: tuple[object, ...] | None = None
         self._wave_start = 0  # the cell where the waveform begins (for clicks)
         self._wave_width = 0
+
+    @property
+    def wave_width(self) -> int:
+        """Cells the waveform takes (0 before the first draw)."""
+        return self._wave_width
 
     def show(self, playing: Playing | None, palette: Styles) -> None:
         """Show ``playing`` (``None`` hides the bar); a no-op when what would
@@ -140,7 +156,13 @@ class NowPlaying(Static):
             text.append_text(waveform_text(playing.peaks, wave_width, fraction, palette=palette))
         if playing.note:
             text.append(f"  {playing.note}", style=palette.get("muted"))
-        self.update(text)
+        self._text = text
+        # Its size never depends on the text (one row, the screen's width):
+        # a repaint, not the whole screen's layout, four times a second.
+        self.refresh()
+
+    def render(self) -> Text:
+        return self._text
 
     def on_click(self, event: events.Click) -> None:
         if self._wave_width and self._wave_start <= event.x < self._wave_start + self._wave_width:
