@@ -81,8 +81,10 @@ def listen_settled(app) -> bool:
     card = app.main.detail.listen
     if not card.has_class("-shown"):
         return True
+    if app.main.listen_shown != app.main._listen_for:
+        return False
     cover = card.query_one(CoverArt)
-    return bool(card.peaks) and cover.placeholder == "" and cover.path is not None
+    return not cover.placeholder.startswith("loading")  # drawn, or why not
 
 
 async def settled(pilot: Pilot) -> None:
@@ -176,6 +178,7 @@ def test_marks_and_a_range_in_the_table(snap_compare, pinned, tmp_path, clock) -
         await settled(pilot)
         await pilot.press("space", "j", "v", "j", "j")  # one mark, then a range of three
         await pilot.pause()
+        await wait_for(pilot, lambda: listen_settled(pilot.app), 10)
 
     assert snap_compare(demo_app(pinned, tmp_path, clock), terminal_size=(150, 32), run_before=mark)
 
@@ -188,6 +191,7 @@ def test_quick_view(snap_compare, pinned, tmp_path, clock, key: str) -> None:
         await settled(pilot)
         await pilot.press(key)
         await pilot.pause()
+        await wait_for(pilot, lambda: listen_settled(pilot.app), 10)
 
     assert snap_compare(demo_app(pinned, tmp_path, clock), terminal_size=(120, 24), run_before=view)
 

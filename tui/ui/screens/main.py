@@ -89,6 +89,8 @@ class MainScreen(Screen[None]):
         )
         self._listen_timer: Timer | None = None
         self._listen_for: tuple[str, int] | None = None
+        #: The clip whose cover and waveform the card last finished fetching.
+        self.listen_shown: tuple[str, int] | None = None
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -314,6 +316,7 @@ class MainScreen(Screen[None]):
             if self._listen_for == (record.id, index):
                 note = "" if shape.waveform else f"no waveform ({shape.problem})"
                 card.show_wave(shape.waveform.peaks, self._played(record.id, index), note)
+        self.listen_shown = (record.id, index)
 
     def _played(self, task_id: str, index: int) -> float | None:
         loaded = self.playback.loaded
@@ -352,7 +355,9 @@ class MainScreen(Screen[None]):
 
     def _refresh_detail_if(self, record: TrackedTask) -> None:
         if self.detail.record is record:
-            self.detail.show(record, self.app.clock(), self._clip_index(record))
+            index = self._clip_index(record)
+            self.detail.show(record, self.app.clock(), index)
+            self._listen_soon(record, index)  # its clips may have just arrived
 
     def _select_clip(self, delta: int) -> None:
         record = self.highlighted
