@@ -22,6 +22,24 @@ from tui.ui import copying, wording
 from tui.ui.host import HostApp
 
 
+def selected_clip(
+    record: TrackedTask | None,
+    clip_index: Callable[[TrackedTask], int],
+    say: Callable[[str], None],
+) -> tuple[TrackedTask, int, Clip] | None:
+    """The selected task, its selected clip and that clip's index; or say why
+    there is none (no task, no clips yet). Shared by every clip key."""
+    if record is None:
+        say("No task selected.")
+        return None
+    clips = record.task.results if record.task else ()
+    if not clips:
+        say(wording.no_clips(record))
+        return None
+    index = min(clip_index(record), len(clips) - 1)
+    return record, index, clips[index]
+
+
 class ClipActions:
     def __init__(
         self,
@@ -42,16 +60,8 @@ class ClipActions:
 
     def _target_clip(self) -> tuple[TrackedTask, Clip] | None:
         """The highlighted task and its selected clip, or say why there is none."""
-        record = self._highlighted()
-        if record is None:
-            self._say("No task selected.")
-            return None
-        clips = record.task.results if record.task else ()
-        index = self._clip_index(record)
-        if index >= len(clips):
-            self._say(wording.no_clips(record))
-            return None
-        return record, clips[index]
+        found = selected_clip(self._highlighted(), self._clip_index, self._say)
+        return None if found is None else (found[0], found[2])
 
     def _live_clip(self) -> Clip | None:
         """The selected clip, unless its files are known to be gone (then say why)."""

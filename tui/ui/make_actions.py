@@ -33,6 +33,7 @@ from tui.domain.compose_form import ComposeForm, label_of
 from tui.domain.tracked import TrackedTask
 from tui.services.drafts import Drafts, DraftStore, History, set_aside
 from tui.ui import wording
+from tui.ui.clip_actions import selected_clip
 from tui.ui.host import HostApp
 from tui.ui.screens.compose import ComposeScreen, ExtendTarget, Submitted
 
@@ -152,15 +153,10 @@ class MakeActions:
         return GenerateRequest(prompt=clip.prompt, tags=clip.tags, title=clip.title)
 
     def extend(self) -> None:
-        record = self._highlighted()
-        if record is None:
-            self._say("No task selected.")
+        found = selected_clip(self._highlighted(), self._clip_index, self._say)
+        if found is None:
             return
-        clips = record.task.results if record.task else ()
-        if not clips:
-            self._say(wording.no_clips(record))
-            return
-        clip = clips[self._clip_index(record)]
+        record, _, clip = found
         if not isinstance(clip.id, str) or not is_valid_task_id(clip.id):
             self._say("This clip has no usable ID from the server: it cannot be extended.")
             return

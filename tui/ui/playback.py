@@ -40,7 +40,7 @@ from tui.domain.tracked import TrackedTask, clip_keys
 from tui.services.listening import Shape
 from tui.services.media_cache import MediaError
 from tui.services.player import AudioFileError, NoAudioOutput, Player, PlayerError
-from tui.ui import wording
+from tui.ui.clip_actions import selected_clip
 from tui.ui.host import HostApp
 from tui.ui.palette import palette_of
 from tui.ui.widgets.waveform import NowPlaying, Playing
@@ -126,20 +126,16 @@ class Playback:
     # -- the keys ------------------------------------------------------------------
     def play(self) -> None:
         """``p``: the selected clip, or pause/resume the loaded one."""
-        record = self._highlighted()
-        if record is None:
-            self._say("No task selected.")
+        found = selected_clip(self._highlighted(), self._clip_index, self._say)
+        if found is None:
             return
-        clips = record.task.results if record.task else ()
-        if not clips:
-            self._say(wording.no_clips(record))
-            return
-        index = self._clip_index(record)
+        record, index, _ = found
         loaded = self.loaded
         if loaded and loaded.task_id == record.id and loaded.index == index:
-            state = self.player.toggle() if self.player.state != "stopped" else None
-            if state is None:
-                self.player.play()
+            if self.player.state == "stopped":
+                self.player.play()  # again, from the start
+            else:
+                self.player.toggle()
             self._frame(force=True)
             return
         self.start(record, index)
