@@ -56,7 +56,7 @@ async def test_the_end_of_a_clip_stops_and_p_plays_it_again(sim_server, data_dir
         player = app.main.playback.player
         await wait_for(pilot, lambda: player.state == "playing", 10)
         player.seek(player.duration - 0.3)
-        await wait_for(pilot, lambda: "ended: p plays it again" in bar(app), 10)
+        await wait_for(pilot, lambda: "ended: p plays it again" in screen_text(app), 10)
         assert player.state == "stopped"
         await pilot.press("p")
         await wait_for(pilot, lambda: player.state == "playing")
@@ -110,3 +110,25 @@ async def test_no_sound_device_is_one_message(sim_server, data_dir, clock, monke
             "No audio output (ALSA: cannot find card '0'); press o to open it in the browser."
         )
         assert not app.main.now_playing.playing
+
+
+async def test_expired_clips_are_not_played_and_the_card_follows_the_clip(
+    sim_server, data_dir, clock
+) -> None:
+    from tui.simulator.lifecycle import EXPIRE_PAST, EXPIRE_WEEK
+
+    sim_server.sim.book.seed("gone1", outcome="completed", age=600, expiries=(EXPIRE_PAST,))
+    sim_server.sim.book.seed(
+        "two1", outcome="completed", age=600, expiries=(EXPIRE_WEEK, EXPIRE_WEEK)
+    )
+    app = make_app(sim_server, data_dir, clock, ids=["gone1", "two1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["two1"].status == "completed")
+        await pilot.press("p")  # gone1: its files expired
+        await wait_for(pilot, lambda: any("Cannot play this clip" in n for n in notifications(app)))
+        assert app.main.playback.loaded is None
+        await pilot.press("j", "enter", "right_square_bracket")  # two1's second clip
+        await wait_for(pilot, lambda: app.main.listen_shown == ("two1", 1), 10)
+        await pilot.press("p")
+        loaded = app.main.playback
+        await wait_for(pilot, lambda: loaded.loaded is not None and loaded.loaded.index == 1, 10)

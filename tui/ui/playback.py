@@ -34,7 +34,6 @@ from textual.timer import Timer
 
 from tui.api.media import Timeline
 from tui.api.models import Clip
-from tui.core.logs import log
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask, clip_keys
 from tui.services.listening import Shape
@@ -72,8 +71,15 @@ def lyrics_text(timeline: Timeline | None, prompt: str | None, position: float, 
     line, current = timeline.line_at(position)
     lines = timeline.lines()
     text = Text()
+    # A long line is shown from a few words before the lit one, so that word
+    # is on screen however narrow the pane (the row does not wrap).
+    first = max(0, (current or 0) - 4)
+    if first:
+        text.append("… ", style=styles.get("muted"))
     for i, word in enumerate(line):
-        if i:
+        if i < first:
+            continue
+        if i > first:
             text.append(" ")
         lit = current is not None and i == current
         text.append(clean(word.text, one_line=True), style=styles.get("lyrics.now") if lit else "")
@@ -144,6 +150,9 @@ class Playback:
         clip = record.task.results[index] if record.task else None
         if clip is None or self._opening:
             return
+        if gone := record.clip_expired(clip.expire_at, self._app.clock()):
+            self._say(f"Cannot play this clip: {gone}.")
+            return
         if not clip.audio_url and not record.downloads:
             self._say("This clip's audio is not ready yet.")
             return
@@ -164,8 +173,7 @@ class Playback:
         try:
             path = await listening.audio(clip, saved)
             await asyncio.to_thread(self.player.open, path)
-        except NoAudioOutput as exc:
-            log.warning("no audio output: %s", exc.reason)
+        except NoAudioOutput as exc:  # the player has logged what the libraries said
             self._say(
                 f"No audio output ({exc.reason}); press o to open it in the browser.",
                 severity="warning",
@@ -228,9 +236,11 @@ class Playback:
             return
         index = loaded.index if loaded else self._clip_index(record)
         clips = record.task.results if record.task else ()
-        if 0 <= index + step < len(clips):
-            self.start(record, index + step)
-            return
+        following = range(index + step, len(clips)) if step > 0 else range(index + step, -1, -1)
+        for other_index in following:
+            if self._playable(record, clips[other_index]):
+                self.start(record, other_index)
+                return
         ids = self._ordered_ids()
         try:
             at = ids.index(record.id)
@@ -239,10 +249,17 @@ class Playback:
         for task_id in ids[at + step :: step] if step > 0 else ids[at + step :: -1]:
             other = self._app.records.get(task_id)
             others = other.task.results if other and other.task else ()
-            if other is not None and others:
-                self.start(other, 0 if step > 0 else len(others) - 1)
+            playable = [i for i, c in enumerate(others) if self._playable(other, c)]
+            if other is not None and playable:
+                self.start(other, playable[0] if step > 0 else playable[-1])
                 return
         self._say("No more clips that way.")
+
+    def _playable(self, record: TrackedTask | None, clip: Clip) -> bool:
+        """Has audio that has not expired (``<``/``>`` pass over the rest)."""
+        if record is None or not (clip.audio_url or record.downloads):
+            return False
+        return record.clip_expired(clip.expire_at, self._app.clock()) is None
 
     # -- what the player reports -------------------------------------------------
     def _ended_elsewhere(self) -> None:

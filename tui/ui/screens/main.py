@@ -366,6 +366,7 @@ class MainScreen(Screen[None]):
             return
         self._clip = (record.id, (self._clip_index(record) + delta) % len(clips))
         self.detail.show(record, self.app.clock(), self._clip[1], scroll=True)
+        self._listen_soon(record, self._clip[1])  # that clip's cover, waveform, lyrics
 
     def on_task_table_rows_changed(self, message: TaskTable.RowsChanged) -> None:
         self._update_titles()

@@ -24,7 +24,7 @@ class _Line(Widget):
     """One row whose text changes without changing its size: repainted, never
     laid out again (the waveform's playhead moves while a clip plays)."""
 
-    DEFAULT_CSS = "_Line { height: 1; }"
+    DEFAULT_CSS = "_Line { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
 
     def __init__(self, rows: int = 1, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]

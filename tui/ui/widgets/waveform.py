@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -135,11 +136,13 @@ class NowPlaying(Widget):
         head = f"{'❚❚' if playing.paused else '▶'} "
         times = f"  {clip_length(playing.position)} / {clip_length(playing.duration)}  "
         title = clean(playing.title, one_line=True) or "(untitled)"
+        if cell_len(title) > 40:
+            title = title[:39] + "…"
+        # The note ("ended: p plays it again") is news: the waveform gives it room.
+        note = f"  {playing.note}" if playing.note else ""
         room = max(10, self.size.width - 2)
-        wave_width = max(0, min(120, room - len(head) - len(times) - min(len(title), 40) - 2))
-        title = (
-            title if len(title) <= room - len(head) - len(times) - wave_width else title[:39] + "…"
-        )
+        used = len(head) + len(times) + cell_len(title) + len(note) + 2
+        wave_width = max(0, min(120, room - used))
         fraction = playing.position / playing.duration if playing.duration > 0 else 0.0
         cells = int(fraction * wave_width) if wave_width else 0
         key = (head, times, title, wave_width, cells, playing.peaks, playing.note, id(palette))
@@ -150,15 +153,15 @@ class NowPlaying(Widget):
         text.append(head, style=palette.get("wave.played"))
         text.append(title, style="bold")
         text.append(times)
-        self._wave_start = 1 + len(head) + len(title) + len(times)
+        self._wave_start = 1 + len(head) + cell_len(title) + len(times)
         self._wave_width = wave_width
         if playing.peaks and wave_width:
             text.append_text(waveform_text(playing.peaks, wave_width, fraction, palette=palette))
-        if playing.note:
-            text.append(f"  {playing.note}", style=palette.get("muted"))
+        if note:
+            text.append(note, style=palette.get("muted"))
         self._text = text
         # Its size never depends on the text (one row, the screen's width):
-        # a repaint, not the whole screen's layout, four times a second.
+        # a repaint, not the whole screen's layout, while a clip plays.
         self.refresh()
 
     def render(self) -> Text:
