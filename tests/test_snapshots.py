@@ -108,6 +108,7 @@ def test_detail_of_completed_task_with_two_clips(snap_compare, pinned, tmp_path,
         await settled(pilot)
         await pilot.press("enter", "down")  # second clip selected
         await pilot.pause()
+        await wait_for(pilot, lambda: listen_settled(pilot.app), 10)
 
     assert snap_compare(
         demo_app(pinned, tmp_path, clock), terminal_size=(150, 40), run_before=focus_detail
