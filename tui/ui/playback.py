@@ -273,15 +273,14 @@ class Playback:
             return
         player = self.player
         state = player.state
-        position, duration = player.position, player.duration
+        position = player.position
         # What the bar and the lyrics would show, cheaply: most ticks change
-        # nothing on screen and stop here (four ticks a second while playing).
+        # nothing on screen and stop here (two ticks a second while playing).
         word = loaded.timeline.line_at(position) if loaded.timeline else None
         signature = (
             state,
             int(position),
-            # The playhead's cell in the bar (its width), not finer.
-            int(position / duration * (self._bar().wave_width or 100)) if duration > 0 else 0,
+
             (id(word[0]), word[1]) if word else None,
             loaded.shape is not None,
             loaded.lyrics_fetched,

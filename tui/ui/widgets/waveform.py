@@ -143,7 +143,10 @@ class NowPlaying(Widget):
         room = max(10, self.size.width - 2)
         used = len(head) + len(times) + cell_len(title) + len(note) + 2
         wave_width = max(0, min(120, room - used))
-        fraction = playing.position / playing.duration if playing.duration > 0 else 0.0
+        # The playhead moves with the clock's second, so the bar is drawn at
+        # most once a second while a clip plays (each draw is a screen update).
+        shown = math.floor(playing.position)
+        fraction = min(1.0, shown / playing.duration) if playing.duration > 0 else 0.0
         cells = int(fraction * wave_width) if wave_width else 0
         key = (head, times, title, wave_width, cells, playing.peaks, playing.note, id(palette))
         if key == self._shown_key:
