@@ -280,7 +280,6 @@ class Playback:
         signature = (
             state,
             int(position),
-
             (id(word[0]), word[1]) if word else None,
             loaded.shape is not None,
             loaded.lyrics_fetched,
