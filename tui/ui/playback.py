@@ -315,6 +315,8 @@ class Playback:
 
     def _show(self, playing: Playing | None) -> None:
         self._bar().show(playing, palette_of(self._app))
+        # Notifications sit above the bar, not over it (see app.tcss).
+        self._screen.set_class(playing is not None, "-playing")
 
     def _close_bar(self) -> None:
         if self._timer is not None:
