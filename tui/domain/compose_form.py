@@ -131,9 +131,6 @@ class ComposeForm:
             continue_at="" if request.continue_at is None else str(request.continue_at),
         )
 
-    def with_mode(self, mode: Mode) -> ComposeForm:
-        return replace(self, mode=mode)
-
 
 class Checked(NamedTuple):
     request: GenerateRequest | None  # None while any problem is left

@@ -626,8 +626,3 @@ class ComposeScreen(ModalScreen[Submitted | None]):
     @on(Button.Pressed, "#close")
     def _close_pressed(self) -> None:
         self.action_close()
-
-
-def request_form(request: GenerateRequest, **changes: str) -> ComposeForm:
-    """The form for ``request``, with some fields replaced (as typed)."""
-    return replace(ComposeForm.from_request(request), **changes)

@@ -25,6 +25,7 @@ from textual import events
 from textual.message import Message
 from textual.widget import Widget
 
+from tui.api.media import Waveform
 from tui.core.formatting import clip_length
 from tui.core.sanitize import clean
 from tui.ui.widgets.presentation import Styles
@@ -32,29 +33,11 @@ from tui.ui.widgets.presentation import Styles
 BLOCKS = "▁▂▃▄▅▆▇█"
 
 
-def resample(peaks: Sequence[float], width: int) -> list[float]:
-    """``peaks`` as ``width`` values: the max of each share (or repeated when
-    there are fewer peaks than cells). Anything not a finite 0..1 is 0."""
-    if width <= 0:
-        return []
-    clean_peaks = [p if isinstance(p, float | int) and math.isfinite(p) else 0.0 for p in peaks]
-    clean_peaks = [min(1.0, max(0.0, float(p))) for p in clean_peaks]
-    if not clean_peaks:
-        return [0.0] * width
-    count = len(clean_peaks)
-    out = []
-    for cell in range(width):
-        start = cell * count // width
-        end = max(start + 1, (cell + 1) * count // width)
-        out.append(max(clean_peaks[start:end]))
-    return out
-
-
 @functools.lru_cache(maxsize=8)
 def _blocks(peaks: tuple[float, ...], width: int) -> str:
     """The block characters for ``peaks`` at ``width`` (kept: a playing clip
     redraws the same shape with only the playhead moved)."""
-    values = resample(peaks, width)
+    values = Waveform(peaks).resample(width)  # the loudest point of each cell
     top = max(values, default=0.0) or 1.0  # a quiet clip still has a shape
     return "".join(
         BLOCKS[min(len(BLOCKS) - 1, int(value / top * (len(BLOCKS) - 1) + 0.5))] for value in values
