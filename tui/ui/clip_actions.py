@@ -7,11 +7,9 @@ the screen, so there is no import cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-
-from textual.screen import Screen
 
 from tui.api.models import Clip
 from tui.core.formatting import local_time
@@ -19,48 +17,13 @@ from tui.core.sanitize import clean, scrub
 from tui.core.urls import refusal
 from tui.domain.tracked import TrackedTask, clip_keys
 from tui.ui import copying, wording
-from tui.ui.host import HostApp
+from tui.ui.screen_part import ScreenPart
 
 
-def selected_clip(
-    record: TrackedTask | None,
-    clip_index: Callable[[TrackedTask], int],
-    say: Callable[[str], None],
-) -> tuple[TrackedTask, int, Clip] | None:
-    """The selected task, its selected clip and that clip's index; or say why
-    there is none (no task, no clips yet). Shared by every clip key."""
-    if record is None:
-        say("No task selected.")
-        return None
-    clips = record.task.results if record.task else ()
-    if not clips:
-        say(wording.no_clips(record))
-        return None
-    index = min(clip_index(record), len(clips) - 1)
-    return record, index, clips[index]
-
-
-class ClipActions:
-    def __init__(
-        self,
-        screen: Screen[None],
-        highlighted: Callable[[], TrackedTask | None],
-        clip_index: Callable[[TrackedTask], int],
-    ) -> None:
-        self._screen = screen
-        self._highlighted = highlighted
-        self._clip_index = clip_index
-
-    @property
-    def _app(self) -> HostApp:
-        return self._screen.app  # type: ignore[return-value]
-
-    def _say(self, message: str, **kwargs: object) -> None:
-        self._screen.notify(message, markup=False, **kwargs)  # type: ignore[arg-type]
-
+class ClipActions(ScreenPart):
     def _target_clip(self) -> tuple[TrackedTask, Clip] | None:
         """The highlighted task and its selected clip, or say why there is none."""
-        found = selected_clip(self._highlighted(), self._clip_index, self._say)
+        found = self._selected_clip()
         return None if found is None else (found[0], found[2])
 
     def _live_clip(self) -> Clip | None:

@@ -33,12 +33,11 @@ from tui.domain.compose_form import ComposeForm, label_of
 from tui.domain.tracked import TrackedTask
 from tui.services.drafts import Drafts, DraftStore, History, set_aside
 from tui.ui import wording
-from tui.ui.clip_actions import selected_clip
-from tui.ui.host import HostApp
+from tui.ui.screen_part import ScreenPart
 from tui.ui.screens.compose import ComposeScreen, ExtendTarget, Submitted
 
 
-class MakeActions:
+class MakeActions(ScreenPart):
     def __init__(
         self,
         screen: Screen[None],
@@ -46,17 +45,8 @@ class MakeActions:
         clip_index: Callable[[TrackedTask], int],
         show_submitted: Callable[[TrackedTask], None],
     ) -> None:
-        self._screen = screen
-        self._highlighted = highlighted
-        self._clip_index = clip_index
+        super().__init__(screen, highlighted, clip_index)
         self._show_submitted = show_submitted
-
-    @property
-    def _app(self) -> HostApp:
-        return self._screen.app  # type: ignore[return-value]
-
-    def _say(self, message: str, **kwargs: object) -> None:
-        self._screen.notify(message, markup=False, **kwargs)  # type: ignore[arg-type]
 
     def _open(
         self,
@@ -153,7 +143,7 @@ class MakeActions:
         return GenerateRequest(prompt=clip.prompt, tags=clip.tags, title=clip.title)
 
     def extend(self) -> None:
-        found = selected_clip(self._highlighted(), self._clip_index, self._say)
+        found = self._selected_clip()
         if found is None:
             return
         record, _, clip = found

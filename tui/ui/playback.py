@@ -39,9 +39,8 @@ from tui.domain.tracked import TrackedTask, clip_keys
 from tui.services.listening import Shape
 from tui.services.media_cache import MediaError
 from tui.services.player import AudioFileError, NoAudioOutput, Player, PlayerError
-from tui.ui.clip_actions import selected_clip
-from tui.ui.host import HostApp
 from tui.ui.palette import palette_of
+from tui.ui.screen_part import ScreenPart
 from tui.ui.widgets.waveform import NowPlaying, Playing
 
 #: Seconds between looks at the player while playing: the clock shows
@@ -94,7 +93,7 @@ def lyrics_text(timeline: Timeline | None, prompt: str | None, position: float, 
     return text
 
 
-class Playback:
+class Playback(ScreenPart):
     def __init__(
         self,
         screen: Screen[None],
@@ -104,9 +103,7 @@ class Playback:
         lyrics: Callable[[Text | None], None],
         ordered_ids: Callable[[], list[str]],
     ) -> None:
-        self._screen = screen
-        self._highlighted = highlighted
-        self._clip_index = clip_index
+        super().__init__(screen, highlighted, clip_index)
         self._bar = bar
         self._lyrics = lyrics
         self._ordered_ids = ordered_ids
@@ -117,13 +114,6 @@ class Playback:
         self._signature: tuple[object, ...] | None = None
 
     @property
-    def _app(self) -> HostApp:
-        return self._screen.app  # type: ignore[return-value]
-
-    def _say(self, message: str, **kwargs: object) -> None:
-        self._screen.notify(message, markup=False, **kwargs)  # type: ignore[arg-type]
-
-    @property
     def player(self) -> Player:
         if self._player is None:
             self._player = Player(on_end=self._ended_elsewhere)
@@ -132,7 +122,7 @@ class Playback:
     # -- the keys ------------------------------------------------------------------
     def play(self) -> None:
         """``p``: the selected clip, or pause/resume the loaded one."""
-        found = selected_clip(self._highlighted(), self._clip_index, self._say)
+        found = self._selected_clip()
         if found is None:
             return
         record, index, _ = found
