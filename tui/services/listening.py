@@ -30,6 +30,9 @@ from tui.services.player import PlayerError, peaks
 
 #: Points computed from the audio when the server has no waveform.
 COMPUTED_POINTS = 400
+#: Waveforms kept in memory too (the rest are on disk): the ones looked at
+#: as the cursor moves, without a file read per row.
+REMEMBERED = 256
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,18 @@ class Listening:
     def __init__(self, client: MusicMintClient, cache: MediaCache) -> None:
         self.client = client
         self.cache = cache
+        self._shapes: dict[str, Shape] = {}  # newest last
+
+    def known_shape(self, clip_id: str) -> Shape | None:
+        """A waveform already in memory: no file is read (the cursor's path)."""
+        return self._shapes.get(clip_id)
+
+    def _remember(self, clip_id: str, shape: Shape) -> Shape:
+        self._shapes.pop(clip_id, None)
+        self._shapes[clip_id] = shape
+        while len(self._shapes) > REMEMBERED:
+            del self._shapes[next(iter(self._shapes))]
+        return shape
 
     async def audio(self, clip: Clip, saved_path: str | None) -> Path:
         """Raises :class:`MediaError` with a one-line reason."""
@@ -73,13 +88,17 @@ class Listening:
         return await self.cache.cover(clip)
 
     def cached_shape(self, clip_id: str) -> Shape | None:
-        """The waveform already kept for ``clip_id``, without any request."""
+        """The waveform already kept for ``clip_id`` (memory, else the cache
+        folder), without any request."""
+        if (known := self._shapes.get(clip_id)) is not None:
+            return known
         data = self.cache.read_json("waveform", clip_id)
         if isinstance(data, dict) and isinstance(data.get("peaks"), list):
             try:
-                return Shape(Waveform.from_json(data["peaks"]), str(data.get("source", "server")))
+                waveform = Waveform.from_json(data["peaks"])
             except MusicMintError:
                 return None
+            return self._remember(clip_id, Shape(waveform, str(data.get("source", "server"))))
         return None
 
     async def shape(self, clip: Clip, saved_path: str | None = None) -> Shape:
@@ -92,7 +111,7 @@ class Listening:
             waveform = await self.client.get_waveform(clip_id)
             if waveform:
                 self._keep("waveform", clip_id, {"peaks": list(waveform.peaks), "source": "server"})
-                return Shape(waveform, "server")
+                return self._remember(clip_id, Shape(waveform, "server"))
             problem = "the server has no waveform for it"
         except MusicMintError as exc:
             problem = exc.describe()
@@ -105,7 +124,7 @@ class Listening:
             else:
                 waveform = Waveform(computed)
                 self._keep("waveform", clip_id, {"peaks": list(computed), "source": "audio"})
-                return Shape(waveform, "audio", problem)
+                return self._remember(clip_id, Shape(waveform, "audio", problem))
         return Shape(Waveform(()), "", problem)
 
     async def timeline(self, clip_id: str) -> Timeline | None:

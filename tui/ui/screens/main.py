@@ -289,7 +289,7 @@ class MainScreen(Screen[None]):
         if target is None:
             return
         card.show_lyrics(None)
-        shape = self.app.listening.cached_shape(clips[index].id or "")
+        shape = self.app.listening.known_shape(clips[index].id or "")  # no disk read here
         card.show_wave(shape.waveform.peaks if shape else (), None, "…")
         self._listen_timer = self.set_timer(0.3, lambda: self._fetch_listen(record, index))
 
