@@ -13,32 +13,10 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 
 from tui.ui.palette import palette_of
 from tui.ui.widgets.cover import CoverArt
-from tui.ui.widgets.waveform import waveform_text
-
-
-class _Line(Widget):
-    """One row whose text changes without changing its size: repainted, never
-    laid out again (the waveform's playhead moves while a clip plays)."""
-
-    DEFAULT_CSS = "_Line { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
-
-    def __init__(self, rows: int = 1, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.styles.height = rows
-        self.text = Text()
-
-    def update(self, text: Text) -> None:
-        self.text = text
-        self.refresh()
-
-    def render(self) -> Text:
-        text = self.text.copy()
-        text.no_wrap, text.overflow = True, "ellipsis"
-        return text
+from tui.ui.widgets.waveform import TextLine, waveform_text
 
 
 class ListenCard(Horizontal):
@@ -62,10 +40,10 @@ class ListenCard(Horizontal):
     def compose(self) -> ComposeResult:
         yield CoverArt(mode=self._cover_mode, max_rows=10, id="listen-cover")  # type: ignore[arg-type]
         with Vertical(id="listen-side"):
-            yield _Line(id="listen-wave")
+            yield TextLine(id="listen-wave")
             # The line sung now and the next: two rows, one line each (a word
             # lit several times a second must not lay out the screen again).
-            yield _Line(rows=2, id="listen-lyrics")
+            yield TextLine(rows=2, id="listen-lyrics")
 
     def on_mount(self) -> None:
         self.query_one("#listen-lyrics").display = False
@@ -90,7 +68,7 @@ class ListenCard(Horizontal):
     def show_wave(self, peaks: tuple[float, ...], played: float | None, note: str = "") -> None:
         """The waveform across the card (``played`` 0..1 while this clip plays)."""
         self._last = (peaks, played, note)
-        wave = self.query_one("#listen-wave", _Line)
+        wave = self.query_one("#listen-wave", TextLine)
         width = max(0, wave.size.width or 40)
         cells = None if played is None else int(played * width)
         key = (peaks, width, cells, note, id(palette_of(self.app)))
@@ -107,7 +85,7 @@ class ListenCard(Horizontal):
         self._redraw()
 
     def show_lyrics(self, text: Text | None) -> None:
-        lyrics = self.query_one("#listen-lyrics", _Line)
+        lyrics = self.query_one("#listen-lyrics", TextLine)
         shown = text is not None
         if lyrics.display != shown:
             lyrics.display = shown

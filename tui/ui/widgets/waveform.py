@@ -72,7 +72,28 @@ class Playing:
     note: str = ""  # "loading…", "waveform from the audio", an error
 
 
-class NowPlaying(Widget):
+class TextLine(Widget):
+    """Rows of text that change without changing the widget's size: each
+    change is a repaint, never a new layout of the screen (the bar, the
+    waveform's playhead and the lyrics change while a clip plays)."""
+
+    DEFAULT_CSS = "TextLine { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def __init__(self, rows: int = 1, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.styles.height = rows
+        self.text = Text()
+
+    def update(self, text: Text) -> None:
+        text.no_wrap, text.overflow = True, "ellipsis"
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+
+class NowPlaying(TextLine):
     """``▶ Title  0:42 / 2:31  ▁▂▅▇█▇▅▂…``, the line above the footer (in
     the flow, not docked: two widgets docked to one edge overlap)."""
 
@@ -97,7 +118,6 @@ class NowPlaying(Widget):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._text = Text()
         self.playing: Playing | None = None
         self._shown_key: tuple[object, ...] | None = None
         self._wave_start = 0  # the cell where the waveform begins (for clicks)
@@ -145,13 +165,7 @@ class NowPlaying(Widget):
             text.append_text(waveform_text(playing.peaks, wave_width, fraction, palette=palette))
         if note:
             text.append(note, style=palette.get("muted"))
-        self._text = text
-        # Its size never depends on the text (one row, the screen's width):
-        # a repaint, not the whole screen's layout, while a clip plays.
-        self.refresh()
-
-    def render(self) -> Text:
-        return self._text
+        self.update(text)
 
     def on_click(self, event: events.Click) -> None:
         if self._wave_width and self._wave_start <= event.x < self._wave_start + self._wave_width:
