@@ -128,7 +128,7 @@ async def test_expired_clips_are_not_played_and_the_card_follows_the_clip(
         await wait_for(pilot, lambda: any("Cannot play this clip" in n for n in notifications(app)))
         assert app.main.playback.loaded is None
         await pilot.press("j", "enter", "right_square_bracket")  # two1's second clip
-        await wait_for(pilot, lambda: app.main.listen_shown == ("two1", 1), 10)
+        await wait_for(pilot, lambda: app.main.listen_feed.shown == ("two1", 1), 10)
         await pilot.press("p")
         loaded = app.main.playback
         await wait_for(pilot, lambda: loaded.loaded is not None and loaded.loaded.index == 1, 10)

@@ -81,7 +81,7 @@ def listen_settled(app) -> bool:
     card = app.main.detail.listen
     if not card.has_class("-shown"):
         return True
-    if app.main.listen_shown != app.main._listen_for:
+    if app.main.listen_feed.shown != app.main.listen_feed.target:
         return False
     cover = card.query_one(CoverArt)
     return not cover.placeholder.startswith("loading")  # drawn, or why not

@@ -29,11 +29,11 @@ from tui.core.sanitize import clean, scrub
 from tui.domain.tracked import TrackedTask
 from tui.domain.views import VIEWS
 from tui.services.importer import recent_task_ids
-from tui.services.media_cache import MediaError
 from tui.ui import keys, wording
 from tui.ui.announcer import Announcer, SavedFiles
 from tui.ui.clip_actions import ClipActions
 from tui.ui.host import HostApp
+from tui.ui.listen_feed import ListenFeed
 from tui.ui.make_actions import MakeActions
 from tui.ui.messages import (
     DownloadFinished,
@@ -84,13 +84,10 @@ class MainScreen(Screen[None]):
             lambda: self.highlighted,
             self._clip_index,
             lambda: self.now_playing,
-            self._show_lyrics,
+            lambda text: self.listen_feed.show_playing(text),
             lambda: self.table.row_ids(),
         )
-        self._listen_timer: Timer | None = None
-        self._listen_for: tuple[str, int] | None = None
-        #: The clip whose cover and waveform the card last finished fetching.
-        self.listen_shown: tuple[str, int] | None = None
+        self.listen_feed = ListenFeed(self, lambda: self.detail.listen, lambda: self.playback)
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -268,74 +265,8 @@ class MainScreen(Screen[None]):
         record = self.highlighted
         index = self._clip_index(record) if record else 0
         self.detail.show(record, self.app.clock(), index)
-        self._listen_soon(record, index)
+        self.listen_feed.follow(record, index)
         self.app.wake()  # the new record may count seconds
-
-    # -- the listening card (cover, waveform, lyrics) -------------------------------
-    def _listen_soon(self, record: TrackedTask | None, index: int) -> None:
-        """Fetch the selected clip's cover and waveform once the selection rests
-        (0.3 s): moving through the list fetches nothing on the way."""
-        clips = record.task.results if record and record.task else ()
-        card = self.detail.listen
-        target = (record.id, index) if record and index < len(clips) else None
-        if target == self._listen_for:
-            return
-        self._listen_for = target
-        if self._listen_timer is not None:
-            self._listen_timer.stop()
-        card.set_shown(
-            target is not None and bool(clips[index].audio_url or clips[index].image_url)
-        )
-        if target is None:
-            return
-        card.show_lyrics(None)
-        shape = self.app.listening.known_shape(clips[index].id or "")  # no disk read here
-        card.show_wave(shape.waveform.peaks if shape else (), None, "…")
-        self._listen_timer = self.set_timer(0.3, lambda: self._fetch_listen(record, index))
-
-    def _fetch_listen(self, record: TrackedTask, index: int) -> None:
-        self.run_worker(
-            self._listen_fetch(record, index), group="listen", exclusive=True, exit_on_error=False
-        )
-
-    async def _listen_fetch(self, record: TrackedTask, index: int) -> None:
-        clips = record.task.results if record.task else ()
-        if index >= len(clips) or self._listen_for != (record.id, index):
-            return
-        clip = clips[index]
-        card = self.detail.listen
-        listening = self.app.listening
-        if self.app.config.cover_art != "off" and clip.image_url:
-            try:
-                card.show_cover(await listening.cover(clip))
-            except MediaError as exc:
-                log.info("cover of %s: %s", clip.id, exc)
-                card.show_cover(None)
-        if clip.audio_url or record.downloads:
-            shape = await listening.shape(clip)
-            if self._listen_for == (record.id, index):
-                note = "" if shape.waveform else f"no waveform ({shape.problem})"
-                card.show_wave(shape.waveform.peaks, self._played(record.id, index), note)
-        self.listen_shown = (record.id, index)
-
-    def _played(self, task_id: str, index: int) -> float | None:
-        loaded = self.playback.loaded
-        if loaded and loaded.task_id == task_id and loaded.index == index:
-            player = self.playback.player
-            return player.position / player.duration if player.duration else 0.0
-        return None
-
-    def _show_lyrics(self, text: Text | None) -> None:
-        """Playback's frame: the lyrics and the playhead, when the clip playing
-        is the one the detail pane shows."""
-        card = self.detail.listen
-        loaded = self.playback.loaded
-        if loaded is None or self._listen_for != (loaded.task_id, loaded.index):
-            card.show_lyrics(None)
-            return
-        card.show_lyrics(text)
-        if loaded.shape is not None:
-            card.show_wave(loaded.shape.waveform.peaks, self._played(loaded.task_id, loaded.index))
 
     # -- actions: listening (tui/ui/playback.py) --------------------------------------
     def action_play(self) -> None:
@@ -357,7 +288,7 @@ class MainScreen(Screen[None]):
         if self.detail.record is record:
             index = self._clip_index(record)
             self.detail.show(record, self.app.clock(), index)
-            self._listen_soon(record, index)  # its clips may have just arrived
+            self.listen_feed.follow(record, index)  # its clips may have just arrived
 
     def _select_clip(self, delta: int) -> None:
         record = self.highlighted
@@ -366,7 +297,7 @@ class MainScreen(Screen[None]):
             return
         self._clip = (record.id, (self._clip_index(record) + delta) % len(clips))
         self.detail.show(record, self.app.clock(), self._clip[1], scroll=True)
-        self._listen_soon(record, self._clip[1])  # that clip's cover, waveform, lyrics
+        self.listen_feed.follow(record, self._clip[1])  # that clip's cover, waveform, lyrics
 
     def on_task_table_rows_changed(self, message: TaskTable.RowsChanged) -> None:
         self._update_titles()
