@@ -77,7 +77,7 @@ def region_text(app: MusicMintApp, widget: object) -> str:
     return "\n".join(line[region.x : region.right] for line in lines)
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Let the app run until ``condition()`` holds (or fail after ``timeout`` s).
 
     A ``KeyError`` or ``IndexError`` counts as "not yet": records appear only

@@ -32,6 +32,7 @@ SIZES = Sizes(
     burst_interval=0.3,
     listen_tasks=12,
     listen_seconds=0.3,
+    listen_windows=1,
 )
 
 
@@ -50,18 +51,22 @@ def test_benchmark_smoke_polling_phases(tmp_path: Path) -> None:
 
 
 def test_benchmark_smoke_load_phases(tmp_path: Path) -> None:
-    results = run(
-        SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({8, 9, 11, 12})
-    )
+    results = run(SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({8, 9, 11}))
     assert results["active"]["polls"] > 0 and results["churn"]["polls"] > 0
-    assert results["listening"]["state_while_measured"] == "playing"
-    assert "12 listening" in table(results)
     assert results["burst"]["tasks"] == 30 and results["burst"]["notifications"] >= 1
     assert "11 burst" in table(results)
     assert results["active_baseline"]["polls_per_s"] > 0
     assert "churn: full-app CPU per poll ≤ 1.5 × baseline" in results["targets"]
     rendered = table(results)
     assert "8 active" in rendered and "9 churn" in rendered
+
+
+def test_benchmark_smoke_listening_phase(tmp_path: Path) -> None:
+    results = run(SIZES, tmp_path / "bench.json", log=lambda m: None, phases=frozenset({12}))
+    listening = results["listening"]
+    assert listening["state_while_measured"] == "playing" and listening["lyrics_on_screen"]
+    assert len(listening["cpu_windows_pct"]) == len(listening["lyrics_cpu_windows_pct"]) == 1
+    assert "12 listening" in table(results)
 
 
 def test_benchmark_smoke_list_phases(tmp_path: Path) -> None:

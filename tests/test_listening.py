@@ -3,7 +3,10 @@ time and discards the sound): what the user sees after each key."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 
 from tui.services.player import NoAudioOutput
 
@@ -132,3 +135,54 @@ async def test_expired_clips_are_not_played_and_the_card_follows_the_clip(
         await pilot.press("p")
         loaded = app.main.playback
         await wait_for(pilot, lambda: loaded.loaded is not None and loaded.loaded.index == 1, 10)
+
+
+def lit_word(app) -> str:
+    """The word the card's lyric line lights (its style is the palette's ``lyrics.now``)."""
+    from tui.ui.palette import palette_of
+
+    lyrics = app.main.detail.listen.query_one("#listen-lyrics")
+    if not lyrics.display:
+        return ""
+    text, now = lyrics.text, palette_of(app).get("lyrics.now")
+    return next((text.plain[s.start : s.end] for s in text.spans if s.style == now), "")
+
+
+async def test_the_lit_word_and_the_clock_follow_the_song(sim_server, data_dir, clock) -> None:
+    """The card lights each word when it is sung, though nothing ticks at a
+    fixed rate: the next look is due at the next word or the next second."""
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        await pilot.press("p")
+        playback = app.main.playback
+        await wait_for(pilot, lambda: bool(playback.loaded and playback.loaded.timeline), 10)
+        words = playback.loaded.timeline.words
+        # Every word of the first line but the first, as it is sung.
+        line = playback.loaded.timeline.lines()[0]
+        playback.player.seek(line[0].start)
+        # Words come 0.6 s apart here: a look once a second would skip some.
+        for word in line[1:4]:
+            await wait_for(pilot, lambda w=word: lit_word(app) == w.text)
+        # The bar's clock shows each second, with another task's card shown.
+        await pilot.press("j")
+        lyrics = app.main.detail.listen.query_one("#listen-lyrics")
+        await wait_for(pilot, lambda: not lyrics.display)
+        playback.player.seek(words[0].start)
+        second = int(words[0].start) + 2
+        await wait_for(pilot, lambda: f"0:{second:02d} /" in bar(app))
+
+
+def test_the_next_look_is_at_the_next_second_or_word() -> None:
+    from tui.api.media import Timeline, Word
+    from tui.api.models import Clip
+    from tui.ui.playback import MIN_WAIT, SLACK, Loaded, Playback
+
+    timeline = Timeline((Word("a", 3.5, 3.9), Word("b", 7.25, 7.5)))
+    loaded = Loaded("t", 0, Clip.from_json({"id": "c"}), Path("x.mp3"), timeline=timeline)
+    due = Playback._next_change
+    assert due(loaded, 3.4, lyrics=False) == pytest.approx(0.6 + SLACK)  # the clock's 0:04
+    assert due(loaded, 3.4, lyrics=True) == pytest.approx(0.1 + SLACK)  # "a"
+    assert due(loaded, 7.1, lyrics=True) == pytest.approx(0.15 + SLACK)  # "b"
+    assert due(loaded, 9.0, lyrics=True) == pytest.approx(1.0 + SLACK)  # no words left
+    assert due(loaded, 3.999, lyrics=False) == MIN_WAIT

@@ -243,6 +243,16 @@ def test_line_at_finds_the_current_word() -> None:
     assert timeline.line_at(-math.inf) == (first, None)
 
 
+def test_next_start_is_when_the_lit_word_next_changes() -> None:
+    timeline = _timeline(("a", 1.0, 1.4), ("b", 1.5, 2.0), ("c", 5.0, 5.5))
+    assert timeline.next_start(0.0) == 1.0
+    assert timeline.next_start(1.0) == 1.5  # "a" is lit at 1.0: the next change is "b"
+    assert timeline.next_start(3.0) == 5.0  # through the pause
+    assert timeline.next_start(5.0) is None and timeline.next_start(1e9) is None
+    assert timeline.next_start(math.nan) is None and timeline.next_start(math.inf) is None
+    assert _timeline().next_start(0.0) is None
+
+
 def test_a_timeline_built_unsorted_sorts_itself() -> None:
     timeline = Timeline((Word("b", 2.0, 2.5), Word("a", 1.0, 1.5)))
     assert [w.text for w in timeline.words] == ["a", "b"]

@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,8 @@ class Sizes:
     #: Phase 12: finished tasks tracked while one clip plays (NULL backend).
     listen_tasks: int = 200
     listen_seconds: float = 10.0
+    #: CPU windows per case in phase 12 (the median is judged).
+    listen_windows: int = 3
 
 
 # -- simulator process -----------------------------------------------------------
@@ -417,7 +420,10 @@ async def listening(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
     ``listen_seconds`` while it plays, then cursor keys timed (key -> detail
     pane). The list is ``listen_tasks`` finished tasks, ten minutes old as in
     the idle phase (a task seconds old ticks its age every second, playing or
-    not), plus the simulator's task that plays, at the bottom."""
+    not), plus the simulator's task that plays, at the bottom. CPU is taken
+    with an old task in the detail pane and with the playing clip's card
+    (lyrics lit word by word), three windows each, and compared with the
+    player alone and with the clip paused."""
     import dataclasses as dc
 
     from tui.domain.tracked import TrackedTask
@@ -425,15 +431,21 @@ async def listening(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
     from tui.ui.app import MusicMintApp
 
     os.environ["MUSICMINT_AUDIO"] = "null"
+    baseline = await asyncio.to_thread(_bare_player_cpu, sizes.listen_seconds)
     path = folder / "listen" / DB_NAME
     make_big_store(path, sizes.listen_tasks, unfinished_every=0)
     store = TaskStore(path)
     records = store.load().tasks
     playing_id = task_ids(1, "listen")[0]
-    store.save([*records, TrackedTask(playing_id, time.time(), seq=len(records))])
+    # Added ten minutes ago like the rest: a task seconds old ticks its age
+    # every second (phase 2's cost, not listening's).
+    playing = TrackedTask(playing_id, time.time() - 600, seq=len(records))
+    store.save([*records, playing])
     config = dc.replace(_config(url, 1.0), cover_art="off")  # the old tasks' CDN is fictional
     app = MusicMintApp(config, store, media_folder=folder / "listen-cache")
     key_ms: list[float] = []
+    windows: list[float] = []
+    state = "playing"
     async with app.run_test(size=(160, 48)) as pilot:
         deadline = time.perf_counter() + 60
         while not (app.loaded and app.records[playing_id].finished):
@@ -446,28 +458,48 @@ async def listening(url: str, sizes: Sizes, folder: Path) -> dict[str, Any]:
             if time.perf_counter() > deadline:
                 raise RuntimeError("the clip never started playing")
             await asyncio.sleep(0.05)
-        app.main.table.move_cursor(row=0)  # an old task in the detail pane
-        await asyncio.sleep(min(1.0, sizes.listen_seconds))  # settle
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        await asyncio.sleep(sizes.listen_seconds)
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
-        state = playback.player.state
+        table = app.main.table
+        lyrics: list[float] = []
+        # ``listen_windows`` windows each way (three): this VM's CPU
+        # accounting moves by a point or two from one window to the next, so
+        # the median is judged and all are shown. First an old task in the
+        # detail pane (the bar alone changes, once a second), then the playing
+        # clip's card (its lyric line lights each word as it is sung).
+        for shown, row in ((windows, 0), (lyrics, table.get_row_index(playing_id))):
+            table.move_cursor(row=row)
+            for _ in range(sizes.listen_windows):
+                playback.player.seek(0.0)  # each window from the start: the clip is 24 s
+                playback.redraw()
+                await asyncio.sleep(min(1.0, sizes.listen_seconds))  # settle
+                cpu0, t0 = time.process_time(), time.perf_counter()
+                await asyncio.sleep(min(20.0, sizes.listen_seconds))
+                shown.append((time.process_time() - cpu0) / (time.perf_counter() - t0) * 100)
+                if playback.player.state != "playing":  # measured something else
+                    state = playback.player.state
+        loaded = playback.loaded
+        lit = app.main.listen_feed.target == (playing_id, 0) and bool(loaded and loaded.timeline)
         # The same screen, paused: what the sound itself costs is the difference.
         playback.player.pause()
-        playback._frame(force=True)
+        playback.redraw()
         await asyncio.sleep(min(1.0, sizes.listen_seconds))
         cpu1, t1 = time.process_time(), time.perf_counter()
         await asyncio.sleep(sizes.listen_seconds)
         paused = (time.process_time() - cpu1) / (time.perf_counter() - t1) * 100
         playback.player.resume()
-        playback._frame(force=True)
+        playback.redraw()
+        table.move_cursor(row=0)  # room to move down (the playing task is the last row)
+        await asyncio.sleep(0.2)
         for press in range(sizes.key_presses):
             key = "down" if press % 20 < 10 else "up"
             key_ms.append(await key_to_screen(pilot, key))
     return {
         "tasks": len(records) + 1,
         "state_while_measured": state,
-        "cpu_pct": cpu / wall * 100,
+        "cpu_pct": max(statistics.median(windows), statistics.median(lyrics)),
+        "cpu_windows_pct": windows,
+        "lyrics_cpu_windows_pct": lyrics,
+        "lyrics_on_screen": lit,
+        "bare_player_cpu_pct": baseline,
         "paused_cpu_pct": paused,
         "presses": len(key_ms),
         "key_to_screen_p50_ms": _pct(key_ms, 0.5),
@@ -505,6 +537,21 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+def _bare_player_cpu(seconds: float) -> float:
+    """CPU of the process while a :class:`Player` alone (no app) plays the
+    demo clip on the NULL backend: miniaudio's NULL device wakes every 10 ms
+    to pace itself (a sound card's thread sleeps until the card wants data),
+    so this is the floor the listening phase stands on here."""
+    from tui.services.player import Player
+
+    with Player() as player:
+        player.open(Path(__file__).resolve().parents[2] / "assets" / "sample.mp3")
+        time.sleep(min(1.0, seconds))
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        time.sleep(min(seconds, 20.0))  # the clip is 24 s long
+        return (time.process_time() - cpu0) / (time.perf_counter() - t0) * 100
 
 
 def make_big_store(path: Path, n: int, unfinished_every: int = 20) -> None:
@@ -754,7 +801,11 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
     (
         "listening: CPU < 5 % of a core while a clip plays",
         "listening.cpu_pct",
-        lambda r: r["listening"]["cpu_pct"] < 5 and r["listening"]["state_while_measured"] != "",
+        lambda r: (
+            r["listening"]["cpu_pct"] < 5
+            and r["listening"]["state_while_measured"] == "playing"
+            and r["listening"]["lyrics_on_screen"]
+        ),
     ),
     (
         "listening: key → detail pane p99 < 100 ms while a clip plays",
@@ -1007,8 +1058,13 @@ def table(r: dict[str, Any]) -> str:
         lambda: [
             (
                 "12 listening, a clip playing",
-                f"{r['listening']['cpu_pct']:.1f} % CPU "
-                f"({r['listening']['paused_cpu_pct']:.1f} % paused); key → detail p50 "
+                f"{r['listening']['cpu_pct']:.1f} % CPU (medians of "
+                + ", ".join(f"{w:.1f}" for w in r["listening"]["cpu_windows_pct"])
+                + " with another task shown, "
+                + ", ".join(f"{w:.1f}" for w in r["listening"]["lyrics_cpu_windows_pct"])
+                + " with its lyrics; "
+                + f"{r['listening']['paused_cpu_pct']:.1f} % paused; the player alone "
+                f"{r['listening']['bare_player_cpu_pct']:.1f} %); key → detail p50 "
                 f"{r['listening']['key_to_screen_p50_ms']:.0f} / p99 "
                 f"{r['listening']['key_to_screen_p99_ms']:.0f} ms",
                 "< 5 %; p99 < 100 ms",

@@ -191,6 +191,14 @@ class Timeline:
         line, position = self._where[i]
         return self._lines[line], position
 
+    def next_start(self, t: float) -> float | None:
+        """When the next word after ``t`` starts (the lit word changes then),
+        or ``None`` after the last one."""
+        if not math.isfinite(t):
+            return None
+        i = bisect.bisect_right(self._starts, t)
+        return self._starts[i] if i < len(self._starts) else None
+
     @classmethod
     def from_json(cls, data: Any) -> Timeline:
         aligned = data.get("aligned") if isinstance(data, dict) else None

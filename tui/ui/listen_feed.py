@@ -65,6 +65,10 @@ class ListenFeed:
         shape = self._app.listening.known_shape(clips[index].id or "")  # no disk read here
         card.show_wave(shape.waveform.peaks if shape else (), None, "…")
         self._timer = self._screen.set_timer(REST, lambda: self._fetch(record, index))
+        playback = self._playback()
+        loaded = playback.loaded
+        if loaded is not None and (loaded.task_id, loaded.index) == target:
+            playback.redraw()  # its lyrics and playhead now, not at the next second
 
     def _fetch(self, record: TrackedTask, index: int) -> None:
         self._screen.run_worker(

@@ -10,8 +10,9 @@ The audio is the saved download when there is one, else fetched to the cache
 first (playback starts when the file is complete: simple, and an MP3 of a
 few minutes arrives in seconds). Opening the device, decoding and the
 fetches run in workers; the player's thread reports the end through
-``call_from_thread``. The bar and the lyrics are looked at twice a second
-while something plays and not at all otherwise.
+``call_from_thread``. While something plays, the bar and the lyrics are
+looked at when they next change (the clock's next second, the next word
+when the lyrics are on screen) and not at all otherwise.
 
 A machine without sound gets one message, "No audio output (…); press o to
 open it in the browser", and the C libraries' complaints go to the log, not
@@ -24,29 +25,39 @@ A part of :class:`~tui.ui.screens.main.MainScreen`, like
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
 from textual.screen import Screen
-from textual.timer import Timer
 
 from tui.api.media import Timeline
 from tui.api.models import Clip
+from tui.core.logs import log
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask, clip_keys
 from tui.services.listening import Shape
 from tui.services.media_cache import MediaError
-from tui.services.player import AudioFileError, NoAudioOutput, Player, PlayerError
-from tui.ui.palette import palette_of
+from tui.services.player import (
+    PERIOD_MS,
+    AudioFileError,
+    NoAudioOutput,
+    Player,
+    PlayerError,
+)
+from tui.ui.palette import Palette, palette_of
 from tui.ui.screen_part import ScreenPart
 from tui.ui.widgets.waveform import NowPlaying, Playing
 
-#: Seconds between looks at the player while playing: the clock shows
-#: seconds, so twice a second is enough; a tick that would change nothing on
-#: screen (most of them) stops before drawing anything.
-FRAME = 0.5
+#: How far the position moves at once: the player hands the device a period
+#: of frames at a time, so a look that comes early waits one period more.
+STEP = PERIOD_MS / 1000
+#: Shortest wait between two looks while playing (seconds), and how long
+#: after a change is due to look (the step may land a little late).
+MIN_WAIT = 0.05
+SLACK = 0.02
 
 
 @dataclass
@@ -101,15 +112,19 @@ class Playback(ScreenPart):
         clip_index: Callable[[TrackedTask], int],
         bar: Callable[[], NowPlaying],
         lyrics: Callable[[Text | None], None],
+        showing_lyrics: Callable[[str, int], bool],
         ordered_ids: Callable[[], list[str]],
     ) -> None:
         super().__init__(screen, highlighted, clip_index)
         self._bar = bar
         self._lyrics = lyrics
+        self._showing_lyrics = showing_lyrics
         self._ordered_ids = ordered_ids
         self._player: Player | None = None
         self.loaded: Loaded | None = None
-        self._timer: Timer | None = None
+        #: The next look at the player while playing (a plain event-loop
+        #: timer: a Textual Timer costs a task and a message per wake-up).
+        self._wake: asyncio.TimerHandle | None = None
         self._opening = False
         self._signature: tuple[object, ...] | None = None
 
@@ -256,44 +271,84 @@ class Playback(ScreenPart):
         """The player's thread: the clip played to its end."""
         self._app.call_from_thread(self._frame, True)
 
+    def redraw(self) -> None:
+        """Draw the bar and the lyrics now (after a pause, a seek, or when the
+        detail pane turns to the clip that plays)."""
+        self._frame(force=True)
+
     def _frame(self, force: bool = False) -> None:
-        """Redraw the bar (and the lyrics); keep ticking only while playing."""
+        """Redraw the bar (and the lyrics) if what they show changed; while
+        playing, wake again when it next changes (:meth:`_next_change`)."""
         loaded = self.loaded
         if loaded is None:
             return
         player = self.player
         state = player.state
         position = player.position
-        # What the bar and the lyrics would show, cheaply: most ticks change
-        # nothing on screen and stop here (two ticks a second while playing).
-        word = loaded.timeline.line_at(position) if loaded.timeline else None
+        # What the bar and the lyrics would show, cheaply: the clock's second,
+        # and the lit word only while the detail pane shows this clip.
+        shown = self._lyrics_shown(loaded)
+        word = loaded.timeline.line_at(position) if shown and loaded.timeline else None
         signature = (
             state,
             int(position),
             (id(word[0]), word[1]) if word else None,
             loaded.shape is not None,
             loaded.lyrics_fetched,
+            shown,
         )
-        if not force and signature == self._signature:
-            return
-        self._signature = signature
-        playing = Playing(
-            loaded.clip.title or loaded.task_id,
-            player.position,
-            player.duration,
-            state != "playing",
-            loaded.shape.waveform.peaks if loaded.shape else (),
-            note=self._note(loaded, state),
-        )
-        self._show(playing)
-        styles = palette_of(self._app)
-        self._lyrics(lyrics_text(loaded.timeline, loaded.clip.prompt, player.position, styles))
+        changed = force or signature != self._signature
+        if changed:
+            self._signature = signature
+            styles = palette_of(self._app)
+            playing = Playing(
+                loaded.clip.title or loaded.task_id,
+                position,
+                player.duration,
+                state != "playing",
+                loaded.shape.waveform.peaks if loaded.shape else (),
+                note=self._note(loaded, state),
+            )
+            self._show(playing, styles)
+            prompt = loaded.clip.prompt
+            self._lyrics(lyrics_text(loaded.timeline, prompt, position, styles) if shown else None)
+        self._cancel_wake()
         if state == "playing":
-            if self._timer is None:
-                self._timer = self._screen.set_interval(FRAME, self._frame)
-        elif self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+            # The position moves in steps of the device's period: a wake-up
+            # that came just before the step looks again one step later.
+            delay = self._next_change(loaded, position, shown) if changed else STEP
+            self._wake = asyncio.get_running_loop().call_later(delay, self._woken)
+
+    def _woken(self) -> None:
+        """The event loop's timer: like a Textual timer, a failure is not
+        silent, but it stops the ticks rather than the app."""
+        self._wake = None
+        try:
+            self._frame()
+        except Exception:
+            log.exception("playback: drawing the now-playing bar failed")
+            self._say("The now-playing bar stopped (details in the log).", severity="error")
+
+    def _cancel_wake(self) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
+
+    def _lyrics_shown(self, loaded: Loaded) -> bool:
+        return self._showing_lyrics(loaded.task_id, loaded.index)
+
+    @staticmethod
+    def _next_change(loaded: Loaded, position: float, lyrics: bool) -> float:
+        """Seconds until the bar or the lyrics show something else: the next
+        whole second of the clock, or the next word when the lyrics are on
+        screen. A clip playing costs a wake-up a second (a Textual timer wake
+        costs ~0.6 % of a core here), not a fixed frame rate."""
+        upcoming = math.floor(position) + 1.0
+        if lyrics and loaded.timeline:
+            word = loaded.timeline.next_start(position)
+            if word is not None:
+                upcoming = min(upcoming, word)
+        return max(MIN_WAIT, upcoming - position + SLACK)
 
     @staticmethod
     def _note(loaded: Loaded, state: str) -> str:
@@ -303,15 +358,13 @@ class Playback(ScreenPart):
             return "(waveform from the audio)"
         return ""
 
-    def _show(self, playing: Playing | None) -> None:
-        self._bar().show(playing, palette_of(self._app))
+    def _show(self, playing: Playing | None, styles: Palette | None = None) -> None:
+        self._bar().show(playing, styles or palette_of(self._app))
         # Notifications sit above the bar, not over it (see app.tcss).
         self._screen.set_class(playing is not None, "-playing")
 
     def _close_bar(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        self._cancel_wake()
         if self.loaded is not None:
             self._app.listening.cache.release(self.loaded.path)
         self.loaded = None
@@ -320,5 +373,6 @@ class Playback(ScreenPart):
 
     def close(self) -> None:
         """The app is closing: release the device."""
+        self._cancel_wake()
         if self._player is not None:
             self._player.close()
