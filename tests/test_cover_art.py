@@ -355,6 +355,108 @@ def test_halfcell_and_off_never_touch_the_terminal(mode: str) -> None:
     assert probe(mode, pty_stdout=True) == ("halfcell False", b"")
 
 
+# -- a terminal that answers: Sixel and Kitty graphics drawn for real ---------------------
+
+#: A cover in a Textual app on a pseudo-terminal, as the dashboard does it:
+#: prepare_graphics("auto") first, then the app. Quits after a second and a half.
+COVER_CHILD = """
+import sys
+from pathlib import Path
+from textual.app import App
+from tui.ui.widgets.cover import CoverArt, prepare_graphics
+
+Path(sys.argv[2]).write_text(prepare_graphics("auto"))
+
+class Cover(App):
+    def compose(self):
+        yield CoverArt(Path(sys.argv[1]), mode="auto")
+
+    def on_mount(self):
+        self.set_timer(1.5, self.exit)
+
+Cover().run()
+"""
+
+#: What the test's terminal answers to the primary device attributes query
+#: (``ESC [ c``; a 4 among them means Sixel) and to a Kitty graphics query.
+TERMINALS = {
+    "sixel": (b"\x1b[?62;4;22c", None),
+    "kitty": (b"\x1b[?62;22c", b"\x1b_Gi=1;OK\x1b\\"),
+    "plain": (b"\x1b[?62;22c", None),
+}
+
+
+def run_in_terminal(kind: str, image: Path, tmp_path: Path) -> tuple[str, bytes]:
+    """Run :data:`COVER_CHILD` on a pseudo-terminal of 80x24 cells of 10x20
+    pixels that answers as :data:`TERMINALS` says; (method chosen, all output)."""
+    import fcntl
+    import pty
+    import termios
+    import time
+
+    attributes, kitty = TERMINALS[kind]
+    method_file = tmp_path / "method"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 480, 800))
+    child = subprocess.Popen(
+        [sys.executable, "-c", COVER_CHILD, str(image), str(method_file)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,  # Textual draws on stderr
+        start_new_session=True,
+    )
+    os.close(slave)
+    out, answered = b"", set()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 0.05)[0]:
+                if child.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            out += chunk
+            if b"\x1b[c" in out and "attributes" not in answered:
+                answered.add("attributes")
+                os.write(master, attributes)
+            if kitty and b"a=q" in out and "kitty" not in answered:
+                answered.add("kitty")
+                os.write(master, kitty)
+    finally:
+        child.kill() if child.poll() is None else None
+        child.wait(timeout=10)
+        os.close(master)
+    return method_file.read_text(), out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+@pytest.mark.parametrize("kind", sorted(TERMINALS))
+def test_a_terminal_that_draws_pictures_gets_the_cover_as_a_picture(
+    kind: str, tmp_path: Path
+) -> None:
+    """No Kitty or Sixel terminal here, so the test is one: it answers
+    textual-image's queries like one, and the cover must then be sent in that
+    terminal's graphics (a red Sixel, or a PNG and its Kitty placement), or in
+    red half cells when the terminal draws no pictures."""
+    method, out = run_in_terminal(kind, solid(tmp_path / "red.png", (255, 0, 0)), tmp_path)
+    sixel_red = b"#0;2;100;0;0"  # colour register 0: 100 % red (Sixel colours are percents)
+    placeholder = "\U0010eeee".encode()  # Kitty's Unicode placeholder cell
+    if kind == "sixel":
+        assert method == "sixel"
+        assert b"\x1bP" in out and sixel_red in out
+    elif kind == "kitty":
+        assert method == "tgp"
+        assert b"f=100" in out and b"a=p" in out and placeholder in out
+        assert sixel_red not in out
+    else:
+        assert method == "halfcell"
+        assert "▀".encode() in out and out.count(b"\x1b_G") == 1  # the query, nothing sent
+        assert placeholder not in out and sixel_red not in out
+
+
 def test_snapshot_of_a_cover_in_half_cells(snap_compare, tmp_path: Path) -> None:
     """A generated cover (a gradient, a disc, a bar) beside its placeholder
     sibling: the deterministic half-cell drawing, sized to a 30-column pane."""
