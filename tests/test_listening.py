@@ -186,3 +186,147 @@ def test_the_next_look_is_at_the_next_second_or_word() -> None:
     assert due(loaded, 7.1, lyrics=True) == pytest.approx(0.15 + SLACK)  # "b"
     assert due(loaded, 9.0, lyrics=True) == pytest.approx(1.0 + SLACK)  # no words left
     assert due(loaded, 3.999, lyrics=False) == MIN_WAIT
+
+
+def test_the_dashboard_caches_media_in_the_user_cache_folder(tmp_path, isolated_home, monkeypatch):
+    """Fetched audio and covers can be fetched again: the user cache folder,
+    never the data folder (which people back up). The demo keeps its own."""
+    import dataclasses
+
+    from tui.cli import launch
+    from tui.core import locations
+    from tui.core.config import load_config
+    from tui.services.store import DB_NAME, TaskStore
+    from tui.ui.app import MusicMintApp
+
+    folders: list[Path] = []
+    monkeypatch.setattr(
+        MusicMintApp, "run", lambda self: folders.append(self.listening.cache.folder) or 0
+    )
+    config = dataclasses.replace(load_config(env={}), cover_art="halfcell")
+    for demo in (False, True):
+        store = TaskStore(tmp_path / f"data-{demo}" / DB_NAME)
+        assert launch.run_app(config, store=store, demo=demo) == 0
+    assert folders[0] == locations.cache_dir().resolve()
+    assert str(folders[0]).startswith(str(isolated_home))
+    assert folders[1] == (tmp_path / "data-True" / "cache").resolve()
+
+
+# -- keys while a clip loads, and loads that fail ---------------------------------------------
+
+
+def slow_audio(sim_server, app, task_id: str, index: int, chunk_delay: float = 0.2) -> None:
+    from tui.simulator.faults import Fault
+
+    clip_id = app.records[task_id].task.results[index].id
+    sim_server.sim.file_faults[f"{clip_id}.mp3"] = Fault.slow_file(chunk_delay, times=10)
+
+
+async def test_stop_while_a_clip_loads_plays_nothing(sim_server, data_dir, clock) -> None:
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        slow_audio(sim_server, app, "song1", 0)
+        playback = app.main.playback
+        await pilot.press("p")
+        assert "loading…" in bar(app)
+        await pilot.press("full_stop")
+        await wait_for(pilot, lambda: "Stopped." in notifications(app))
+        assert not app.main.now_playing.playing
+        await wait_for(pilot, lambda: playback._opening is None, 15)  # the fetch ran out
+        assert playback.player.state != "playing" and playback.loaded is None
+        assert not app.main.now_playing.playing
+
+
+async def test_the_next_clip_asked_for_while_one_loads_is_the_one_that_plays(
+    sim_server, data_dir, clock
+) -> None:
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        slow_audio(sim_server, app, "song1", 0)
+        playback = app.main.playback
+        await pilot.press("p", "greater_than_sign")  # the second key is not dropped
+        await wait_for(pilot, lambda: playback.loaded is not None, 15)
+        assert (playback.loaded.task_id, playback.loaded.index) == ("song1", 1)
+        await wait_for(pilot, lambda: playback.player.state == "playing")
+        title = app.records["song1"].task.results[1].title
+        await wait_for(pilot, lambda: title in bar(app) and "loading" not in bar(app))
+
+
+async def test_a_clip_that_fails_to_load_leaves_the_playing_one_in_reach(
+    sim_server, data_dir, clock
+) -> None:
+    """The clip playing goes on (the player keeps it when the next cannot be
+    loaded), so its bar stays and ``.`` still stops it."""
+    from tui.simulator.faults import Fault
+
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song2"].status == "completed")
+        playback = app.main.playback
+        await pilot.press("p")
+        await wait_for(pilot, lambda: playback.player.state == "playing", 10)
+        first = app.records["song1"].task.results[0].title
+        broken = app.records["song2"].task.results[0].id
+        sim_server.sim.file_faults[f"{broken}.mp3"] = Fault.html_error(500, times=10)
+        await pilot.press("j", "p")
+        await wait_for(pilot, lambda: any("Cannot play" in n for n in notifications(app)), 15)
+        await wait_for(pilot, lambda: first in bar(app) and "▶" in bar(app))
+        assert playback.player.state == "playing" and playback.loaded.task_id == "song1"
+        await pilot.press("full_stop")
+        assert playback.player.state == "stopped" and not app.main.now_playing.playing
+
+
+async def test_a_saved_clip_plays_after_the_service_copy_expired(
+    sim_server, data_dir, clock, tmp_path
+) -> None:
+    import shutil
+
+    from tui.domain.tracked import clip_keys
+    from tui.simulator.lifecycle import EXPIRE_PAST
+    from tui.simulator.state import assets_dir
+
+    sim_server.sim.book.seed("gone1", outcome="completed", age=600, expiries=(EXPIRE_PAST,))
+    app = make_app(sim_server, data_dir, clock, ids=["gone1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["gone1"].status == "completed")
+        record = app.records["gone1"]
+        await pilot.press("p")
+        await wait_for(pilot, lambda: any("expired" in n for n in notifications(app)))
+        saved = tmp_path / "Saved take.mp3"
+        shutil.copy(assets_dir() / "sample.mp3", saved)
+        record.downloads[clip_keys(record.task.results)[0]] = str(saved)
+        await pilot.press("p")
+        playback = app.main.playback
+        await wait_for(pilot, lambda: playback.player.state == "playing", 10)
+        assert playback.loaded.path == saved
+
+
+async def test_next_after_the_playing_task_was_removed_goes_on_from_the_selection(
+    sim_server, data_dir, clock
+) -> None:
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song2"].status == "completed")
+        playback = app.main.playback
+        await pilot.press("p")
+        await wait_for(pilot, lambda: playback.player.state == "playing", 10)
+        await pilot.press("x")  # song1 goes; song2 is selected
+        await wait_for(pilot, lambda: "song1" not in app.records)
+        await pilot.press("greater_than_sign")
+        await wait_for(
+            pilot, lambda: playback.loaded is not None and playback.loaded.task_id == "song2", 10
+        )
+        assert playback.loaded.index == 1  # the one after the selected clip
+
+
+async def test_no_sound_device_fetches_nothing(sim_server, data_dir, clock, monkeypatch) -> None:
+    monkeypatch.setenv("MUSICMINT_AUDIO", "off")
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: any("No audio output" in n for n in notifications(app)))
+        assert not [r for r in sim_server.sim.requests if r.path.endswith(".mp3")]
+        assert not app.main.now_playing.playing

@@ -98,7 +98,14 @@ class PlayerError(Exception):
 
 
 class AudioFileError(PlayerError):
-    """The file is missing, unreadable, not audio miniaudio decodes, or too long."""
+    """The file is missing, unreadable, not audio miniaudio decodes, or too
+    long. ``reason`` is the words without the file's name (a cached file's
+    name is a hash that means nothing to the user)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path.name}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class NoAudioOutput(PlayerError):
@@ -216,11 +223,11 @@ def _info(path: Path) -> miniaudio.SoundFileInfo:
         with path.open("rb") as file:
             head = file.read(4)
     except OSError as exc:
-        raise AudioFileError(f"{path.name}: {exc.strerror or exc}") from exc
+        raise AudioFileError(path, str(exc.strerror or exc)) from exc
     if size == 0:
-        raise AudioFileError(f"{path.name}: the file is empty")
+        raise AudioFileError(path, "the file is empty")
     if size > MAX_FILE_BYTES:
-        raise AudioFileError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB")
+        raise AudioFileError(path, f"larger than {MAX_FILE_BYTES // 2**20} MB")
     readers = {
         b"RIFF": miniaudio.wav_get_file_info,
         b"fLaC": miniaudio.flac_get_file_info,
@@ -230,15 +237,15 @@ def _info(path: Path) -> miniaudio.SoundFileInfo:
     try:
         info = reader(str(path))
     except (miniaudio.MiniaudioError, OSError) as exc:
-        raise AudioFileError(f"{path.name}: not audio this player can read") from exc
+        raise AudioFileError(path, "not audio this player can read") from exc
     if info.sample_rate <= 0 or info.nchannels <= 0 or info.num_frames <= 0:
-        raise AudioFileError(f"{path.name}: no audio in the file")
+        raise AudioFileError(path, "no audio in the file")
     if info.duration > MAX_SECONDS:
         minutes = round(info.duration / 60)
-        raise AudioFileError(f"{path.name}: {minutes} min is longer than the player takes")
+        raise AudioFileError(path, f"{minutes} min is longer than the player takes")
     pcm_bytes = info.num_frames * min(info.nchannels, 2) * _BYTES_PER_SAMPLE
     if pcm_bytes > MAX_PCM_BYTES:
-        raise AudioFileError(f"{path.name}: too long to hold in memory for playback")
+        raise AudioFileError(path, "too long to hold in memory for playback")
     return info
 
 
@@ -248,9 +255,9 @@ def _decode(path: Path, channels: int, rate: int) -> array.array[int]:
             str(path), miniaudio.SampleFormat.SIGNED16, nchannels=channels, sample_rate=rate
         )
     except (miniaudio.MiniaudioError, OSError) as exc:
-        raise AudioFileError(f"{path.name}: could not be decoded") from exc
+        raise AudioFileError(path, "could not be decoded") from exc
     if len(decoded.samples) > MAX_PCM_BYTES // _BYTES_PER_SAMPLE:  # the header lied
-        raise AudioFileError(f"{path.name}: too long to hold in memory for playback")
+        raise AudioFileError(path, "too long to hold in memory for playback")
     return decoded.samples
 
 
@@ -269,7 +276,7 @@ def peaks(path: Path, points: int) -> tuple[float, ...]:
     samples = memoryview(_decode(path, channels, min(info.sample_rate, PEAK_RATE)))
     frames = len(samples) // channels
     if frames == 0:
-        raise AudioFileError(f"{path.name}: no audio in the file")
+        raise AudioFileError(path, "no audio in the file")
     values: list[int] = []
     for index in range(points):
         first = index * frames // points
@@ -322,6 +329,7 @@ class Player:
         self._drained = 0
         self._token = 0  # bumped by every operation, so a stale end is ignored
         self._callbacks = 0
+        self._no_output: str | None = None  # why the last device open failed
 
     # -- what the UI reads -------------------------------------------------
 
@@ -356,6 +364,20 @@ class Player:
             return self._callbacks
 
     # -- operations --------------------------------------------------------
+
+    def check_output(self) -> None:
+        """Raise :class:`NoAudioOutput` when there is no sound to play on:
+        audio turned off, or the last device open failed and a new try fails
+        too. Cheap otherwise. The caller can say so before fetching a file
+        that could not be heard. Blocks while it tries a device: call it from
+        a worker thread."""
+        if self._backends == "off":
+            raise NoAudioOutput(f"turned off by {ENV_VAR}=off")
+        if self._no_output is None:
+            return
+        with self._control:
+            if self._device is None:
+                self._ensure_device(44100, 2)  # the usual format; open() adapts it
 
     def open(self, path: Path, start: float = 0.0, *, play: bool = True) -> None:
         """Load ``path`` and play it from ``start`` seconds (or hold it paused there).
@@ -497,7 +519,9 @@ class Player:
             code = error.args[1] if len(error.args) > 1 else None
             reason = _hint(first) if first else _REASONS.get(code, str(error.args[0]))
             log.warning("audio: no output device: %s (%s)", error, reason)
-            raise NoAudioOutput(clean(reason, one_line=True)) from error
+            self._no_output = clean(reason, one_line=True)
+            raise NoAudioOutput(self._no_output) from error
+        self._no_output = None
         self._device = device
         self._device_format = (rate, channels)
         self._feed_gen = None

@@ -104,6 +104,29 @@ def lyrics_text(timeline: Timeline | None, prompt: str | None, position: float, 
     return text
 
 
+@dataclass
+class Opening:
+    """A clip on its way to the player: fetched, then decoded."""
+
+    task_id: str
+    index: int
+    clip: Clip
+    saved: str | None
+    #: ``.`` came while it loaded: it will not play.
+    cancelled: bool = False
+    #: Another clip asked for while it loaded: that one is opened instead.
+    then: Opening | None = None
+
+    @property
+    def title(self) -> str:
+        return self.clip.title or self.task_id
+
+    @property
+    def last(self) -> Opening:
+        """The clip that will play in the end (the last one asked for)."""
+        return self.then or self
+
+
 class Playback(ScreenPart):
     def __init__(
         self,
@@ -125,7 +148,8 @@ class Playback(ScreenPart):
         #: The next look at the player while playing (a plain event-loop
         #: timer: a Textual Timer costs a task and a message per wake-up).
         self._wake: asyncio.TimerHandle | None = None
-        self._opening = False
+        #: The clip being fetched and opened, if any (one at a time).
+        self._opening: Opening | None = None
         self._signature: tuple[object, ...] | None = None
 
     @property
@@ -141,8 +165,12 @@ class Playback(ScreenPart):
         if found is None:
             return
         record, index, _ = found
+        opening = self._opening
+        if opening and (opening.task_id, opening.index) == (record.id, index):
+            self._say(f"Loading {opening.title}…")
+            return
         loaded = self.loaded
-        if loaded and loaded.task_id == record.id and loaded.index == index:
+        if not opening and loaded and (loaded.task_id, loaded.index) == (record.id, index):
             if self.player.state == "stopped":
                 self.player.play()  # again, from the start
             else:
@@ -152,52 +180,92 @@ class Playback(ScreenPart):
         self.start(record, index)
 
     def start(self, record: TrackedTask, index: int) -> None:
-        clip = record.task.results[index] if record.task else None
-        if clip is None or self._opening:
+        """Play ``record``'s clip ``index``. While another clip is still
+        loading, this one is next instead (the last asked for wins): keys are
+        never dropped because a fetch is slow."""
+        clips = record.task.results if record.task else ()
+        if not 0 <= index < len(clips):
             return
-        if gone := record.clip_expired(clip.expire_at, self._app.clock()):
+        clip = clips[index]
+        saved = self._saved_file(record, index)
+        if (gone := record.clip_expired(clip.expire_at, self._app.clock())) and not saved:
             self._say(f"Cannot play this clip: {gone}.")
             return
-        if not clip.audio_url and not record.downloads:
+        if not clip.audio_url and not saved:
             self._say("This clip's audio is not ready yet.")
             return
+        opening = Opening(record.id, index, clip, saved)
+        self._cancel_wake()  # the bar says "loading…" until the new clip plays
+        self._show(Playing(opening.title, 0.0, clip.duration or 0.0, True, note="loading…"))
+        if self._opening is not None:
+            self._opening.then = opening
+            return
+        self._begin(opening)
+
+    def _begin(self, opening: Opening) -> None:
+        self._opening = opening
+        self._screen.run_worker(self._open(opening), group="playback", exit_on_error=False)
+
+    def _saved_file(self, record: TrackedTask, index: int) -> str | None:
+        """The clip's download when it is still on disk (it plays even after
+        the service's copy expired)."""
         keys = clip_keys(record.task.results) if record.task else []
         saved = record.downloads.get(keys[index]) if index < len(keys) else None
-        self._opening = True
-        title = clip.title or record.id
-        self._show(Playing(title, 0.0, clip.duration or 0.0, True, note="loading…"))
-        self._screen.run_worker(
-            self._open(record.id, index, clip, saved),
-            group="playback",
-            exclusive=True,
-            exit_on_error=False,
-        )
+        return saved if saved and Path(saved).is_file() else None
 
-    async def _open(self, task_id: str, index: int, clip: Clip, saved: str | None) -> None:
+    async def _open(self, opening: Opening) -> None:
+        """Fetch (unless saved), decode, then play, unless ``.`` or another
+        clip came in between: then that wins."""
         listening = self._app.listening
+        player = self.player
         try:
-            path = await listening.audio(clip, saved)
-            await asyncio.to_thread(self.player.open, path)
+            await asyncio.to_thread(player.check_output)  # no device: say so before fetching
+            path = await listening.audio(opening.clip, opening.saved)
+            if opening.cancelled or opening.then:
+                self._opened(opening, None)
+                return
+            await asyncio.to_thread(player.open, path, play=False)
         except NoAudioOutput as exc:  # the player has logged what the libraries said
             self._say(
                 f"No audio output ({exc.reason}); press o to open it in the browser.",
                 severity="warning",
                 timeout=8,
             )
-            self._close_bar()
+            self._opened(opening, None)
             return
-        except (MediaError, AudioFileError, PlayerError) as exc:
-            self._say(f"Cannot play this clip: {exc}", severity="error")
-            self._close_bar()
+        except AudioFileError as exc:
+            where = f"{exc.path.name}: " if opening.saved else ""  # a cached file's name is a hash
+            self._say(f"Cannot play {opening.title}: {where}{exc.reason}", severity="error")
+            self._opened(opening, None)
+            return
+        except (MediaError, PlayerError) as exc:
+            self._say(f"Cannot play {opening.title}: {exc}", severity="error")
+            self._opened(opening, None)
             return
         finally:
-            self._opening = False
             # C code may have written while the device opened: repaint it all.
             self._app.refresh(repaint=True)
+        self._opened(opening, path)
+
+    def _opened(self, opening: Opening, path: Path | None) -> None:
+        """The open is over (``path`` is ``None`` when nothing new was loaded)."""
+        self._opening = None
+        if opening.then is not None:
+            self._begin(opening.then)
+            return
+        if path is None or opening.cancelled:
+            if opening.cancelled and path is not None:
+                self.player.stop()
+            if self.loaded is not None and self.player.path == self.loaded.path:
+                self.redraw()  # the clip from before still plays (or holds)
+            else:
+                self._close_bar()
+            return
         if self.loaded is not None:
             self._app.listening.cache.release(self.loaded.path)
         self._app.listening.cache.hold(path)
-        self.loaded = Loaded(task_id, index, clip, path)
+        self.loaded = Loaded(opening.task_id, opening.index, opening.clip, path)
+        self.player.play()
         self._frame(force=True)
         self._screen.run_worker(self._fetch_extras(self.loaded), exit_on_error=False)
 
@@ -206,11 +274,19 @@ class Playback(ScreenPart):
         saved = str(loaded.path)
         loaded.shape = await self._app.listening.shape(loaded.clip, saved)
         if loaded.clip.id:
-            loaded.timeline = await self._app.listening.timeline(loaded.clip.id)
+            timeline = await self._app.listening.timeline(loaded.clip.id)
+            loaded.timeline = timeline.within(self.player.duration) if timeline else timeline
         loaded.lyrics_fetched = True
         self._frame(force=True)
 
     def stop(self) -> None:
+        if self._opening is not None:  # what loads will not play, and what plays stops
+            self._opening.cancelled = True
+            self._opening.then = None
+            self.player.stop()
+            self._close_bar()
+            self._say("Stopped.")
+            return
         if self.loaded is None:
             self._say("Nothing is playing.")
             return
@@ -218,6 +294,9 @@ class Playback(ScreenPart):
         self._close_bar()
 
     def seek(self, delta: float) -> None:
+        if self._opening is not None:
+            self._say(f"Loading {self._opening.title}…")
+            return
         if self.loaded is None:
             self._say("Nothing is playing: p plays the selected clip.")
             return
@@ -226,24 +305,28 @@ class Playback(ScreenPart):
         self._frame(force=True)
 
     def seek_to(self, fraction: float) -> None:
-        if self.loaded is None:
+        if self.loaded is None or self._opening is not None:
             return
         self.player.seek(fraction * self.player.duration)
         self._frame(force=True)
 
     def play_next(self, step: int) -> None:
-        """The next (or previous) clip: in the loaded task, then the rows
-        around it in the table's order; the selection follows."""
-        loaded = self.loaded
-        record = self._app.records.get(loaded.task_id) if loaded else self._highlighted()
+        """The next (or previous) clip: in the loaded (or loading) task, then
+        the rows around it in the table's order. When that task was removed,
+        from the selected clip."""
+        current = self._opening.last if self._opening else self.loaded
+        record = self._app.records.get(current.task_id) if current else None
+        index = current.index if current and record else 0
         if record is None:
-            self._say("Nothing is playing.")
-            return
-        index = loaded.index if loaded else self._clip_index(record)
+            record = self._highlighted()
+            if record is None:
+                self._say("No clip is selected.")
+                return
+            index = self._clip_index(record)
         clips = record.task.results if record.task else ()
         following = range(index + step, len(clips)) if step > 0 else range(index + step, -1, -1)
         for other_index in following:
-            if self._playable(record, clips[other_index]):
+            if self._playable(record, clips[other_index], other_index):
                 self.start(record, other_index)
                 return
         ids = self._ordered_ids()
@@ -253,18 +336,21 @@ class Playback(ScreenPart):
             return
         for task_id in ids[at + step :: step] if step > 0 else ids[at + step :: -1]:
             other = self._app.records.get(task_id)
-            others = other.task.results if other and other.task else ()
-            playable = [i for i, c in enumerate(others) if self._playable(other, c)]
-            if other is not None and playable:
+            if other is None:
+                continue
+            others = other.task.results if other.task else ()
+            playable = [i for i, c in enumerate(others) if self._playable(other, c, i)]
+            if playable:
                 self.start(other, playable[0] if step > 0 else playable[-1])
                 return
         self._say("No more clips that way.")
 
-    def _playable(self, record: TrackedTask | None, clip: Clip) -> bool:
-        """Has audio that has not expired (``<``/``>`` pass over the rest)."""
-        if record is None or not (clip.audio_url or record.downloads):
-            return False
-        return record.clip_expired(clip.expire_at, self._app.clock()) is None
+    def _playable(self, record: TrackedTask, clip: Clip, index: int) -> bool:
+        """Has audio that has not expired, or a saved file (``<``/``>`` pass
+        over the rest)."""
+        if self._saved_file(record, index):
+            return True
+        return bool(clip.audio_url) and not record.clip_expired(clip.expire_at, self._app.clock())
 
     # -- what the player reports -------------------------------------------------
     def _ended_elsewhere(self) -> None:
@@ -308,6 +394,7 @@ class Playback(ScreenPart):
                 state != "playing",
                 loaded.shape.waveform.peaks if loaded.shape else (),
                 note=self._note(loaded, state),
+                ended=state == "stopped",
             )
             self._show(playing, styles)
             prompt = loaded.clip.prompt
