@@ -253,6 +253,14 @@ def test_next_start_is_when_the_lit_word_next_changes() -> None:
     assert _timeline().next_start(0.0) is None
 
 
+def test_within_drops_words_after_the_clip_and_cuts_the_last() -> None:
+    timeline = _timeline(("a", 1.0, 1.4), ("b", 9.5, 11.0), ("c", 10.0, 12.0), ("d", 50.0, 51.0))
+    inside = timeline.within(10.0)
+    assert [(w.text, w.start, w.end) for w in inside.words] == [("a", 1.0, 1.4), ("b", 9.5, 10.0)]
+    assert timeline.within(60.0) is timeline
+    assert timeline.within(math.nan) is timeline and timeline.within(0.0) is timeline
+
+
 def test_a_timeline_built_unsorted_sorts_itself() -> None:
     timeline = Timeline((Word("b", 2.0, 2.5), Word("a", 1.0, 1.5)))
     assert [w.text for w in timeline.words] == ["a", "b"]

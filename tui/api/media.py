@@ -191,6 +191,18 @@ class Timeline:
         line, position = self._where[i]
         return self._lines[line], position
 
+    def within(self, duration: float) -> Timeline:
+        """The words sung within a clip of ``duration`` s (ends cut to it);
+        the server's times are only bounded to a week when parsed."""
+        if not (math.isfinite(duration) and duration > 0):
+            return self
+        kept = tuple(
+            w if w.end <= duration else Word(w.text, w.start, duration, w.line_start)
+            for w in self.words
+            if w.start < duration
+        )
+        return self if len(kept) == len(self.words) and kept == self.words else Timeline(kept)
+
     def next_start(self, t: float) -> float | None:
         """When the next word after ``t`` starts (the lit word changes then),
         or ``None`` after the last one."""

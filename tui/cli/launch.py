@@ -60,6 +60,9 @@ def run_app(
             reload_config=reload_config,
             recent_errors=recent,
             import_status=import_status,
+            # Fetched audio and covers go to the user's cache folder (never
+            # backed up, pruned by size); the demo's stay in its temporary folder.
+            media_folder=None if demo else locations.cache_dir(),
         )
         # Ask the terminal what images it can draw now, before Textual reads
         # stdin (it would swallow the answers): see tui/ui/widgets/cover.py.

@@ -292,9 +292,15 @@ class Downloader:
         try:
             size = fetched.size
             if before_rename is not None:
-                # Synchronous (tens of ms for a track): a cancel cannot
-                # interrupt it between the tagged copy and the temp file.
-                before_rename(fetched.temp)
+                # In a thread (a copy and an fsync of up to max_mb would
+                # freeze the screen), finished even when cancelled: the temp
+                # file is the tagger's until it returns.
+                tagging = asyncio.ensure_future(asyncio.to_thread(before_rename, fetched.temp))
+                try:
+                    await asyncio.shield(tagging)
+                except asyncio.CancelledError:
+                    await asyncio.wait({tagging})
+                    raise
                 size = fetched.temp.stat().st_size  # the bytes received, plus the tags
             # No await from here to the rename: no other download can take the name.
             target = free_target(self.folder, stem, fetched.suffix, owner)

@@ -102,7 +102,9 @@ class MusicMintApp(App[int]):
             max_backoff=max_backoff,
             wall=clock,
         )
-        #: Hearing and seeing clips: cached audio, covers, waveforms, timings.
+        #: Hearing and seeing clips: cached audio, covers, waveforms, timings,
+        #: in ``media_folder`` (the launcher passes the user cache folder;
+        #: without one, ``cache`` beside the task file, as tests and the demo want).
         self.listening = Listening(
             self.client, MediaCache(media_folder or store.path.parent / "cache")
         )

@@ -82,12 +82,21 @@ class ListenFeed:
         clip = clips[index]
         card = self._card()
         listening = self._app.listening
-        if self._app.config.cover_art != "off" and clip.image_url:
-            try:
-                card.show_cover(await listening.cover(clip))
-            except MediaError as exc:
-                log.info("cover of %s: %s", clip.id, exc)
-                card.show_cover(None)
+        if self._app.config.cover_art != "off":
+            if not clip.image_url:
+                card.show_cover(None)  # "no cover", not the last clip's
+            else:
+                try:
+                    cover = await listening.cover(clip)
+                except MediaError as exc:
+                    log.info("cover of %s: %s", clip.id, exc)
+                    if self.target == (record.id, index):
+                        card.show_cover_problem(str(exc))
+                else:
+                    if self.target == (record.id, index):  # the cursor may have moved on
+                        card.show_cover(cover)
+        if self.target != (record.id, index):
+            return
         if clip.audio_url or record.downloads:
             shape = await listening.shape(clip)
             if self.target == (record.id, index):

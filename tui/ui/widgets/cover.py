@@ -323,6 +323,15 @@ class CoverArt(Widget):
         self._loaded = None
         self._start()
 
+    def show_problem(self, reason: str) -> None:
+        """No file to show, and why (a fetch that failed): ``cover unavailable: <reason>``."""
+        self._path = None
+        self._loaded = _Loaded(Path(), problem=reason)
+        if self._ready:
+            self.workers.cancel_group(self, "cover")
+            self.display = self._mode != "off"
+            self._apply()
+
     def set_mode(self, mode: CoverMode | str) -> None:
         """Switch between ``"auto"``, ``"halfcell"`` and ``"off"`` (a settings change)."""
         if mode not in COVER_ART_MODES:

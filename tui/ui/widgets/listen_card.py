@@ -61,6 +61,9 @@ class ListenCard(Horizontal):
     def show_cover(self, path: Path | None) -> None:
         self.query_one(CoverArt).show(path)
 
+    def show_cover_problem(self, reason: str) -> None:
+        self.query_one(CoverArt).show_problem(reason)
+
     def set_cover_mode(self, mode: str) -> None:
         self._cover_mode = mode
         self.query_one(CoverArt).set_mode(mode)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -70,6 +70,7 @@ class Playing:
     paused: bool
     peaks: tuple[float, ...] = ()
     note: str = ""  # "loading…", "waveform from the audio", an error
+    ended: bool = False  # played to its end: ■, not ❚❚
 
 
 class TextLine(Widget):
@@ -136,15 +137,16 @@ class NowPlaying(TextLine):
         if playing is None:
             self._shown_key = None
             return
-        head = f"{'❚❚' if playing.paused else '▶'} "
+        # Two cells whatever the state, so the title never shifts.
+        head = "■  " if playing.ended else "❚❚ " if playing.paused else "▶  "
         times = f"  {clip_length(playing.position)} / {clip_length(playing.duration)}  "
         title = clean(playing.title, one_line=True) or "(untitled)"
-        if cell_len(title) > 40:
-            title = title[:39] + "…"
+        if cell_len(title) > 40:  # cells, not characters: wide titles too
+            title = set_cell_size(title, 39) + "…"
         # The note ("ended: p plays it again") is news: the waveform gives it room.
         note = f"  {playing.note}" if playing.note else ""
         room = max(10, self.size.width - 2)
-        used = len(head) + len(times) + cell_len(title) + len(note) + 2
+        used = cell_len(head) + len(times) + cell_len(title) + len(note) + 2
         wave_width = max(0, min(120, room - used))
         # The playhead moves with the clock's second, so the bar is drawn at
         # most once a second while a clip plays (each draw is a screen update).
@@ -159,7 +161,7 @@ class NowPlaying(TextLine):
         text.append(head, style=palette.get("wave.played"))
         text.append(title, style="bold")
         text.append(times)
-        self._wave_start = 1 + len(head) + cell_len(title) + len(times)
+        self._wave_start = 1 + cell_len(head) + cell_len(title) + len(times)
         self._wave_width = wave_width
         if playing.peaks and wave_width:
             text.append_text(waveform_text(playing.peaks, wave_width, fraction, palette=palette))
