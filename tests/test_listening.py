@@ -215,18 +215,20 @@ def test_the_dashboard_caches_media_in_the_user_cache_folder(tmp_path, isolated_
 # -- keys while a clip loads, and loads that fail ---------------------------------------------
 
 
-def slow_audio(sim_server, app, task_id: str, index: int, chunk_delay: float = 0.2) -> None:
+def slow_audio(sim_server, task_id: str, index: int, chunk_delay: float = 0.2) -> None:
     from tui.simulator.faults import Fault
+    from tui.simulator.lifecycle import clip_id
 
-    clip_id = app.records[task_id].task.results[index].id
-    sim_server.sim.file_faults[f"{clip_id}.mp3"] = Fault.slow_file(chunk_delay, times=10)
+    sim_server.sim.file_faults[f"{clip_id(task_id, index)}.mp3"] = Fault.slow_file(
+        chunk_delay, times=10
+    )
 
 
 async def test_stop_while_a_clip_loads_plays_nothing(sim_server, data_dir, clock) -> None:
     app = await playing_app(sim_server, data_dir, clock)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["song1"].status == "completed")
-        slow_audio(sim_server, app, "song1", 0)
+        slow_audio(sim_server, "song1", 0)
         playback = app.main.playback
         await pilot.press("p")
         assert "loading…" in bar(app)
@@ -244,7 +246,7 @@ async def test_the_next_clip_asked_for_while_one_loads_is_the_one_that_plays(
     app = await playing_app(sim_server, data_dir, clock)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.records["song1"].status == "completed")
-        slow_audio(sim_server, app, "song1", 0)
+        slow_audio(sim_server, "song1", 0)
         playback = app.main.playback
         await pilot.press("p", "greater_than_sign")  # the second key is not dropped
         await wait_for(pilot, lambda: playback.loaded is not None, 15)
@@ -330,3 +332,14 @@ async def test_no_sound_device_fetches_nothing(sim_server, data_dir, clock, monk
         await wait_for(pilot, lambda: any("No audio output" in n for n in notifications(app)))
         assert not [r for r in sim_server.sim.requests if r.path.endswith(".mp3")]
         assert not app.main.now_playing.playing
+
+
+async def test_a_cover_that_cannot_be_fetched_says_why(sim_server, data_dir, clock) -> None:
+    from tui.simulator.faults import Fault
+    from tui.simulator.lifecycle import clip_id
+
+    sim_server.sim.book.seed("song1", outcome="completed", age=600)
+    sim_server.sim.file_faults[f"{clip_id('song1', 0)}.jpg"] = Fault.html_error(404, times=10)
+    app = make_app(sim_server, data_dir, clock, ids=["song1"], cover_art="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "cover unavailable:" in screen_text(app), 10)
