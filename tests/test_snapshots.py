@@ -225,3 +225,30 @@ def test_new_track_dialog(snap_compare, pinned, tmp_path, clock, mode: str, size
         await pilot.pause()
 
     assert snap_compare(demo_app(pinned, tmp_path, clock), terminal_size=size, run_before=write)
+
+
+def test_a_paused_clip_with_its_lyrics_in_the_light_theme(
+    snap_compare, pinned, tmp_path, clock
+) -> None:
+    """The now-playing bar (the played part of the waveform in the accent
+    colour), and the card's waveform and lyric line with the word sung at
+    0:12 lit, in textual-light: paused, so the picture holds still."""
+    app = demo_app(pinned, tmp_path, clock)
+    app.config = dataclasses.replace(app.config, theme="textual-light")
+
+    async def paused(pilot: Pilot) -> None:
+        await settled(pilot)
+        table, playback = app.main.table, app.main.playback
+        table.move_cursor(row=table.get_row_index("demo-expiring-soon"))
+        await wait_for(pilot, lambda: listen_settled(app), 10)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: bool(playback.loaded and playback.loaded.lyrics_fetched), 10)
+        await pilot.press("p")
+        playback.player.seek(12.0)
+        playback.redraw()
+        await wait_for(pilot, lambda: "❚❚ " in str(app.main.now_playing.render()))
+        await wait_for(pilot, lambda: listen_settled(app), 10)
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=paused)
