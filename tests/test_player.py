@@ -21,14 +21,10 @@ import miniaudio
 import pytest
 
 from tui.core.logs import log
+from tui.services import audio_file
 from tui.services import player as player_module
-from tui.services.player import (
-    MAX_PEAKS,
-    AudioFileError,
-    NoAudioOutput,
-    Player,
-    peaks,
-)
+from tui.services.audio_file import MAX_PEAKS, AudioFileError, peaks
+from tui.services.player import NoAudioOutput, Player
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 RATE = 8000
@@ -394,7 +390,7 @@ def test_unplayable_files_are_refused_in_one_line(
     ]:
         with pytest.raises(AudioFileError, match=words):
             fake.open(path)
-    monkeypatch.setattr(player_module, "MAX_SECONDS", 60)
+    monkeypatch.setattr(audio_file, "MAX_SECONDS", 60)
     with pytest.raises(AudioFileError, match="2 min is longer than the player takes"):
         fake.open(write_wav(tmp_path / "long.wav", 120, rate=1000))
     assert fake.path is None

@@ -7,7 +7,7 @@
 - the waveform: the server's (``GET /api/v1/music/waveform``), kept in the
   cache as JSON so a second look makes no request; when the server has none
   (an error, an empty answer) it is computed from the audio if that is
-  already here (:func:`tui.services.player.peaks`), and said so;
+  already here (:func:`tui.services.audio_file.peaks`), and said so;
 - the lyric timing (``GET /api/v1/music/timeline``), kept the same way;
   without it the lyrics are the clip's prompt as plain text.
 
@@ -25,8 +25,8 @@ from tui.api import MusicMintClient, MusicMintError
 from tui.api.media import Timeline, Waveform, Word
 from tui.api.models import Clip
 from tui.core.logs import log
+from tui.services.audio_file import PlayerError, peaks
 from tui.services.media_cache import MediaCache, MediaError
-from tui.services.player import PlayerError, peaks
 
 #: Points computed from the audio when the server has no waveform.
 COMPUTED_POINTS = 400

@@ -2,7 +2,7 @@
 
 Design in brief: :class:`Player` decodes the whole file into 16-bit PCM at the
 file's own rate (tracks are minutes long, so this is a few tens of MB, and
-bounded: see :data:`MAX_SECONDS` and :data:`MAX_PCM_BYTES`) and feeds a
+bounded: see :mod:`tui.services.audio_file`) and feeds a
 miniaudio ``PlaybackDevice`` from a generator that reads at the current frame.
 So seeking is a change of one integer and pausing is immediate; pausing and
 stopping also stop the device, so no thread wakes up while nothing plays.
@@ -13,10 +13,11 @@ Why it is built this way:
   sound makes ALSA/JACK (C code) print dozens of lines straight to fd 2,
   which is the terminal Textual draws on. Opening and closing the device
   (and only that, it takes milliseconds) therefore runs with fd 2 pointed at
-  a temporary file; what was caught goes to the log, and the failure becomes
-  a one-line :class:`NoAudioOutput`. Textual writes to stderr too, so the
-  window is kept short; a frame drawn inside it is lost, so the UI should
-  redraw the screen after :meth:`Player.open` (it runs in a worker anyway).
+  a temporary file (:mod:`tui.services.stderr_capture`); what was caught goes
+  to the log, and the failure becomes a one-line :class:`NoAudioOutput`.
+  Textual writes to stderr too, so the window is kept short; a frame drawn
+  inside it is lost, so the UI should redraw the screen after
+  :meth:`Player.open` (it runs in a worker anyway).
 * **Threads.** miniaudio calls the generator on its own audio thread. The
   generator only takes a short lock (never the one held while the device is
   started or stopped: ``ma_device_stop`` waits for the callback, so that
@@ -41,14 +42,9 @@ No Textual or rich here (services layer).
 
 from __future__ import annotations
 
-import array
-import contextlib
 import os
-import re
-import sys
-import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -56,18 +52,12 @@ import miniaudio
 
 from tui.core.logs import log
 from tui.core.sanitize import clean
+from tui.services.audio_file import BYTES_PER_SAMPLE, PlayerError, decode, read_info
+from tui.services.stderr_capture import hint, log_caught, quiet_fd2
 
 State = Literal["stopped", "playing", "paused"]
 
 ENV_VAR = "MUSICMINT_AUDIO"
-#: Longest track we decode into memory (MusicMint tracks are a few minutes).
-MAX_SECONDS = 30 * 60
-#: Most decoded PCM we hold (16-bit): 256 MiB is ~25 min of 44.1 kHz stereo.
-MAX_PCM_BYTES = 256 * 1024 * 1024
-#: Largest file we try to read at all.
-MAX_FILE_BYTES = 256 * 1024 * 1024
-#: Bounds of :func:`peaks`.
-MAX_PEAKS = 4000
 #: One device period: how often the audio thread asks for frames, and the
 #: granularity of :attr:`Player.position`.
 PERIOD_MS = 100
@@ -75,13 +65,7 @@ PERIOD_MS = 100
 #: stopping drops what the device still buffers (miniaudio's default is 3
 #: periods), and that is the end of the song.
 DRAIN_PERIODS = 3
-#: How much of what C code wrote to fd 2 we keep for the log.
-CAPTURE_LIMIT = 4096
-#: Peaks are computed at this rate at most: the envelope does not need more.
-PEAK_RATE = 8000
 
-_BYTES_PER_SAMPLE = 2  # SIGNED16
-_FD2_LOCK = threading.Lock()
 # miniaudio result codes (miniaudio.h) that say why no device opened.
 _REASONS = {
     -203: "no sound system found",  # MA_NO_BACKEND
@@ -90,22 +74,6 @@ _REASONS = {
     -401: "the device would not open",  # MA_FAILED_TO_OPEN_BACKEND_DEVICE
     -402: "the device would not start",  # MA_FAILED_TO_START_BACKEND_DEVICE
 }
-_ALSA_LINE = re.compile(r"^ALSA lib \S+:\d+:\(\w+\) (?P<text>.+)$")
-
-
-class PlayerError(Exception):
-    """Something the player could not do; the message is one line for the user."""
-
-
-class AudioFileError(PlayerError):
-    """The file is missing, unreadable, not audio miniaudio decodes, or too
-    long. ``reason`` is the words without the file's name (a cached file's
-    name is a hash that means nothing to the user)."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path.name}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 class NoAudioOutput(PlayerError):
@@ -165,128 +133,6 @@ def backends_for(name: str | None) -> list[miniaudio.Backend] | Literal["off"] |
             raise ValueError(f"unknown audio backend {name!r}") from None
         log.warning("%s=%s is not an audio backend: using the default devices", ENV_VAR, name)
         return None
-
-
-@contextlib.contextmanager
-def quiet_fd2() -> Iterator[list[bytes]]:
-    """Point file descriptor 2 at a temporary file for the duration; yields a
-    list that holds what was written (at most :data:`CAPTURE_LIMIT` bytes) once
-    the block is left. Process-wide (fd 2 is), so serialised by a lock; keep
-    the block short: everything the process writes to stderr meanwhile is caught."""
-    caught: list[bytes] = []
-    with _FD2_LOCK:
-        if sys.stderr is not None:
-            with contextlib.suppress(Exception):
-                sys.stderr.flush()
-        try:
-            saved = os.dup(2)
-        except OSError:  # no fd 2 at all: nothing to protect
-            yield caught
-            return
-        try:
-            with tempfile.TemporaryFile() as sink:
-                os.dup2(sink.fileno(), 2)
-                try:
-                    yield caught
-                finally:
-                    os.dup2(saved, 2)
-                    sink.seek(0)
-                    caught.append(sink.read(CAPTURE_LIMIT))
-        finally:
-            os.close(saved)
-
-
-def _log_caught(caught: list[bytes], doing: str) -> str:
-    """Log what C code wrote to fd 2 while ``doing``; returns its first line."""
-    text = b"".join(caught).decode("utf-8", "replace").strip()
-    if not text:
-        return ""
-    first = text.splitlines()[0].strip()
-    log.warning("audio: the sound library wrote to stderr while %s: %s", doing, first)
-    log.info("audio: stderr while %s (first %d bytes): %s", doing, CAPTURE_LIMIT, text)
-    return first
-
-
-def _hint(first_line: str) -> str:
-    """A few words from a sound library's first complaint: ``ALSA: cannot find card '0'``."""
-    match = _ALSA_LINE.match(first_line)
-    if match:
-        return f"ALSA: {match['text']}"[:80]
-    return first_line[:80]
-
-
-def _info(path: Path) -> miniaudio.SoundFileInfo:
-    """Format, rate, channels and length, by the file's first bytes (not its name:
-    cached files need not end in ``.mp3``); checked against the bounds."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as file:
-            head = file.read(4)
-    except OSError as exc:
-        raise AudioFileError(path, str(exc.strerror or exc)) from exc
-    if size == 0:
-        raise AudioFileError(path, "the file is empty")
-    if size > MAX_FILE_BYTES:
-        raise AudioFileError(path, f"larger than {MAX_FILE_BYTES // 2**20} MB")
-    readers = {
-        b"RIFF": miniaudio.wav_get_file_info,
-        b"fLaC": miniaudio.flac_get_file_info,
-        b"OggS": miniaudio.vorbis_get_file_info,
-    }
-    reader = readers.get(head, miniaudio.mp3_get_file_info)
-    try:
-        info = reader(str(path))
-    except (miniaudio.MiniaudioError, OSError) as exc:
-        raise AudioFileError(path, "not audio this player can read") from exc
-    if info.sample_rate <= 0 or info.nchannels <= 0 or info.num_frames <= 0:
-        raise AudioFileError(path, "no audio in the file")
-    if info.duration > MAX_SECONDS:
-        minutes = round(info.duration / 60)
-        raise AudioFileError(path, f"{minutes} min is longer than the player takes")
-    pcm_bytes = info.num_frames * min(info.nchannels, 2) * _BYTES_PER_SAMPLE
-    if pcm_bytes > MAX_PCM_BYTES:
-        raise AudioFileError(path, "too long to hold in memory for playback")
-    return info
-
-
-def _decode(path: Path, channels: int, rate: int) -> array.array[int]:
-    try:
-        decoded = miniaudio.decode_file(
-            str(path), miniaudio.SampleFormat.SIGNED16, nchannels=channels, sample_rate=rate
-        )
-    except (miniaudio.MiniaudioError, OSError) as exc:
-        raise AudioFileError(path, "could not be decoded") from exc
-    if len(decoded.samples) > MAX_PCM_BYTES // _BYTES_PER_SAMPLE:  # the header lied
-        raise AudioFileError(path, "too long to hold in memory for playback")
-    return decoded.samples
-
-
-def peaks(path: Path, points: int) -> tuple[float, ...]:
-    """A waveform of ``points`` values (1..:data:`MAX_PEAKS`): the largest absolute
-    amplitude in each equal slice of the track, scaled so the loudest slice is
-    1.0 (a silent track is all 0.0). For when the server's waveform fails.
-
-    Decodes the file (a fraction of a second): call it from a worker thread.
-    Raises ``ValueError`` for a bad ``points``, :class:`AudioFileError` for the file.
-    """
-    if not 1 <= points <= MAX_PEAKS:
-        raise ValueError(f"points must be 1..{MAX_PEAKS}, not {points}")
-    info = _info(path)
-    channels = min(info.nchannels, 2)
-    samples = memoryview(_decode(path, channels, min(info.sample_rate, PEAK_RATE)))
-    frames = len(samples) // channels
-    if frames == 0:
-        raise AudioFileError(path, "no audio in the file")
-    values: list[int] = []
-    for index in range(points):
-        first = index * frames // points
-        last = max((index + 1) * frames // points, first + 1)
-        bucket = samples[first * channels : last * channels]
-        values.append(max(max(bucket), -min(bucket)))
-    top = max(values)
-    if top == 0:
-        return (0.0,) * points
-    return tuple(value / top for value in values)
 
 
 class Player:
@@ -389,12 +235,12 @@ class Player:
         """
         if self._backends == "off":
             raise NoAudioOutput(f"turned off by {ENV_VAR}=off")
-        info = _info(path)
+        info = read_info(path)
         channels, rate = min(info.nchannels, 2), info.sample_rate
         with self._control:
             self._ensure_device(rate, channels)  # fail before decoding when there is no device
-        pcm = memoryview(_decode(path, channels, rate)).cast("B")
-        frame_bytes = channels * _BYTES_PER_SAMPLE
+        pcm = memoryview(decode(path, channels, rate)).cast("B")
+        frame_bytes = channels * BYTES_PER_SAMPLE
         with self._control:
             self._ensure_device(rate, channels)  # another open may have changed it meanwhile
             with self._lock:
@@ -514,10 +360,10 @@ class Player:
                 error: miniaudio.MiniaudioError | None = exc
             else:
                 error = None
-        first = _log_caught(caught, "opening the audio device")
+        first = log_caught(caught, "opening the audio device")
         if error is not None:
             code = error.args[1] if len(error.args) > 1 else None
-            reason = _hint(first) if first else _REASONS.get(code, str(error.args[0]))
+            reason = hint(first) if first else _REASONS.get(code, str(error.args[0]))
             log.warning("audio: no output device: %s (%s)", error, reason)
             self._no_output = clean(reason, one_line=True)
             raise NoAudioOutput(self._no_output) from error
@@ -565,7 +411,7 @@ class Player:
                 device.close()
             except miniaudio.MiniaudioError as exc:
                 log.warning("audio: the device did not close cleanly: %s", exc)
-        _log_caught(caught, "closing the audio device")
+        log_caught(caught, "closing the audio device")
 
     # -- the audio thread ------------------------------------------------------
 

@@ -38,15 +38,10 @@ from tui.api.models import Clip
 from tui.core.logs import log
 from tui.core.sanitize import clean
 from tui.domain.tracked import TrackedTask, clip_keys
+from tui.services.audio_file import AudioFileError, PlayerError
 from tui.services.listening import Shape
 from tui.services.media_cache import MediaError
-from tui.services.player import (
-    PERIOD_MS,
-    AudioFileError,
-    NoAudioOutput,
-    Player,
-    PlayerError,
-)
+from tui.services.player import PERIOD_MS, NoAudioOutput, Player
 from tui.ui.palette import Palette, palette_of
 from tui.ui.screen_part import ScreenPart
 from tui.ui.widgets.waveform import NowPlaying, Playing
