@@ -53,7 +53,7 @@ def make_app(
         **config_changes,
     }
     config = dataclasses.replace(load_config(env={}), **settings)  # type: ignore[arg-type]
-    return MusicMintApp(
+    app = MusicMintApp(
         config,
         TaskStore(data_dir / DB_NAME),
         initial_ids=ids or [],
@@ -63,6 +63,22 @@ def make_app(
         # see: beat every tick as before (test_hostile checks the quiet beat).
         quiet_max=tick,
     )
+    record_notifications(app)
+    return app
+
+
+def record_notifications(app: MusicMintApp) -> None:
+    """Keep every message the app shows in ``app.said``: a toast goes after a
+    few seconds, and a failed wait should still say what the user was told."""
+    said: list[str] = []
+    shown = app.notify
+
+    def notify(message: str, *args: object, **kwargs: object) -> None:
+        said.append(str(message))
+        shown(message, *args, **kwargs)  # type: ignore[arg-type]
+
+    app.said = said  # type: ignore[attr-defined]
+    app.notify = notify  # type: ignore[method-assign]
 
 
 def screen_text(app: MusicMintApp) -> str:
@@ -98,7 +114,11 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
     while not holds():
         if loop.time() > deadline:
             condition()  # surface a KeyError as itself
-            raise AssertionError(f"condition not met within {timeout}s:\n{screen_text(pilot.app)}")
+            said = getattr(pilot.app, "said", [])[-5:]
+            raise AssertionError(
+                f"condition not met within {timeout}s (last said: {said}):\n"
+                f"{screen_text(pilot.app)}"
+            )
         # A plain sleep: pilot.pause() would also wait for every widget's queue
         # and force a full repaint, 50 times a second, for as long as we wait.
         await asyncio.sleep(0.02)
