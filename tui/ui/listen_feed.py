@@ -67,7 +67,7 @@ class ListenFeed:
         self._timer = self._screen.set_timer(REST, lambda: self._fetch(record, index))
         playback = self._playback()
         loaded = playback.loaded
-        if loaded is not None and (loaded.task_id, loaded.index) == target:
+        if loaded is not None and loaded.key == target:
             playback.redraw()  # its lyrics and playhead now, not at the next second
 
     def _fetch(self, record: TrackedTask, index: int) -> None:
@@ -101,25 +101,23 @@ class ListenFeed:
             shape = await listening.shape(clip)
             if self.target == (record.id, index):
                 note = "" if shape.waveform else f"no waveform ({shape.problem})"
-                card.show_wave(shape.waveform.peaks, self._played(record.id, index), note)
+                card.show_wave(shape.waveform.peaks, self._played((record.id, index)), note)
         self.shown = (record.id, index)
 
-    def _played(self, task_id: str, index: int) -> float | None:
+    def _played(self, clip: tuple[str, int]) -> float | None:
+        """How far the clip plays (0..1), or ``None`` when it is not the one loaded."""
         playback = self._playback()
         loaded = playback.loaded
-        if loaded and loaded.task_id == task_id and loaded.index == index:
+        if loaded and loaded.key == clip:
             player = playback.player
             return player.position / player.duration if player.duration else 0.0
         return None
 
     def show_playing(self, text: Text | None) -> None:
-        """Playback's frame: the lyrics and the playhead, when the clip playing
-        is the one the card is about."""
+        """Playback's frame: the lyrics, and the playhead with them, when the
+        clip playing is the one the card is about (``None``: it is not)."""
         card = self._card()
-        loaded = self._playback().loaded
-        if loaded is None or self.target != (loaded.task_id, loaded.index):
-            card.show_lyrics(None)
-            return
         card.show_lyrics(text)
-        if loaded.shape is not None:
-            card.show_wave(loaded.shape.waveform.peaks, self._played(loaded.task_id, loaded.index))
+        loaded = self._playback().loaded
+        if text is not None and loaded is not None and loaded.shape is not None:
+            card.show_wave(loaded.shape.waveform.peaks, self._played(loaded.key))

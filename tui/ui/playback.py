@@ -67,6 +67,11 @@ class Loaded:
     timeline: Timeline | None = None
     lyrics_fetched: bool = False
 
+    @property
+    def key(self) -> tuple[str, int]:
+        """(task ID, clip index): which clip, as the detail pane names it."""
+        return self.task_id, self.index
+
 
 def lyrics_text(timeline: Timeline | None, prompt: str | None, position: float, styles) -> Text:
     """The line sung now with its word lit, and the next line dim; without
@@ -113,6 +118,10 @@ class Opening:
     then: Opening | None = None
 
     @property
+    def key(self) -> tuple[str, int]:
+        return self.task_id, self.index
+
+    @property
     def title(self) -> str:
         return self.clip.title or self.task_id
 
@@ -130,13 +139,13 @@ class Playback(ScreenPart):
         clip_index: Callable[[TrackedTask], int],
         bar: Callable[[], NowPlaying],
         lyrics: Callable[[Text | None], None],
-        showing_lyrics: Callable[[str, int], bool],
+        card_clip: Callable[[], tuple[str, int] | None],
         ordered_ids: Callable[[], list[str]],
     ) -> None:
         super().__init__(screen, highlighted, clip_index)
         self._bar = bar
         self._lyrics = lyrics
-        self._showing_lyrics = showing_lyrics
+        self._card_clip = card_clip  # the detail pane's clip: its lyrics show there
         self._ordered_ids = ordered_ids
         self._player: Player | None = None
         self.loaded: Loaded | None = None
@@ -160,12 +169,12 @@ class Playback(ScreenPart):
         if found is None:
             return
         record, index, _ = found
-        opening = self._opening
-        if opening and (opening.task_id, opening.index) == (record.id, index):
+        opening = self._opening.last if self._opening else None
+        if opening and opening.key == (record.id, index):
             self._say(f"Loading {opening.title}…")
             return
         loaded = self.loaded
-        if not opening and loaded and (loaded.task_id, loaded.index) == (record.id, index):
+        if not opening and loaded and loaded.key == (record.id, index):
             if self.player.state == "stopped":
                 self.player.play()  # again, from the start
             else:
@@ -211,36 +220,29 @@ class Playback(ScreenPart):
     async def _open(self, opening: Opening) -> None:
         """Fetch (unless saved), decode, then play, unless ``.`` or another
         clip came in between: then that wins."""
-        listening = self._app.listening
         player = self.player
+        opened: Path | None = None
         try:
             await asyncio.to_thread(player.check_output)  # no device: say so before fetching
-            path = await listening.audio(opening.clip, opening.saved)
-            if opening.cancelled or opening.then:
-                self._opened(opening, None)
-                return
-            await asyncio.to_thread(player.open, path, play=False)
+            path = await self._app.listening.audio(opening.clip, opening.saved)
+            if not (opening.cancelled or opening.then):
+                await asyncio.to_thread(player.open, path, play=False)
+                opened = path
         except NoAudioOutput as exc:  # the player has logged what the libraries said
             self._say(
                 f"No audio output ({exc.reason}); press o to open it in the browser.",
                 severity="warning",
                 timeout=8,
             )
-            self._opened(opening, None)
-            return
         except AudioFileError as exc:
             where = f"{exc.path.name}: " if opening.saved else ""  # a cached file's name is a hash
             self._say(f"Cannot play {opening.title}: {where}{exc.reason}", severity="error")
-            self._opened(opening, None)
-            return
         except (MediaError, PlayerError) as exc:
             self._say(f"Cannot play {opening.title}: {exc}", severity="error")
-            self._opened(opening, None)
-            return
         finally:
             # C code may have written while the device opened: repaint it all.
             self._app.refresh(repaint=True)
-        self._opened(opening, path)
+        self._opened(opening, opened)
 
     def _opened(self, opening: Opening, path: Path | None) -> None:
         """The open is over (``path`` is ``None`` when nothing new was loaded)."""
@@ -259,7 +261,7 @@ class Playback(ScreenPart):
         if self.loaded is not None:
             self._app.listening.cache.release(self.loaded.path)
         self._app.listening.cache.hold(path)
-        self.loaded = Loaded(opening.task_id, opening.index, opening.clip, path)
+        self.loaded = Loaded(*opening.key, opening.clip, path)
         self.player.play()
         self._frame(force=True)
         self._screen.run_worker(self._fetch_extras(self.loaded), exit_on_error=False)
@@ -270,7 +272,7 @@ class Playback(ScreenPart):
         loaded.shape = await self._app.listening.shape(loaded.clip, saved)
         if loaded.clip.id:
             timeline = await self._app.listening.timeline(loaded.clip.id)
-            loaded.timeline = timeline.within(self.player.duration) if timeline else timeline
+            loaded.timeline = timeline.within(self.player.duration)
         loaded.lyrics_fetched = True
         self._frame(force=True)
 
@@ -278,11 +280,8 @@ class Playback(ScreenPart):
         if self._opening is not None:  # what loads will not play, and what plays stops
             self._opening.cancelled = True
             self._opening.then = None
-            self.player.stop()
-            self._close_bar()
             self._say("Stopped.")
-            return
-        if self.loaded is None:
+        elif self.loaded is None:
             self._say("Nothing is playing.")
             return
         self.player.stop()
@@ -290,7 +289,7 @@ class Playback(ScreenPart):
 
     def seek(self, delta: float) -> None:
         if self._opening is not None:
-            self._say(f"Loading {self._opening.title}…")
+            self._say(f"Loading {self._opening.last.title}…")
             return
         if self.loaded is None:
             self._say("Nothing is playing: p plays the selected clip.")
@@ -368,7 +367,7 @@ class Playback(ScreenPart):
         position = player.position
         # What the bar and the lyrics would show, cheaply: the clock's second,
         # and the lit word only while the detail pane shows this clip.
-        shown = self._lyrics_shown(loaded)
+        shown = self._card_clip() == loaded.key
         word = loaded.timeline.line_at(position) if shown and loaded.timeline else None
         signature = (
             state,
@@ -415,9 +414,6 @@ class Playback(ScreenPart):
         if self._wake is not None:
             self._wake.cancel()
             self._wake = None
-
-    def _lyrics_shown(self, loaded: Loaded) -> bool:
-        return self._showing_lyrics(loaded.task_id, loaded.index)
 
     @staticmethod
     def _next_change(loaded: Loaded, position: float, lyrics: bool) -> float:

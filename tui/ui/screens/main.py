@@ -85,7 +85,7 @@ class MainScreen(Screen[None]):
             self._clip_index,
             lambda: self.now_playing,
             lambda text: self.listen_feed.show_playing(text),
-            lambda task_id, index: self.listen_feed.target == (task_id, index),
+            lambda: self.listen_feed.target,
             lambda: self.table.row_ids(),
         )
         self.listen_feed = ListenFeed(self, lambda: self.detail.listen, lambda: self.playback)
