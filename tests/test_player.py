@@ -234,6 +234,35 @@ def test_a_device_that_does_not_open_raises_no_audio_output(tmp_path: Path) -> N
     assert player.state == "stopped" and player.path is None
 
 
+def test_check_output_is_free_until_a_device_fails_then_tries_one(tmp_path: Path) -> None:
+    """Playback asks before fetching a file: no device is opened while none
+    has failed; after a failure each check tries one (it may be back)."""
+    tries: list[tuple[int, int]] = []
+    working = False
+
+    def opener(_backends: object, rate: int, channels: int) -> FakeDevice:
+        tries.append((rate, channels))
+        if not working:
+            raise miniaudio.MiniaudioError("failed to init device", -401)
+        return FakeDevice(_backends, rate, channels)
+
+    player = Player(opener=opener)
+    player.check_output()
+    assert tries == []
+    with pytest.raises(NoAudioOutput):
+        player.open(write_wav(tmp_path / "a.wav", 1))
+    with pytest.raises(NoAudioOutput, match="would not open"):
+        player.check_output()
+    assert len(tries) == 2
+    working = True
+    player.check_output()
+    assert len(tries) == 3
+    player.check_output()  # a device is open: nothing to try
+    assert len(tries) == 3
+    with pytest.raises(NoAudioOutput, match="MUSICMINT_AUDIO=off"):
+        Player("off").check_output()
+
+
 def test_a_failing_open_prints_nothing_on_fd2(
     tmp_path: Path, logged: list[logging.LogRecord]
 ) -> None:

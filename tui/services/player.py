@@ -217,8 +217,7 @@ class Player:
         too. Cheap otherwise. The caller can say so before fetching a file
         that could not be heard. Blocks while it tries a device: call it from
         a worker thread."""
-        if self._backends == "off":
-            raise NoAudioOutput(f"turned off by {ENV_VAR}=off")
+        self._refuse_if_off()
         if self._no_output is None:
             return
         with self._control:
@@ -233,8 +232,7 @@ class Player:
         loaded (paused if its device had to be closed for the new one's
         format). Blocks while it decodes: call it from a worker thread.
         """
-        if self._backends == "off":
-            raise NoAudioOutput(f"turned off by {ENV_VAR}=off")
+        self._refuse_if_off()
         info = read_info(path)
         channels, rate = min(info.nchannels, 2), info.sample_rate
         with self._control:
@@ -347,6 +345,10 @@ class Player:
         if seconds != seconds:  # NaN
             return 0
         return max(0, min(self._frames, round(seconds * self._rate)))
+
+    def _refuse_if_off(self) -> None:
+        if self._backends == "off":
+            raise NoAudioOutput(f"turned off by {ENV_VAR}=off")
 
     def _ensure_device(self, rate: int, channels: int) -> None:
         if self._device is not None and self._device_format == (rate, channels):
