@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -39,6 +40,7 @@ import httpx
 from tui.api.models import Clip
 from tui.core.atomic import atomic_write
 from tui.core.urls import refusal
+from tui.services.downloads import DEFAULT_MAX_BYTES as DOWNLOAD_MAX_BYTES
 from tui.services.fetching import (
     HEAD_BYTES,
     MIN_RATE,
@@ -51,9 +53,9 @@ from tui.services.saved_files import looks_like
 
 #: The whole cache, unless told otherwise: a few dozen clips with covers.
 DEFAULT_MAX_BYTES = 500 * 1024**2
-#: One audio file: as for downloads (a clip is a few MB; an endless stream
-#: that starts like an MP3 must stop somewhere).
-AUDIO_MAX_BYTES = 200 * 1024**2
+#: One audio file: the downloads' default cap (a clip is a few MB; an
+#: endless stream that starts like an MP3 must stop somewhere).
+AUDIO_MAX_BYTES = DOWNLOAD_MAX_BYTES
 #: One cover: a real one is well under 1 MB.
 COVER_MAX_BYTES = 10 * 1024**2
 #: One cached JSON document (a waveform of a long clip is a few hundred KB).
@@ -263,8 +265,7 @@ class MediaCache:
 
     def _place(self, temp: Path, target: Path, what: str) -> Path:
         try:
-            os.chmod(temp, 0o600)
-            os.replace(temp, target)
+            os.replace(temp, target)  # a mkstemp file: 0600 already
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temp.unlink()
@@ -305,7 +306,6 @@ class MediaCache:
         self._folder("json")
         try:
             atomic_write(path, payload.encode("ascii"))  # a mkstemp file: 0600
-            os.chmod(path, 0o600)
         except OSError as exc:
             raise MediaError(f"cannot keep the {kind}: {exc.strerror or exc}") from exc
         self.prune(keep=[path])
@@ -336,9 +336,6 @@ class MediaCache:
             yield Path(path)
         finally:
             self.release(path)
-
-    def held(self) -> set[Path]:
-        return set(self._held)
 
     def usage(self) -> int:
         """Bytes of cached files (temporary files of running fetches aside)."""
@@ -379,7 +376,7 @@ class MediaCache:
                     st = path.lstat()
                 except OSError:
                     continue
-                if not os.path.isfile(path) or path.is_symlink():
+                if not stat.S_ISREG(st.st_mode):  # a folder, a link: not ours
                     continue
                 if name.startswith("."):  # a fetch's temporary file
                     if remove_stale and now - st.st_mtime > STALE_PART_SECONDS:

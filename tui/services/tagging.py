@@ -39,6 +39,7 @@ from mutagen.id3 import (
 
 from tui.core.logs import log
 from tui.core.sanitize import clean
+from tui.services.saved_files import looks_like
 
 #: ID3v2 minor version written (see the module docstring for why 3).
 ID3_VERSION = 3
@@ -56,7 +57,8 @@ MAX_COVER_BYTES = 5 * 1024 * 1024
 #: look for (the prompt's real language is not known).
 LANG = "eng"
 
-_COVER_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+#: The image kinds ID3 players show, by the extension :func:`looks_like` gives.
+_COVER_MIME = {".jpg": "image/jpeg", ".png": "image/png"}
 
 
 def cover_type(data: bytes | None) -> str | None:
@@ -64,7 +66,7 @@ def cover_type(data: bytes | None) -> str | None:
     ID3 players show), within :data:`MAX_COVER_BYTES`; else ``None``."""
     if not data or len(data) > MAX_COVER_BYTES:
         return None
-    return next((mime for magic, mime in _COVER_MAGIC.items() if data.startswith(magic)), None)
+    return _COVER_MIME.get(looks_like(data[:12], "image") or "")
 
 
 def _line(text: str | None, limit: int) -> str:

@@ -39,9 +39,11 @@ from textual.worker import Worker, WorkerState
 
 from tui.core.config import COVER_ART_MODES
 from tui.core.logs import log
+from tui.services.media_cache import COVER_MAX_BYTES
+from tui.services.saved_files import looks_like
 
-#: The largest cover file decoded (the fetcher caps downloads the same way).
-MAX_COVER_BYTES = 10 * 1024 * 1024
+#: The largest cover file decoded: what the media cache fetches at most.
+MAX_COVER_BYTES = COVER_MAX_BYTES
 #: The most pixels decoded: 6000 x 6000 covers anything a service sends; past
 #: it a small file is a decompression bomb.
 MAX_COVER_PIXELS = 36_000_000
@@ -53,21 +55,14 @@ MAX_ROWS = 12
 
 CoverMode = Literal["auto", "halfcell", "off"]
 
-#: Image formats by their first bytes, and the PIL plugin that reads each.
-_MAGIC = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-)
+#: The PIL plugin that reads each image kind the fetcher accepts.
+_PLUGINS = {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 
 
 def sniff(head: bytes) -> str | None:
-    """``"JPEG"``, ``"PNG"`` or ``"WEBP"`` from a file's first 12 bytes, else ``None``."""
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    return None
+    """``"JPEG"``, ``"PNG"`` or ``"WEBP"`` from a file's first 12 bytes, else
+    ``None``: the same magic numbers as every fetch (:func:`looks_like`)."""
+    return _PLUGINS.get(looks_like(head, "image") or "")
 
 
 class CoverProblem(Exception):
