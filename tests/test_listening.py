@@ -343,3 +343,23 @@ async def test_a_cover_that_cannot_be_fetched_says_why(sim_server, data_dir, clo
     app = make_app(sim_server, data_dir, clock, ids=["song1"], cover_art="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "cover unavailable:" in screen_text(app), 10)
+
+
+async def test_without_lyric_timing_the_card_shows_the_prompt(sim_server, data_dir, clock) -> None:
+    httpx.post(
+        sim_server.url + "/_sim/faults",
+        json={"kind": "timeline_error", "status": 404},
+        headers=HEADERS,
+    )
+    app = await playing_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["song1"].status == "completed")
+        await pilot.press("p")
+        playback = app.main.playback
+        await wait_for(pilot, lambda: bool(playback.loaded and playback.loaded.lyrics_fetched), 10)
+        assert playback.loaded.timeline is None
+        prompt = app.records["song1"].task.results[0].prompt
+        lyrics = app.main.detail.listen.query_one("#listen-lyrics")
+        await wait_for(pilot, lambda: lyrics.display and lyrics.text.plain == prompt)
+        assert playback.player.state == "playing"
+        assert not [n for n in app.said if "failed" in n.lower()]

@@ -272,7 +272,7 @@ class Playback(ScreenPart):
         loaded.shape = await self._app.listening.shape(loaded.clip, saved)
         if loaded.clip.id:
             timeline = await self._app.listening.timeline(loaded.clip.id)
-            loaded.timeline = timeline.within(self.player.duration)
+            loaded.timeline = timeline.within(self.player.duration) if timeline else None
         loaded.lyrics_fetched = True
         self._frame(force=True)
 
