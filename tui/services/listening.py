@@ -87,30 +87,31 @@ class Listening:
     async def cover(self, clip: Clip) -> Path:
         return await self.cache.cover(clip)
 
-    def cached_shape(self, clip_id: str) -> Shape | None:
-        """The waveform already kept for ``clip_id`` (memory, else the cache
-        folder), without any request."""
-        if (known := self._shapes.get(clip_id)) is not None:
-            return known
+    def _kept_shape(self, clip_id: str) -> Shape | None:
+        """The waveform kept in the cache folder for ``clip_id`` (a file read
+        and parsed: call it in a thread)."""
         data = self.cache.read_json("waveform", clip_id)
         if isinstance(data, dict) and isinstance(data.get("peaks"), list):
             try:
                 waveform = Waveform.from_json(data["peaks"])
             except MusicMintError:
                 return None
-            return self._remember(clip_id, Shape(waveform, str(data.get("source", "server"))))
+            return Shape(waveform, str(data.get("source", "server")))
         return None
 
     async def shape(self, clip: Clip, saved_path: str | None = None) -> Shape:
         """The waveform of ``clip``: kept, else the server's, else from the audio."""
         clip_id = clip.id or ""
-        if clip_id and (kept := self.cached_shape(clip_id)) is not None:
-            return kept
+        if clip_id and (known := self._shapes.get(clip_id)) is not None:
+            return known
+        if clip_id and (kept := await asyncio.to_thread(self._kept_shape, clip_id)) is not None:
+            return self._remember(clip_id, kept)
         problem = ""
         try:
             waveform = await self.client.get_waveform(clip_id)
             if waveform:
-                self._keep("waveform", clip_id, {"peaks": list(waveform.peaks), "source": "server"})
+                data = {"peaks": list(waveform.peaks), "source": "server"}
+                await self._keep("waveform", clip_id, data)
                 return self._remember(clip_id, Shape(waveform, "server"))
             problem = "the server has no waveform for it"
         except MusicMintError as exc:
@@ -123,14 +124,18 @@ class Listening:
                 log.info("waveform of %s not computed: %s", clip_id, exc)
             else:
                 waveform = Waveform(computed)
-                self._keep("waveform", clip_id, {"peaks": list(computed), "source": "audio"})
+                await self._keep("waveform", clip_id, {"peaks": list(computed), "source": "audio"})
                 return self._remember(clip_id, Shape(waveform, "audio", problem))
         return Shape(Waveform(()), "", problem)
 
     async def timeline(self, clip_id: str) -> Timeline | None:
         """The clip's word timing, kept after the first answer; ``None`` when
         the server has none (the prompt is shown instead)."""
-        kept = _timeline_from(self.cache.read_json("timeline", clip_id))
+        # In a thread, as the client parses an answer: a kept timeline can be
+        # 20,000 words.
+        kept = await asyncio.to_thread(
+            lambda: _timeline_from(self.cache.read_json("timeline", clip_id))
+        )
         if kept is not None:
             return kept or None
         try:
@@ -138,11 +143,13 @@ class Listening:
         except MusicMintError as exc:
             log.info("no lyric timing for %s: %s", clip_id, exc.describe())
             return None
-        self._keep("timeline", clip_id, _timeline_json(timeline))
+        await self._keep("timeline", clip_id, _timeline_json(timeline))
         return timeline or None
 
-    def _keep(self, kind: str, clip_id: str, data: Any) -> None:
+    async def _keep(self, kind: str, clip_id: str, data: Any) -> None:
+        """Write it down in a thread (an fsync, then a prune of the cache)."""
+        held = self.cache.held_now()
         try:
-            self.cache.write_json(kind, clip_id, data)
+            await asyncio.to_thread(self.cache.write_json, kind, clip_id, data, held=held)
         except (MediaError, ValueError) as exc:
             log.info("%s of %s not kept: %s", kind, clip_id, exc)

@@ -256,21 +256,25 @@ class MediaCache:
                         if exc.final:
                             break
                         continue
-                    return self._place(fetched.temp, folder / f"{key}{fetched.suffix}", what)
+                    target = folder / f"{key}{fetched.suffix}"
+                    # In a thread: pruning lists and stats the whole cache.
+                    return await asyncio.to_thread(
+                        self._place, fetched.temp, target, what, self.held_now()
+                    )
         except TimeoutError:
             raise MediaError(
                 f"cannot fetch the {what}: gave up after {self.max_seconds:g} s (too slow)"
             ) from None
         raise MediaError(f"cannot fetch the {what}: {last}")
 
-    def _place(self, temp: Path, target: Path, what: str) -> Path:
+    def _place(self, temp: Path, target: Path, what: str, held: frozenset[Path]) -> Path:
         try:
             os.replace(temp, target)  # a mkstemp file: 0600 already
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temp.unlink()
             raise MediaError(f"cannot keep the {what}: {exc.strerror or exc}") from exc
-        self.prune(keep=[target])
+        self.prune(keep=[target], held=held)
         return target
 
     # -- derived data ---------------------------------------------------------------
@@ -293,8 +297,11 @@ class MediaCache:
         self._touch(path)
         return data
 
-    def write_json(self, kind: str, clip_id: str, data: Any) -> None:
-        """Keep JSON-able ``data`` for ``clip_id`` under ``kind``, atomically."""
+    def write_json(
+        self, kind: str, clip_id: str, data: Any, *, held: frozenset[Path] | None = None
+    ) -> None:
+        """Keep JSON-able ``data`` for ``clip_id`` under ``kind``, atomically.
+        From a thread, pass ``held`` (:meth:`held_now`, taken on the loop)."""
         path = self._json_path(kind, clip_id)
         try:
             payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
@@ -308,7 +315,7 @@ class MediaCache:
             atomic_write(path, payload.encode("ascii"))  # a mkstemp file: 0600
         except OSError as exc:
             raise MediaError(f"cannot keep the {kind}: {exc.strerror or exc}") from exc
-        self.prune(keep=[path])
+        self.prune(keep=[path], held=held)
 
     def _json_path(self, kind: str, clip_id: str) -> Path:
         if not _KIND.fullmatch(kind):
@@ -337,15 +344,23 @@ class MediaCache:
         finally:
             self.release(path)
 
+    def held_now(self) -> frozenset[Path]:
+        """The files in use now: for a :meth:`prune` that runs in a thread."""
+        return frozenset(self._held)
+
     def usage(self) -> int:
         """Bytes of cached files (temporary files of running fetches aside)."""
         return sum(size for _, size, _ in self._entries())
 
-    def prune(self, keep: Iterable[Path | str] = ()) -> None:
+    def prune(
+        self, keep: Iterable[Path | str] = (), *, held: frozenset[Path] | None = None
+    ) -> None:
         """Remove least recently used files until the cache holds at most
         ``max_bytes``; never a held file, nor one of ``keep``. Leftover
-        temporary files of a killed process go too."""
-        protected = set(self._held) | {_norm(p) for p in keep}
+        temporary files of a killed process go too. ``held``: the files in use
+        as the event loop saw them (:meth:`held_now`), when this runs in a
+        thread (the count itself is the loop's)."""
+        protected = set(self._held if held is None else held) | {_norm(p) for p in keep}
         entries = sorted(self._entries(remove_stale=True))
         total = sum(size for _, size, _ in entries)
         for _, size, path in entries:
