@@ -410,3 +410,28 @@ async def test_an_extension_can_be_made_a_new_track_and_expired_clips_are_not_of
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(sim.generated) == 1)
         assert "continue_clip_id" not in sent_bodies(sim)[0]
+
+
+async def test_a_prefill_is_checked_once_and_not_written_as_a_draft(
+    sim_server, data_dir, clock
+) -> None:
+    """Filling the dialog (a variation here) sets many fields; their Changed
+    messages arrive after the fill and must not each count as an edit."""
+    app = make_app(sim_server, data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = await open_dialog(pilot)
+        screen.query_one("#tags", Input).value = "lofi"
+        screen.query_one("#title", Input).value = "Rain"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any("Submitted" in n for n in notifications(app)))
+        screen = await open_dialog(pilot, "N")
+        checks: list[bool] = []
+        original = screen._changed
+        screen._changed = lambda **kw: checks.append(True) or original(**kw)
+        await pilot.pause()
+        assert screen.query_one("#title", Input).value == "Rain"
+        assert checks == [] and screen._draft_timer is None
+        await pilot.press("x")  # an edit is one
+        await wait_for(pilot, lambda: checks == [True])
+        assert screen._draft_timer is not None

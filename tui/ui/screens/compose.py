@@ -169,7 +169,6 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         self._found: tuple[TaskSummary, ...] = ()  # tasks the lookup found
         self._tried = False  # a send was attempted: "one is needed" shows as an error
         self._draft_timer: Timer | None = None
-        self._filling = False
         #: What the status line says: "" nothing, "fix" the last send's
         #: refusal by the rules (gone once the form changes), "send" news of a send.
         self._status_kind = ""
@@ -268,9 +267,10 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         )
 
     def _fill(self, form: ComposeForm) -> None:
-        """Show ``form`` (the draft, a recall, a prefill)."""
-        self._filling = True
-        try:
+        """Show ``form`` (the draft, a recall, a prefill): one check and no
+        draft write for it, not one per field (their Changed messages are
+        held back; they arrive after this returns, so a flag could not)."""
+        with self.prevent(Input.Changed, TextArea.Changed, Checkbox.Changed):
             for name in INPUTS:
                 self.query_one(f"#{name}", Input).value = getattr(form, name)
             for name in AREAS:
@@ -287,8 +287,6 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             )
             self._show_extend()
             self._set_mode(form.mode)
-        finally:
-            self._filling = False
         self._changed(save=False)
 
     def _show_extend(self) -> None:
@@ -346,8 +344,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
     @on(TextArea.Changed)
     @on(Checkbox.Changed)
     def _edited(self) -> None:
-        if not self._filling:
-            self._changed()
+        self._changed()
 
     def _changed(self, *, save: bool = True) -> None:
         """Counts, problems and the draft follow every change."""
