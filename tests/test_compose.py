@@ -435,3 +435,26 @@ async def test_a_prefill_is_checked_once_and_not_written_as_a_draft(
         await pilot.press("x")  # an edit is one
         await wait_for(pilot, lambda: checks == [True])
         assert screen._draft_timer is not None
+
+
+async def test_a_prefill_over_another_draft_keeps_the_send_that_may_have_made_a_task(
+    sim_server, data_dir, clock
+) -> None:
+    """The draft is set aside for the prefill (extend, here); the warning
+    about the earlier send with no answer stays with it."""
+    from tui.simulator.lifecycle import EXPIRE_WEEK
+
+    sim_server.sim.book.seed("done1", outcome="completed", age=600, expiries=(EXPIRE_WEEK,))
+    inject(sim_server, {"kind": "generate_reset", "times": 1})
+    app = make_app(sim_server, data_dir, clock, ids=["done1"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.records["done1"].status == "completed")
+        screen = await open_dialog(pilot)
+        screen.query_one("#tags", Input).value = "mine"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "may have created" in shown(app, "#compose-status"))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ComposeScreen))
+        await open_dialog(pilot, "e")  # a prefill: the draft ("mine") goes aside
+        await wait_for(pilot, lambda: "An earlier send at" in shown(app, "#compose-status"))
+        assert "ctrl+l looks for it" in shown(app, "#compose-status")

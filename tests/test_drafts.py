@@ -35,10 +35,10 @@ def test_draft_is_kept_privately_and_cleared(tmp_path: Path) -> None:
 def test_a_replaced_draft_is_set_aside_not_lost(tmp_path: Path) -> None:
     store = DraftStore(tmp_path)
     first = ComposeForm(tags="first")
-    drafts = set_aside(Drafts(ComposeForm(tags="second")), first, at=10.0)
-    drafts = set_aside(drafts, first, at=11.0)  # the same form once
-    drafts = set_aside(drafts, ComposeForm(), at=12.0)  # nothing typed: nothing kept
-    store.save(drafts)
+    aside = set_aside((), first, at=10.0)
+    aside = set_aside(aside, first, at=11.0)  # the same form once
+    aside = set_aside(aside, ComposeForm(), at=12.0)  # nothing typed: nothing kept
+    store.save(Drafts(ComposeForm(tags="second"), aside))
     loaded = DraftStore(tmp_path).load()
     assert loaded.form == ComposeForm(tags="second")
     assert loaded.aside == (Aside(10.0, first),)

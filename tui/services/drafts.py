@@ -20,7 +20,7 @@ import json
 import math
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,11 +149,11 @@ class DraftStore:
             )
 
 
-def set_aside(drafts: Drafts, form: ComposeForm | None, at: float) -> Drafts:
-    """``drafts`` with ``form`` kept among the drafts set aside (newest first)."""
-    if form is None or form.empty or any(a.form == form for a in drafts.aside):
-        return drafts
-    return replace(drafts, aside=(Aside(at, form), *drafts.aside)[:ASIDE_SIZE])
+def set_aside(aside: tuple[Aside, ...], form: ComposeForm | None, at: float) -> tuple[Aside, ...]:
+    """The drafts set aside (newest first) with ``form`` kept among them."""
+    if form is None or form.empty or any(a.form == form for a in aside):
+        return aside
+    return (Aside(at, form), *aside)[:ASIDE_SIZE]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ A part of :class:`~tui.ui.screens.main.MainScreen`, like
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual.screen import Screen
 
@@ -31,7 +32,7 @@ from tui.api.ids import is_valid_task_id
 from tui.core.sanitize import clean
 from tui.domain.compose_form import ComposeForm, label_of
 from tui.domain.tracked import TrackedTask
-from tui.services.drafts import Drafts, DraftStore, History, set_aside
+from tui.services.drafts import DraftStore, History, set_aside
 from tui.ui import wording
 from tui.ui.screen_part import ScreenPart
 from tui.ui.screens.compose import ComposeScreen, ExtendTarget, Submitted
@@ -64,7 +65,9 @@ class MakeActions(ScreenPart):
         if form is None:
             form = drafts.form or ComposeForm()
         elif drafts.form is not None and drafts.form != form:
-            drafts = set_aside(Drafts(None, drafts.aside), drafts.form, self._app.clock())
+            # The draft goes aside; a send that may have created a task stays known.
+            aside = set_aside(drafts.aside, drafts.form, self._app.clock())
+            drafts = replace(drafts, form=None, aside=aside)
         self._app.push_screen(
             ComposeScreen(
                 form=form,

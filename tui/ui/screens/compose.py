@@ -308,7 +308,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
     def _drop_extend(self) -> None:
         """Make it a new track: the extension is set aside (ctrl+r), not lost."""
         current = self.form()
-        self._aside = set_aside(Drafts(None, self._aside), current, self.app.clock()).aside
+        self._aside = set_aside(self._aside, current, self.app.clock())
         self._fill(replace(current, continue_clip_id="", continue_at=""))
         self._focus_first()
         self._say("Not an extension any more; the extension is kept in ctrl+r.", "green")
@@ -433,8 +433,8 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             return
         now = self.app.clock()
         current = self.form()
-        drafts = set_aside(Drafts(None, self._aside), current if current != form else None, now)
-        self._aside = tuple(a for a in drafts.aside if a.form != form)
+        aside = set_aside(self._aside, current if current != form else None, now)
+        self._aside = tuple(a for a in aside if a.form != form)
         self._fill(form)
         self._focus_first()
         kept = " What you had typed is kept in ctrl+r." if not current.empty else ""
