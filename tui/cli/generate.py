@@ -29,6 +29,7 @@ from tui.cli.stdin_ids import MAX_STDIN_BYTES, read_bytes
 from tui.core import exit_codes
 from tui.core.config import Config
 from tui.core.sanitize import clean, scrub
+from tui.domain.tracked import find_clip
 
 #: What ``generate --help`` says about its exit statuses (and the README).
 EXIT_HELP = """\
@@ -124,11 +125,8 @@ def known_clip_duration(clip_id: str, folder: Path) -> float | None:
         loaded = TaskStore(folder / DB_NAME).load(read_only=True)
     except Exception:  # a convenience: the server checks the bound anyway
         return None
-    for record in loaded.tasks:
-        for clip in record.task.results if record.task else ():
-            if clip.id == clip_id and clip.duration is not None:
-                return clip.duration
-    return None
+    clip = find_clip(loaded.tasks, clip_id)
+    return clip.duration if clip else None
 
 
 def send(

@@ -7,11 +7,11 @@ words a user reads in ``--help`` are in one place.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
 from tui import __version__
 from tui.core import exit_codes
+from tui.domain.compose_form import WHOLE_NUMBER
 
 SUBCOMMANDS = ("simulate", "wait", "generate", "add", "config", "export", "login", "logout")
 
@@ -250,7 +250,7 @@ def wait_parser() -> argparse.ArgumentParser:
 def whole_number(text: str) -> int:
     """ASCII digits (and a minus) only: int() would also take "1_0", "+5"
     and other scripts' digits, sending a number nobody typed (as the dialog)."""
-    if not re.fullmatch(r"-?[0-9]{1,9}", text.strip()):
+    if not WHOLE_NUMBER.fullmatch(text.strip()):
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number")
     return int(text)
 

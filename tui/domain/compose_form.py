@@ -139,15 +139,15 @@ class Checked(NamedTuple):
 
 #: A whole number as people type one: ASCII digits, maybe a minus. Python's
 #: int() also takes "1_0", "+5" and other scripts' digits ("３"), which would
-#: be sent as a number nobody saw typed.
-_WHOLE = re.compile(r"-?[0-9]{1,9}")
+#: be sent as a number nobody saw typed. The command line uses it too.
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
 
 def _whole(text: str, form_field: str, unit: str) -> tuple[int | None, FieldProblem | None]:
     text = text.strip()
     if not text:
         return None, None
-    if _WHOLE.fullmatch(text):
+    if WHOLE_NUMBER.fullmatch(text):
         return int(text), None
     else:
         label = LABELS["retention_days" if form_field == "retention_days" else "continue_at"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from tui.api.models import EARLIEST_MS, LATEST_MS
 from tui.core.sanitize import clean
-from tui.domain.tracked import TrackedTask, clip_keys
+from tui.domain.tracked import TrackedTask, clip_keys, request_text
 
 CSV_FIELDS = (
     "task_id",
@@ -86,14 +86,6 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def request_cell(request: dict[str, Any] | None) -> str | None:
-    """The generate request of a task as compact JSON (ASCII: every control
-    and non-ASCII character escaped), for one CSV cell."""
-    if request is None:
-        return None
-    return json.dumps(request, separators=(",", ":"), ensure_ascii=True)
-
-
 def to_csv(records: list[TrackedTask]) -> str:
     """A header row, then one row per clip; a task without clips (queued,
     failed, not found) has one row with the clip cells empty, so every
@@ -108,7 +100,7 @@ def to_csv(records: list[TrackedTask]) -> str:
     writer.writerow(CSV_FIELDS)
     for record in records:
         task = record.task
-        request = request_cell(record.request)
+        request = request_text(record.request)
         clips = task.results if task else ()
         if not clips:
             empty = (None,) * 9

@@ -7,9 +7,10 @@ files, HTTP or Textual.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,22 @@ def request_body(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     return GenerateRequest.from_json(value).to_json() or None
+
+
+def request_text(request: dict[str, Any] | None) -> str | None:
+    """A request as compact JSON, ASCII only (every control and non-ASCII
+    character escaped): how it is stored, and exported in one CSV cell."""
+    return None if request is None else json.dumps(request, separators=(",", ":"))
+
+
+def find_clip(records: Iterable[TrackedTask], clip_id: str) -> Clip | None:
+    """The clip ``clip_id`` among ``records``' results (the first, should a
+    server repeat an ID), or ``None``."""
+    for record in records:
+        for clip in record.task.results if record.task else ():
+            if clip.id == clip_id:
+                return clip
+    return None
 
 
 def _bounded(line: str) -> str:

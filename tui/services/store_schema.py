@@ -15,7 +15,7 @@ from typing import Any
 
 from tui.api.ids import is_valid_task_id
 from tui.api.models import Clip, Task, as_duration, as_float, as_str, as_timestamp_ms
-from tui.domain.tracked import TrackedTask, request_body
+from tui.domain.tracked import TrackedTask, request_body, request_text
 
 #: Each entry upgrades the schema by one version (index + 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -97,11 +97,6 @@ _INT64 = 2**63 - 1
 MAX_REQUEST_TEXT = 64 * 1024
 
 
-def request_json(request: dict[str, Any] | None) -> str | None:
-    """The stored form of a request: compact JSON, ASCII only."""
-    return None if request is None else json.dumps(request, separators=(",", ":"))
-
-
 def request_from_json(text: object) -> dict[str, Any] | None:
     """A stored request read back through :func:`~tui.domain.tracked.request_body`;
     anything else (not text, too long, not JSON, not an object) is ``None``."""
@@ -172,7 +167,7 @@ def upsert(conn: sqlite3.Connection, record: TrackedTask) -> None:
             record.gone,
             record.expired,
             record.last_poll if record.last_poll is not None else record.added_at,
-            request_json(record.request),
+            request_text(record.request),
             record.submitted_at,
         ),
     )

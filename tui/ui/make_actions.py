@@ -31,7 +31,7 @@ from tui.api.generate import GenerateRequest
 from tui.api.ids import is_valid_task_id
 from tui.core.sanitize import clean
 from tui.domain.compose_form import ComposeForm, label_of
-from tui.domain.tracked import TrackedTask
+from tui.domain.tracked import TrackedTask, find_clip
 from tui.services.drafts import DraftStore, History, set_aside
 from tui.ui import wording
 from tui.ui.screen_part import ScreenPart
@@ -84,11 +84,8 @@ class MakeActions(ScreenPart):
 
     def find_clip(self, clip_id: str) -> ExtendTarget | None:
         """The clip ``clip_id`` among the tracked tasks (its title and length)."""
-        for record in self._app.records.values():
-            for clip in record.task.results if record.task else ():
-                if clip.id == clip_id:
-                    return ExtendTarget(clip_id, clip.title, clip.duration)
-        return None
+        clip = find_clip(self._app.records.values(), clip_id)
+        return ExtendTarget(clip_id, clip.title, clip.duration) if clip else None
 
     def _submitted(self, submitted: Submitted | None) -> None:
         if submitted is None:
@@ -136,7 +133,7 @@ class MakeActions(ScreenPart):
     def _request_of(self, record: TrackedTask) -> GenerateRequest | None:
         """The request that made ``record``, or one rebuilt from its clip."""
         if record.request:
-            return GenerateRequest.from_json(record.request)
+            return record.generate_request
         clips = record.task.results if record.task else ()
         if not clips:
             return None
@@ -192,7 +189,8 @@ class MakeActions(ScreenPart):
                 " n starts a new track."
             )
             return
-        request = GenerateRequest.from_json(record.request)
+        request = record.generate_request
+        assert request is not None  # record.request is set (checked above)
         error = clean(record.task.error, one_line=True) if record.task and record.task.error else ""
         because = f" (it failed: {error[:80]})" if error else ""
         self._open(
