@@ -46,10 +46,14 @@ def expiry(expire_at_ms: int | None, now: float) -> str:
 
 def local_time(epoch_ms: int | None) -> str:
     """Absolute local time, ``2026-11-25 12:03:07``; ``—`` when unknown or absurd."""
-    if epoch_ms is None:
-        return "—"
+    return "—" if epoch_ms is None else at_time(epoch_ms / 1000)
+
+
+def at_time(epoch: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """``epoch`` (seconds) as local time in ``fmt``; ``—`` when absurd (NaN,
+    out of the platform's range)."""
     try:
-        return datetime.fromtimestamp(epoch_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromtimestamp(epoch).strftime(fmt)
     except (OverflowError, OSError, ValueError):
         return "—"
 

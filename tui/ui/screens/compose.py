@@ -34,7 +34,6 @@ import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -60,7 +59,7 @@ from textual.widgets import (
 from tui.api import AuthError, MusicMintError, TaskSummary
 from tui.api.errors import MaybeCreatedError, NotSentError
 from tui.api.generate import GenerateRequest, GenerateRequestError
-from tui.core.formatting import clip_length
+from tui.core.formatting import at_time, clip_length
 from tui.core.logs import log
 from tui.core.sanitize import clean, scrub
 from tui.domain.compose_form import (
@@ -117,10 +116,7 @@ def _relative(seconds: float) -> str:
 
 
 def _clock_time(epoch: float) -> str:
-    try:
-        return datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
-    except (OverflowError, OSError, ValueError):
-        return "—"
+    return at_time(epoch, "%H:%M:%S")
 
 
 class ComposeScreen(ModalScreen[Submitted | None]):

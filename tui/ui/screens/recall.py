@@ -9,7 +9,6 @@ two requests with the same title can be told apart.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -21,19 +20,14 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.core.formatting import at_time
 from tui.core.sanitize import clean
 from tui.domain.compose_form import ComposeForm, check, label_of
 from tui.services.drafts import Aside, Sent
 
 
 def _when(at: float, now: float) -> str:
-    try:
-        moment = datetime.fromtimestamp(at)
-    except (OverflowError, OSError, ValueError):
-        return "—"
-    if abs(now - at) < 20 * 3600:
-        return moment.strftime("%H:%M")
-    return moment.strftime("%Y-%m-%d")
+    return at_time(at, "%H:%M" if abs(now - at) < 20 * 3600 else "%Y-%m-%d")
 
 
 def _kind(form: ComposeForm) -> str:
