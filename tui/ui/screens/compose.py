@@ -154,13 +154,12 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         self._find_clip = find_clip
         self._focus_send = focus_send
         self._mode: Mode = form.mode
-        self._extend: ExtendTarget | None = None
-        self._continue_clip_id = ""
+        self._extend: ExtendTarget | None = None  # the clip extended, if any
         self._sending = False
         #: A send with no usable answer, and when it went out; sending again
         #: then takes a second ctrl+s.
-        self._maybe_at: float | None = drafts.pending.at if drafts.pending else None
-        self._maybe_request = drafts.pending.request if drafts.pending else None
+        #: A send that got no usable answer (it may have made a task).
+        self._pending: Pending | None = drafts.pending
         self._resend_armed = False
         self._found: tuple[TaskSummary, ...] = ()  # tasks the lookup found
         self._tried = False  # a send was attempted: "one is needed" shows as an error
@@ -231,10 +230,10 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         self.query_one("#look").display = False
         self.query_one("#compose-note").display = bool(self._note)
         self._fill(self._initial)
-        if self._maybe_at is not None:
+        if self._pending is not None:
             self.query_one("#look").display = True
             self._say(
-                f"An earlier send at {_clock_time(self._maybe_at)} got no usable answer: the "
+                f"An earlier send at {_clock_time(self._pending.at)} got no usable answer: the "
                 "server may have created that task. ctrl+l looks for it; ctrl+s twice sends "
                 "anyway.",
                 "yellow",
@@ -257,7 +256,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
         return ComposeForm(
             mode=self._mode,
             instrumental=self.query_one("#instrumental", Checkbox).value,
-            continue_clip_id=self._continue_clip_id,
+            continue_clip_id=self._extend.clip_id if self._extend else "",
             **value,
             **text,
         )
@@ -275,7 +274,6 @@ class ComposeScreen(ModalScreen[Submitted | None]):
                 area.move_cursor(area.document.end)  # to go on writing
             self.query_one("#instrumental", Checkbox).value = form.instrumental
             self.query_one("#compose-more", Collapsible).collapsed = not form.persona_id
-            self._continue_clip_id = form.continue_clip_id
             self._extend = (
                 (self._find_clip(form.continue_clip_id) or ExtendTarget(form.continue_clip_id))
                 if form.continue_clip_id
@@ -390,10 +388,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
     # -- the draft -----------------------------------------------------------------
     def _drafts(self) -> Drafts:
         form = self.form()
-        pending = None
-        if self._maybe_at is not None and self._maybe_request is not None:
-            pending = Pending(self._maybe_at, self._maybe_request)
-        return Drafts(None if form.empty else form, self._aside, pending)
+        return Drafts(None if form.empty else form, self._aside, self._pending)
 
     @work(thread=True, group="draft", exit_on_error=False)
     def _save_draft(self, drafts: Drafts | None = None) -> None:
@@ -453,7 +448,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
             self._refused_form = form
             self._say("Not sent: fix what is marked first.", "red", kind="fix")
             return
-        if self._maybe_at is not None and not self._resend_armed:
+        if self._pending is not None and not self._resend_armed:
             self._resend_armed = True
             self._say(
                 "The last attempt may have created the task. ctrl+s again sends anyway "
@@ -493,7 +488,7 @@ class ComposeScreen(ModalScreen[Submitted | None]):
                 "red",
             )
         except MaybeCreatedError as exc:
-            self._maybe_at, self._maybe_request = sent_at, request
+            self._pending = Pending(sent_at, request)
             self._save_draft_now()  # the risk outlives the dialog
             self.query_one("#look").display = True
             self._say(
@@ -526,9 +521,9 @@ class ComposeScreen(ModalScreen[Submitted | None]):
 
     # -- after an ambiguous failure -------------------------------------------------
     def action_look(self) -> None:
-        if self._maybe_at is None or self._sending:
+        if self._pending is None or self._sending:
             return
-        self._look(self._maybe_at)
+        self._look(self._pending.at)
 
     @work(group="look", exclusive=True, exit_on_error=False)
     async def _look(self, sent_at: float) -> None:
@@ -583,9 +578,9 @@ class ComposeScreen(ModalScreen[Submitted | None]):
     async def _track_found(self, tasks: tuple[TaskSummary, ...]) -> None:
         """Close with the found task(s): the request is attached only when
         one task was found, as then it is surely the request's."""
-        request = self._maybe_request
+        request = self._pending.request if self._pending else None
         one = len(tasks) == 1
-        at = self._maybe_at or self.app.clock()
+        at = (self._pending.at if self._pending else 0.0) or self.app.clock()  # 0: unknown
         submitted = Submitted(
             tasks[0].id,
             request if one else None,
