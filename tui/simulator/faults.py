@@ -78,6 +78,13 @@ class Fault:
         body = b'{"code":1429,"message":"too many requests","request_id":"req-sim-429"}'
         return cls(status=429, body=body, headers={"Retry-After": retry_after}, **kw)
 
+    def spend(self) -> bool:
+        """Count one use; ``True`` when that was the last (``times`` ran out)."""
+        if self.times is None:
+            return False
+        self.times -= 1
+        return self.times <= 0
+
     @classmethod
     def html_error(cls, status: int = 500, **kw: Any) -> Fault:
         return cls(status=status, body=HTML_ERROR_PAGE, headers={"Content-Type": "text/html"}, **kw)

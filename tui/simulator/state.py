@@ -110,19 +110,15 @@ class Simulator:
             if key not in self.media_faults:
                 key = (endpoint, None)
             fault = self.media_faults.get(key)
-            if fault is not None and fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    del self.media_faults[key]
+            if fault is not None and fault.spend():
+                del self.media_faults[key]
             return fault
 
     def take_generate_fault(self) -> Fault | None:
         with self._lock:
             fault = self.generate_fault
-            if fault is not None and fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.generate_fault = None
+            if fault is not None and fault.spend():
+                self.generate_fault = None
             return fault
 
     def new_task_id(self) -> str:
@@ -138,10 +134,8 @@ class Simulator:
     def take_file_fault(self, clip_id: str) -> Fault | None:
         with self._lock:
             fault = self.file_faults.get(clip_id)
-            if fault is not None and fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    del self.file_faults[clip_id]
+            if fault is not None and fault.spend():
+                del self.file_faults[clip_id]
             return fault
 
     def task_requests(self, task_id: str | None = None) -> list[RequestRecord]:
@@ -156,15 +150,11 @@ class Simulator:
         with self._lock:
             key = task_id if task_id in self.faults else None
             fault = self.faults.get(task_id) if key else self.global_fault
-            if fault is None:
-                return None
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    if key:
-                        del self.faults[key]
-                    else:
-                        self.global_fault = None
+            if fault is not None and fault.spend():
+                if key:
+                    del self.faults[key]
+                else:
+                    self.global_fault = None
             return fault
 
     def record(self, record: RequestRecord) -> None:
