@@ -340,43 +340,39 @@ class Downloader:
         self, url: str, progress: Progress, on_progress: Callable[[Progress], None]
     ) -> bytes:
         """One attempt within :data:`COVER_FOR_TAGS_SECONDS`, by the rules of
-        :meth:`fetch` (this client: no API key, no decompression; as long as
-        announced, the bytes of an image) and at most MAX_COVER_BYTES."""
-        limit = min(self.max_bytes, MAX_COVER_BYTES)
+        every fetch (:func:`fetch_to_temp`: no API key, no decompression, as
+        long as announced, the bytes of an image), at most MAX_COVER_BYTES."""
         progress.received, progress.total = 0, None
-        data, announced = bytearray(), None
+
+        def on_bytes(received: int, total: int | None) -> None:
+            progress.received, progress.total = received, total
+            if received == 0:
+                on_progress(progress)
+
         try:
             # The time bound starts once a slot is free: queued behind other
             # downloads, the cover is not given up for waiting its turn.
-            async with (
-                self._sem,
-                asyncio.timeout(COVER_FOR_TAGS_SECONDS),
-                self._http.stream("GET", url) as response,
-            ):
-                if response.status_code != 200:
-                    raise DownloadError(f"server answered HTTP {response.status_code}")
-                length = response.headers.get("content-length", "")
-                announced = int(length) if length.isdigit() and len(length) < 16 else None
-                if announced is not None and announced > limit:
-                    raise DownloadError(f"larger than {limit / 1024 / 1024:g} MB")
-                progress.total = announced
-                on_progress(progress)
-                async for chunk in response.aiter_raw():
-                    data += chunk
-                    progress.received = len(data)
-                    if len(data) > limit:
-                        raise DownloadError(f"larger than {limit / 1024 / 1024:g} MB")
-        except httpx.HTTPError as exc:
-            raise DownloadError(f"transfer failed: {type(exc).__name__}") from exc
+            async with self._sem, asyncio.timeout(COVER_FOR_TAGS_SECONDS):
+                fetched = await fetch_to_temp(
+                    self._http,
+                    url,
+                    self.folder,
+                    "image",
+                    max_bytes=min(self.max_bytes, MAX_COVER_BYTES),
+                    min_rate=self.min_rate,
+                    on_bytes=on_bytes,
+                )
+        except FetchError as exc:
+            raise DownloadError(str(exc)) from exc
         except TimeoutError:
             raise DownloadError(f"not fetched within {COVER_FOR_TAGS_SECONDS:g} s") from None
-        if not data:
-            raise DownloadError("the server sent an empty file")
-        if announced is not None and len(data) != announced:
-            raise DownloadError(f"incomplete: got {len(data)} of {announced} bytes")
-        if looks_like(bytes(data[:16]), "image") is None:
-            raise DownloadError(f"not an image (it starts with {bytes(data[:8])!r})")
-        return bytes(data)
+        try:
+            return fetched.temp.read_bytes()  # at most MAX_COVER_BYTES, for the tags
+        except OSError as exc:
+            raise DownloadError(f"cannot read it back: {exc.strerror or exc}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                fetched.temp.unlink()
 
     def _save_cover(
         self,
