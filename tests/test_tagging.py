@@ -44,7 +44,6 @@ def tag(path: Path, **changes: object) -> None:
         "task_id": "task-1",
         "clip_id": "clip-9",
         "cover": COVER,
-        "cover_mime": "image/jpeg",
         **changes,
     }
     tag_mp3(path, **values)  # type: ignore[arg-type]
@@ -72,7 +71,7 @@ def test_every_tag_reads_back(tmp_path: Path) -> None:
 
 def test_png_cover_is_typed_by_its_bytes(tmp_path: Path) -> None:
     path = mp3(tmp_path)
-    tag(path, cover=PNG, cover_mime="image/jpeg")  # the server's claim is only a hint
+    tag(path, cover=PNG)  # not by what the server called it
     assert ID3(path).getall("APIC")[0].mime == "image/png"
 
 

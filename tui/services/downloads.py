@@ -166,7 +166,6 @@ class Downloader:
                 task_id=task_id,
                 clip_id=clip.id,
                 cover=image,
-                cover_mime=None,
             )
 
         audio_progress = Progress(f"{stem}.mp3")

@@ -141,16 +141,15 @@ def tag_mp3(
     task_id: str | None,
     clip_id: str | None,
     cover: bytes | None,
-    cover_mime: str | None,
 ) -> None:
     """Write ID3v2.3 tags into the MP3 at ``path`` (in place, as far as anyone
     looking at ``path`` can tell: a tagged copy replaces it in one rename).
 
     TIT2 ``title``, TPE1 "MusicMint", TCON the first of ``tags``, USLT the
     ``prompt`` (at most 20 KB), COMM "task <id>, clip <id>", and APIC the front
-    cover when ``cover`` is JPEG or PNG of at most 5 MB. ``cover_mime`` is what
-    the server called it and only a hint: the bytes decide, and a cover that
-    is neither (or too big) is left out while everything else is written.
+    cover when ``cover`` is JPEG or PNG of at most 5 MB. The bytes decide (a
+    server's Content-Type is not asked), and a cover that is neither (or too
+    big) is left out while everything else is written.
 
     Never raises for a tagging problem: when mutagen fails (a malformed tag
     already in the file, an unwritable folder, a full disk) the reason is
@@ -162,9 +161,7 @@ def tag_mp3(
         log.info(
             "cover not embedded in %s: %s",
             what,
-            "larger than 5 MB"
-            if len(cover) > MAX_COVER_BYTES
-            else f"not JPEG or PNG (sent as {clean(cover_mime, one_line=True) or 'no type'})",
+            "larger than 5 MB" if len(cover) > MAX_COVER_BYTES else "not JPEG or PNG",
         )
     copy: str | None = None
     try:
