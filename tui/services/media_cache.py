@@ -103,9 +103,9 @@ class MediaCache:
     """Fetches clips' audio and covers into ``folder``, at most ``max_bytes``
     in all; use ``async with`` (or :meth:`aclose`).
 
-    ``http`` is a client shared with downloads (see
-    :func:`tui.services.fetching.file_client`); without one the cache makes
-    and closes its own. A client that would send a key or cookie is refused.
+    Without ``http`` the cache makes and closes its own client
+    (:func:`tui.services.fetching.file_client`); tests hand one in. A client
+    that would send a key or cookie is refused.
     Paths handed out stay until pruned: :meth:`hold` the one playing or shown.
     """
 
