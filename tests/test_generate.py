@@ -285,3 +285,16 @@ def test_from_json_round_trips_and_drops_what_is_not_a_request() -> None:
     assert odd.prompt is None and odd.continue_at is None
     assert len(odd.tags or "") == 400 and odd.retention_days == 2**31
     assert odd.problems()  # still checked before sending
+
+
+@pytest.mark.parametrize("transport", ["wire", "httpx"])
+async def test_a_request_that_cannot_be_written_is_not_sent_on_either_path(
+    sim_server, transport: str
+) -> None:
+    """A key no header can carry: the request never leaves, so it is
+    NotSentError (safe to send again), never "may have created"."""
+    extra = {"transport": httpx.AsyncHTTPTransport()} if transport == "httpx" else {}
+    async with MusicMintClient(sim_server.url, "sk-mm-bad\nkey", timeout=1.0, **extra) as client:
+        with pytest.raises(NotSentError, match="cannot send the request"):
+            await client.generate(GenerateRequest(prompt="x"))
+    assert sim_server.sim.generated == []

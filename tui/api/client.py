@@ -27,6 +27,7 @@ from tui.api.errors import (
     ProtocolError,
     RequestTimeoutError,
     ServerError,
+    UnsendableError,
 )
 from tui.api.generate import GenerateRequest, GenerateResult, parse_generate_response
 from tui.api.ids import validate_task_id
@@ -198,10 +199,12 @@ class MusicMintClient:
             return parse_generate_response(status, headers, content)
         except NotSentError:
             raise
+        except UnsendableError as exc:
+            raise NotSentError(exc.message) from exc
         except (NetworkError, ServerError) as exc:
             raise _maybe_created(exc) from exc
         except ProtocolError as exc:
-            if exc.http_status is None and not exc.message.startswith("cannot send"):
+            if exc.http_status is None:
                 raise _maybe_created(exc) from exc  # a malformed HTTP answer
             raise
 
@@ -269,6 +272,8 @@ class MusicMintClient:
             raise ProtocolError(f"malformed HTTP response: {exc}") from exc
         except httpx.DecodingError as exc:
             raise ProtocolError(f"undecodable response body: {exc}") from exc
+        except httpx.LocalProtocolError as exc:  # as the wire: nothing was sent
+            raise UnsendableError(f"cannot send the request: {exc}") from exc
         except httpx.TransportError as exc:
             raise NetworkError(f"cannot reach {self.base_url}: {_reason(exc)}") from exc
 

@@ -82,6 +82,11 @@ class ProtocolError(MusicMintError):
     """The response was not the JSON envelope we expect (HTML page, truncated...)."""
 
 
+class UnsendableError(ProtocolError):
+    """The request could not be written at all (e.g. a key with characters no
+    header may carry): it never left this machine."""
+
+
 class NetworkError(MusicMintError):
     """The request never got an HTTP answer (refused, reset, DNS...)."""
 

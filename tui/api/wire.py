@@ -34,7 +34,13 @@ from urllib.parse import urlsplit
 
 import h11
 
-from tui.api.errors import NetworkError, NotSentError, ProtocolError, RequestTimeoutError
+from tui.api.errors import (
+    NetworkError,
+    NotSentError,
+    ProtocolError,
+    RequestTimeoutError,
+    UnsendableError,
+)
 
 READ_SIZE = 64 * 1024
 #: Bytes decoded at a time from a compressed body.
@@ -304,7 +310,7 @@ class Wire:
             raise ProtocolError(f"malformed HTTP response: {_reason(exc)}") from exc
         except h11.LocalProtocolError as exc:  # e.g. a key with characters no header allows
             conn.close()
-            raise ProtocolError(f"cannot send the request: {_reason(exc)}") from exc
+            raise UnsendableError(f"cannot send the request: {_reason(exc)}") from exc
         except OSError as exc:
             conn.close()
             raise NetworkError(f"lost {self.base_url}: {_reason(exc)}") from exc
