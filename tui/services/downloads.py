@@ -31,7 +31,7 @@ import httpx
 from tui.api.models import Clip
 from tui.core.atomic import atomic_write
 from tui.core.urls import refusal
-from tui.services.fetching import MIN_RATE, FetchError, fetch_to_temp, file_client
+from tui.services.fetching import MIN_RATE, FetchError, fetch_to_temp, file_client, run_to_end
 from tui.services.saved_files import NameTaken, free_target, looks_like, make_readable, safe_name
 from tui.services.tagging import MAX_COVER_BYTES, tag_mp3
 
@@ -294,12 +294,7 @@ class Downloader:
                 # In a thread (a copy and an fsync of up to max_mb would
                 # freeze the screen), finished even when cancelled: the temp
                 # file is the tagger's until it returns.
-                tagging = asyncio.ensure_future(asyncio.to_thread(before_rename, fetched.temp))
-                try:
-                    await asyncio.shield(tagging)
-                except asyncio.CancelledError:
-                    await asyncio.wait({tagging})
-                    raise
+                await run_to_end(before_rename, fetched.temp)
                 size = fetched.temp.stat().st_size  # the bytes received, plus the tags
             # No await from here to the rename: no other download can take the name.
             target = free_target(self.folder, stem, fetched.suffix, owner)

@@ -18,6 +18,7 @@ file host is a server we do not control, so the same rules hold for both:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -151,7 +153,8 @@ async def fetch_to_temp(
                     if on_bytes:
                         on_bytes(received, total)
             out.flush()
-            os.fsync(out.fileno())
+            # In a thread: syncing a large file takes long enough to freeze the screen.
+            await run_to_end(os.fsync, out.fileno())
         if received == 0:
             raise FetchError("the server sent an empty file")
         if total is not None and received != total:
@@ -177,6 +180,21 @@ async def fetch_to_temp(
         raise FetchError(f"cannot save the file: {exc.strerror or exc}", final=True) from exc
     except BaseException:  # FetchError, cancellation: no partial file either way
         _remove(tmp)
+        raise
+
+
+_T = TypeVar("_T")
+
+
+async def run_to_end(func: Callable[..., _T], *args: object) -> _T:
+    """``func(*args)`` in a thread. When the caller is cancelled meanwhile the
+    thread is waited for before the cancellation goes on: it may own a file
+    (a descriptor, a temporary copy) until it returns."""
+    job = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        await asyncio.wait({job})
         raise
 
 
