@@ -18,15 +18,8 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.worker import WorkerState
 
-from tui.ui.widgets.cover import (
-    MAX_COVER_BYTES,
-    CoverArt,
-    CoverProblem,
-    HalfcellPicture,
-    fit,
-    load_cover,
-    sniff,
-)
+from tui.ui.cover_image import MAX_COVER_BYTES, CoverProblem, fit, load_cover, sniff
+from tui.ui.widgets.cover import CoverArt, HalfcellPicture
 
 
 class CoverApp(App[None]):
@@ -300,7 +293,7 @@ async def test_auto_without_prepare_graphics_draws_half_cells(tmp_path: Path) ->
 # -- asking the terminal, in a child process (the answer is cached per process) ---------------
 
 PROBE = (
-    "import sys; from tui.ui.widgets.cover import prepare_graphics; "
+    "import sys; from tui.ui.terminal_graphics import prepare_graphics; "
     "m = prepare_graphics(sys.argv[1]); print(m, 'textual_image.renderable' in sys.modules, "
     "file=sys.stderr)"
 )
@@ -363,7 +356,8 @@ COVER_CHILD = """
 import sys
 from pathlib import Path
 from textual.app import App
-from tui.ui.widgets.cover import CoverArt, prepare_graphics
+from tui.ui.terminal_graphics import prepare_graphics
+from tui.ui.widgets.cover import CoverArt
 
 Path(sys.argv[2]).write_text(prepare_graphics("auto"))
 

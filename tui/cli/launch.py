@@ -65,8 +65,8 @@ def run_app(
             media_folder=None if demo else locations.cache_dir(),
         )
         # Ask the terminal what images it can draw now, before Textual reads
-        # stdin (it would swallow the answers): see tui/ui/widgets/cover.py.
-        from tui.ui.widgets.cover import prepare_graphics
+        # stdin (it would swallow the answers): see tui/ui/terminal_graphics.py.
+        from tui.ui.terminal_graphics import prepare_graphics
 
         prepare_graphics(config.cover_art)
         result = app.run()

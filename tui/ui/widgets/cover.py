@@ -9,21 +9,20 @@ Three modes (``[ui] cover_art``):
 * ``"auto"``: Kitty graphics (TGP) or Sixel through textual-image when the
   terminal answered that it supports one, half cells otherwise. textual-image
   asks the terminal with escape sequences and reads the answer from stdin, which
-  only works before Textual starts reading stdin, so :func:`prepare_graphics`
+  only works before Textual starts reading stdin, so
+  :func:`~tui.ui.terminal_graphics.prepare_graphics`
   must run before ``App.run``; a widget in auto mode whose app did not call it
   uses half cells and never queries the terminal itself.
 * ``"off"``: the widget hides and reads no file.
 
-The file is checked before it is decoded (exists, at most 10 MB, a JPEG, PNG or
-WebP by its first bytes), decoded in a thread worker (a large image never
-holds up the UI) with a cap on pixels (a small file that inflates to 20000 x
-20000 is refused, not decoded), and shrunk once; drawing then only scales that
-small copy. Anything that goes wrong shows ``cover unavailable: <reason>``.
+The file is checked, decoded and shrunk by :mod:`tui.ui.cover_image` in a
+thread worker (a large image never holds up the UI); what the terminal can
+draw is asked once by :mod:`tui.ui.terminal_graphics`. Anything that goes
+wrong shows ``cover unavailable: <reason>``.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -39,159 +38,13 @@ from textual.worker import Worker, WorkerState
 
 from tui.core.config import COVER_ART_MODES
 from tui.core.logs import log
-from tui.services.media_cache import COVER_MAX_BYTES
-from tui.services.saved_files import looks_like
+from tui.ui.cover_image import CoverProblem, fit, load_cover
+from tui.ui.terminal_graphics import HALFCELL_CELL, cell_pixels, graphics_method, picture_widget
 
-#: The largest cover file decoded: what the media cache fetches at most.
-MAX_COVER_BYTES = COVER_MAX_BYTES
-#: The most pixels decoded: 6000 x 6000 covers anything a service sends; past
-#: it a small file is a decompression bomb.
-MAX_COVER_PIXELS = 36_000_000
-#: The decoded image is shrunk to fit this square: enough pixels for Sixel or
-#: Kitty graphics at 12 rows, and cheap to rescale on every resize.
-KEPT_PIXELS = 512
 #: Rows the cover takes at most.
 MAX_ROWS = 12
 
 CoverMode = Literal["auto", "halfcell", "off"]
-
-#: The PIL plugin that reads each image kind the fetcher accepts.
-_PLUGINS = {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
-
-
-def sniff(head: bytes) -> str | None:
-    """``"JPEG"``, ``"PNG"`` or ``"WEBP"`` from a file's first 12 bytes, else
-    ``None``: the same magic numbers as every fetch (:func:`looks_like`)."""
-    return _PLUGINS.get(looks_like(head, "image") or "")
-
-
-class CoverProblem(Exception):
-    """Why a file is not shown, phrased for the placeholder (``cover unavailable: …``)."""
-
-
-def load_cover(path: Path, keep: int = KEPT_PIXELS) -> PILImage.Image:
-    """The image at ``path`` decoded to RGB and shrunk to fit ``keep`` x ``keep``,
-    or :class:`CoverProblem`. Blocking: run it in a thread."""
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise CoverProblem("not a file")
-        with path.open("rb") as f:
-            head = f.read(12)
-    except FileNotFoundError:
-        raise CoverProblem("file missing") from None
-    except OSError as exc:
-        raise CoverProblem(f"cannot read the file ({exc.strerror or exc})") from None
-    if size == 0:
-        raise CoverProblem("empty file")
-    if size > MAX_COVER_BYTES:
-        raise CoverProblem(f"file too large ({size / 1024 / 1024:.1f} MB)")
-    kind = sniff(head)
-    if kind is None:
-        raise CoverProblem("not a JPEG, PNG or WebP image")
-    try:
-        with warnings.catch_warnings():
-            # PIL only warns between MAX_IMAGE_PIXELS and twice that: refuse those too.
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(path, formats=[kind]) as image:
-                width, height = image.size
-                if width < 1 or height < 1:
-                    raise CoverProblem("image has no pixels")
-                if width * height > MAX_COVER_PIXELS:
-                    raise CoverProblem(f"image too large ({width}x{height} pixels)")
-                image.draft("RGB", (keep, keep))  # JPEG: decode at a fraction of the size
-                rgb = _flattened(image)
-                rgb.thumbnail((keep, keep))
-                return rgb
-    except CoverProblem:
-        raise
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
-        raise CoverProblem("image too large (decompression bomb)") from None
-    except MemoryError:
-        raise CoverProblem("image too large to decode") from None
-    except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, struct.error, ...
-        log.info("cover %s cannot be decoded: %r", path.name, exc)
-        raise CoverProblem(f"cannot decode the {kind} image") from None
-
-
-def _flattened(image: PILImage.Image) -> PILImage.Image:
-    """RGB, transparency over black (what a dark theme shows around it)."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = PILImage.new("RGBA", rgba.size, (0, 0, 0, 255))
-        return PILImage.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
-
-
-def fit(
-    pixels: tuple[int, int], width: int, max_rows: int, cell: tuple[int, int]
-) -> tuple[int, int]:
-    """Columns and rows that show an image of ``pixels`` (w, h) at its aspect ratio
-    in at most ``width`` columns and ``max_rows`` rows, with cells of ``cell``
-    (w, h) pixels on screen."""
-    image_w, image_h = pixels
-    cell_w, cell_h = cell
-    if width < 1 or max_rows < 1 or image_w < 1 or image_h < 1:
-        return 0, 0
-    cols = width
-    rows = round(cols * cell_w * image_h / image_w / cell_h)
-    if rows > max_rows:
-        rows = max_rows
-        cols = min(width, round(rows * cell_h * image_w / image_h / cell_w))
-    return max(cols, 1), max(rows, 1)
-
-
-# -- what "auto" resolves to -------------------------------------------------------------
-
-#: Half cells are 1 x 2 pixels of a square-pixel image.
-HALFCELL_CELL = (1, 2)
-
-_auto: dict[str, Any] = {}
-
-
-def prepare_graphics(mode: str) -> str:
-    """Ask the terminal what it can draw, for ``mode == "auto"``; call before
-    ``App.run`` (once; later calls return the first answer). Returns what auto
-    mode will use: ``"tgp"`` (Kitty graphics), ``"sixel"`` or ``"halfcell"``.
-
-    textual-image queries the terminal when imported: with stdout on a terminal
-    it writes ``ESC [ c`` and a Kitty graphics query and waits up to 0.1 s for
-    each answer on stdin (and ``ESC [ 16 t`` for the cell size when the kernel
-    does not know it). It raises on terminals it does not expect (stdin not a
-    terminal, a window of 0 columns): that gives half cells, never a traceback.
-    Other modes never import it, so they write nothing to the terminal."""
-    if mode != "auto":
-        return _auto.get("method", "halfcell")
-    if "method" in _auto:
-        return _auto["method"]
-    method = "halfcell"
-    try:
-        from textual_image import renderable
-        from textual_image import widget as image_widgets
-        from textual_image._terminal import get_cell_size
-
-        if renderable.Image is renderable.TGPImage:
-            method, widget_class = "tgp", image_widgets.TGPImage
-        elif renderable.Image is renderable.SixelImage:
-            method, widget_class = "sixel", image_widgets.SixelImage
-        if method != "halfcell":
-            cell = get_cell_size()
-            _auto.update(widget=widget_class, cell=(cell.width, cell.height))
-    except Exception as exc:  # termios.error, ZeroDivisionError, ... from the terminal query
-        log.info("terminal graphics not detected (%r): cover art in half cells", exc)
-        method = "halfcell"
-    _auto["method"] = method
-    return method
-
-
-def graphics_method(mode: str) -> str:
-    """What a widget in ``mode`` draws with, without querying the terminal."""
-    if mode == "off":
-        return "off"
-    if mode == "auto":
-        return _auto.get("method", "halfcell")
-    return "halfcell"
-
 
 # -- the widgets ---------------------------------------------------------------------------
 
@@ -415,7 +268,7 @@ class CoverArt(Widget):
 
     def _make_picture(self, method: str, image: PILImage.Image) -> Widget:
         if method in ("tgp", "sixel"):
-            return _auto["widget"](image, classes="cover-picture")
+            return picture_widget()(image, classes="cover-picture")
         picture = HalfcellPicture(classes="cover-picture")
         picture.set_image(image)
         return picture
@@ -440,20 +293,8 @@ class CoverArt(Widget):
     def _size_picture(self) -> None:
         if self._picture is None or self._loaded is None or self._loaded.image is None:
             return
-        cell = _auto.get("cell", (10, 20)) if self._method in ("tgp", "sixel") else HALFCELL_CELL
+        cell = cell_pixels() if self._method in ("tgp", "sixel") else HALFCELL_CELL
         cols, rows = fit(self._loaded.image.size, self.size.width, self.max_rows, cell)
         if (cols, rows) != self._picture_size:
             self._picture_size = (cols, rows)
             self._picture.styles.width, self._picture.styles.height = cols, rows
-
-
-__all__ = [
-    "MAX_COVER_BYTES",
-    "CoverArt",
-    "CoverProblem",
-    "HalfcellPicture",
-    "graphics_method",
-    "load_cover",
-    "prepare_graphics",
-    "sniff",
-]
