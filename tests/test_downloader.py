@@ -125,7 +125,7 @@ def test_mpeg_frame_sync_variants_are_audio() -> None:
 async def test_a_bug_in_a_download_is_reported_not_taken_for_a_cancel(tmp_path) -> None:
     """The queue runs downloads as bare asyncio tasks: an unexpected exception
     must still end as a failure with its reason."""
-    from tui.services.downloads import DownloadDone, DownloadQueue
+    from tui.services.download_queue import DownloadDone, DownloadQueue
 
     class Broken(Downloader):
         async def save_clip(self, clip, task_id, on_progress=lambda p: None, **kw):  # type: ignore[override]

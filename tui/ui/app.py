@@ -33,7 +33,8 @@ from tui.core.logs import RecentErrors, log
 from tui.core.sanitize import scrub
 from tui.domain.tracked import TrackedTask
 from tui.services import ui_state
-from tui.services.downloads import DownloadDone, Downloader, DownloadQueue, Progress
+from tui.services.download_queue import DownloadDone, DownloadQueue
+from tui.services.downloads import Downloader, Progress
 from tui.services.expiry_watch import LAST_HOURS, ExpiryWatch
 from tui.services.ipc import AddResult, DashboardServer, IpcError
 from tui.services.listening import Listening

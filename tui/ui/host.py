@@ -17,7 +17,7 @@ from tui.api import MusicMintClient
 from tui.core.config import Config
 from tui.core.logs import RecentErrors
 from tui.domain.tracked import TrackedTask
-from tui.services.downloads import DownloadQueue
+from tui.services.download_queue import DownloadQueue
 from tui.services.listening import Listening
 from tui.services.poller import LinkState, Poller
 from tui.services.tracker import Tracker

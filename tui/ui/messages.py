@@ -11,7 +11,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from tui.domain.tracked import TrackedTask
-from tui.services.downloads import DownloadDone, Progress
+from tui.services.download_queue import DownloadDone
+from tui.services.downloads import Progress
 from tui.services.poller import LinkState
 from tui.services.tracker import Change
 
